@@ -1,1 +1,87 @@
-fn main() {}
+//! `amr`: the one binary that runs the AMR platform and its chores.
+#![forbid(unsafe_code)]
+
+mod bench;
+mod commands;
+mod config;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// AMR — 市场监督管理综合服务平台 (market regulation platform).
+#[derive(Debug, Parser)]
+#[command(name = "amr", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Settings shared by every command. Precedence: flag, then environment, then the TOML file.
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// TOML configuration file (keys: database_url, listen, public_url, cookie_secure,
+    /// session_ttl_minutes, trust_proxy, log, max_failures_per_user, max_failures_per_ip).
+    #[arg(long, global = true, env = "AMR_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Database: sqlite://FILE (default sqlite://data/amr.db) or postgres://USER@HOST:PORT/DB.
+    #[arg(long, global = true, env = "AMR_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Log filter, e.g. info, debug, amr_server=debug.
+    #[arg(long, global = true, env = "AMR_LOG", value_name = "FILTER")]
+    pub log: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server (migrates the embedded SQLite database automatically).
+    Serve(commands::ServeArgs),
+    /// Apply pending database migrations (or list them with --status).
+    Migrate(commands::MigrateArgs),
+    /// Unified social credit codes and organization codes.
+    #[command(subcommand)]
+    Code(commands::CodeCommand),
+    /// Administrative divisions (GB/T 2260 and town codes).
+    #[command(subcommand)]
+    Division(commands::DivisionCommand),
+    /// The working-day calendar: query it, import next year's schedule.
+    #[command(subcommand)]
+    Calendar(commands::CalendarCommand),
+    /// Accounts: create officers, administrators and enterprise users.
+    #[command(subcommand)]
+    User(commands::UserCommand),
+    /// API keys for partner agencies.
+    #[command(subcommand)]
+    Key(commands::KeyCommand),
+    /// Measure the event log on the configured database (figures for docs/PERFORMANCE.md).
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("错误 (error): cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("错误 (error): {e}");
+            if let amr_kernel::error::AppError::Internal(inner) = &e {
+                for cause in inner.chain().skip(1) {
+                    eprintln!("  caused by: {cause}");
+                }
+            }
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,1 +1,20 @@
-pub fn x() {}
+//! The AMR kernel: what every crate shares and that knows no field of work.
+//!
+//! - [`db`]: the database handle over SQLite or PostgreSQL, transactions, migrations.
+//! - [`events`]: the transactional outbox event log and the worker runner that follows it.
+//! - [`audit`]: the append-only audit log of every write by a person or key.
+//! - [`auth`]: accounts, roles, jurisdiction scopes, sessions, API keys (model and store).
+//! - [`error`]: the one error type and its written policy.
+//!
+//! Contexts (registry, supervision, ...) build on these and never on each other.
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod auth;
+pub mod calendar;
+pub mod calendar_store;
+pub mod codes;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod testing;

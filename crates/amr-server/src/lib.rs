@@ -1,1 +1,85 @@
-pub fn y() {}
+//! The AMR HTTP server: the JSON API under `/api/v1`, the server-rendered pages, sessions and
+//! API keys, and the wiring of the contexts and their event consumers at start-up.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod state;
+pub mod web;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub use config::ServerConfig;
+pub use state::AppState;
+
+use amr_kernel::error::AppError;
+
+/// Builds the whole router over a state.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(api::routes())
+        .merge(web::routes())
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            state.config.max_body_bytes,
+        ))
+        .layer(axum::middleware::from_fn(error::log_server_errors))
+        .with_state(state)
+}
+
+/// A running server: its address and the switch that stops it.
+#[derive(Debug)]
+pub struct Running {
+    pub addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    handle: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets open requests finish (long-lived streams end), stops workers.
+    pub async fn stop(self) -> std::io::Result<()> {
+        let _ = self.shutdown.send(true);
+        self.handle.await.unwrap_or(Ok(()))
+    }
+
+    /// Waits until the server stops by itself (it does not, unless it fails).
+    pub async fn wait(self) -> std::io::Result<()> {
+        self.handle.await.unwrap_or(Ok(()))
+    }
+
+    pub fn shutdown_switch(&self) -> watch::Sender<bool> {
+        self.shutdown.clone()
+    }
+}
+
+/// Binds `listen` and serves `state` until stopped; background workers start with it.
+pub async fn start(state: AppState, listen: &str) -> Result<Running, AppError> {
+    let listener = TcpListener::bind(listen).await.map_err(|e| {
+        AppError::config("listen", format!("无法监听 {listen} (cannot listen): {e}"))
+    })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let (tx, rx) = watch::channel(false);
+    let state = state.with_shutdown(rx.clone());
+    state::spawn_workers(&state, rx.clone());
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let mut stop = rx;
+    let handle = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|v| *v).await;
+            })
+            .await
+    });
+    Ok(Running {
+        addr,
+        shutdown: tx,
+        handle,
+    })
+}

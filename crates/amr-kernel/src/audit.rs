@@ -1,0 +1,126 @@
+//! The append-only audit log: every write by a person or a key, with before and after.
+//!
+//! Entries are written with [`record`] inside the same transaction as the change they
+//! describe. The table refuses UPDATE and DELETE (database triggers on both backends).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::auth::Scope;
+use crate::db::{Db, Tx};
+use crate::error::AppError;
+
+/// Who made a change.
+#[derive(Debug, Clone, Serialize)]
+pub struct Actor {
+    /// `account`, `api_key`, `cli` or `system`.
+    pub kind: &'static str,
+    pub id: Option<i64>,
+    pub name: String,
+    pub ip: Option<String>,
+}
+
+impl Actor {
+    pub fn system() -> Actor {
+        Actor {
+            kind: "system",
+            id: None,
+            name: "system".into(),
+            ip: None,
+        }
+    }
+
+    /// A person at the command line of the server machine (the OS user is recorded).
+    pub fn cli() -> Actor {
+        let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+        Actor {
+            kind: "cli",
+            id: None,
+            name: format!("cli:{user}"),
+            ip: None,
+        }
+    }
+
+    /// The label stored as an event's actor.
+    pub fn label(&self) -> String {
+        match self.id {
+            Some(id) => format!("{}:{id}", self.kind),
+            None => self.name.clone(),
+        }
+    }
+}
+
+/// One change to record.
+#[derive(Debug, Clone)]
+pub struct Change<'a> {
+    pub action: &'a str,
+    pub target_kind: &'a str,
+    pub target_id: String,
+    /// The division the target belongs to, for jurisdiction-scoped reading of the log.
+    pub division: Option<String>,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
+
+/// A stored audit entry.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor_kind: String,
+    pub actor_id: Option<i64>,
+    pub actor_name: String,
+    pub action: String,
+    pub target_kind: String,
+    pub target_id: String,
+    pub division: Option<String>,
+    pub before_state: Option<String>,
+    pub after_state: Option<String>,
+    pub ip: Option<String>,
+}
+
+/// Records a change inside the caller's transaction.
+pub async fn record(tx: &mut Tx, actor: &Actor, change: Change<'_>) -> Result<i64, AppError> {
+    let before = change.before.map(|v| v.to_string());
+    let after = change.after.map(|v| v.to_string());
+    let id: i64 = crate::on_tx!(tx, c => sqlx::query_scalar(
+        "INSERT INTO audit_log (at, actor_kind, actor_id, actor_name, action, target_kind, target_id, division, before_state, after_state, ip) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+    )
+    .bind(Utc::now())
+    .bind(actor.kind)
+    .bind(actor.id)
+    .bind(&actor.name)
+    .bind(change.action)
+    .bind(change.target_kind)
+    .bind(&change.target_id)
+    .bind(&change.division)
+    .bind(&before)
+    .bind(&after)
+    .bind(&actor.ip)
+    .fetch_one(&mut *c)
+    .await?);
+    Ok(id)
+}
+
+/// Audit entries within `scope`, newest first, with ids below `before`.
+pub async fn list(
+    db: &Db,
+    scope: &Scope,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<AuditEntry>, AppError> {
+    let sql = format!(
+        "SELECT id, at, actor_kind, actor_id, actor_name, action, target_kind, target_id, division, before_state, after_state, ip \
+         FROM audit_log WHERE id < $1 AND {} ORDER BY id DESC LIMIT $3",
+        scope.division_filter("division", 2)
+    );
+    Ok(
+        crate::on_conn!(db, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(scope.like_pattern())
+        .bind(limit)
+        .fetch_all(c)
+        .await?),
+    )
+}

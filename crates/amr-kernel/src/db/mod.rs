@@ -1,0 +1,201 @@
+//! The database handle: one schema over two backends.
+//!
+//! AMR runs on an embedded SQLite file by default and on PostgreSQL when a province outgrows
+//! one machine. Both backends are driven by the same Rust code: a store function is written
+//! once, inside [`on_conn!`](crate::on_conn) (or [`on_tx!`](crate::on_tx)), and the macro
+//! compiles its body once per backend, so the SQL and the bindings are checked for both.
+//! SQL that cannot be portable lives in [`Dialect`] and nowhere else.
+//!
+//! Portable SQL rules used throughout: `$1, $2, ...` placeholders (SQLite accepts them),
+//! integer keys, `TEXT` for codes, UTC timestamps bound from Rust (`chrono::DateTime<Utc>`),
+//! JSON stored as `TEXT`, booleans bound as `bool`.
+
+mod migrate;
+mod tx;
+
+pub use migrate::{MigrationStatus, migration_status, run_migrations};
+pub use tx::{Tx, TxInner};
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::error::AppError;
+
+/// Which database engine a [`Db`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// A pool of connections to one of the two backends, chosen once at start-up from the URL.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// The backend-specific pieces of SQL, kept in one place.
+#[derive(Debug, Clone, Copy)]
+pub struct Dialect(pub Backend);
+
+impl Dialect {
+    /// The statement that opens a write transaction. SQLite must take the write lock at the
+    /// start (`BEGIN IMMEDIATE`), or two deferred transactions that both upgrade to writing
+    /// deadlock and one fails with "database is locked".
+    pub fn begin_write(self) -> &'static str {
+        match self.0 {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        }
+    }
+}
+
+impl Db {
+    /// Connects to `url`: `sqlite://path/to/file.db` (created with its folder on first use,
+    /// WAL mode) or `postgres://user@host:port/db`.
+    pub async fn connect(url: &str) -> Result<Db, AppError> {
+        if let Some(rest) = url.strip_prefix("sqlite:") {
+            let path = rest.trim_start_matches("//");
+            if path.is_empty() {
+                return Err(AppError::config(
+                    "database-url",
+                    "SQLite 地址缺少文件路径 (the SQLite URL has no file path)",
+                ));
+            }
+            if path != ":memory:" {
+                if let Some(parent) = std::path::Path::new(path).parent() {
+                    if !parent.as_os_str().is_empty() {
+                        std::fs::create_dir_all(parent).map_err(|e| {
+                            AppError::config(
+                                "database-url",
+                                format!(
+                                    "无法创建数据库目录 {} (cannot create the database folder): {e}",
+                                    parent.display()
+                                ),
+                            )
+                        })?;
+                    }
+                }
+            }
+            let opts = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
+                .map_err(|e| AppError::config("database-url", e.to_string()))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(30));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(opts)
+                .await
+                .map_err(|e| {
+                    AppError::unavailable(format!("无法打开 SQLite 数据库 {path}: {e}"))
+                })?;
+            Ok(Db::Sqlite(pool))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = PgConnectOptions::from_str(url)
+                .map_err(|e| AppError::config("database-url", e.to_string()))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts)
+                .await
+                .map_err(|e| {
+                    AppError::unavailable(format!("无法连接 PostgreSQL (cannot connect): {e}"))
+                })?;
+            Ok(Db::Postgres(pool))
+        } else {
+            Err(AppError::config(
+                "database-url",
+                format!(
+                    "不支持的数据库地址 {url:?}，应以 sqlite:// 或 postgres:// 开头 \
+                     (unsupported database URL; use sqlite://FILE or postgres://...)"
+                ),
+            ))
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        Dialect(self.backend())
+    }
+
+    /// Opens a write transaction. Everything a state change writes (its rows, its event,
+    /// its audit entry) goes through one of these and commits together.
+    pub async fn begin(&self) -> Result<Tx, AppError> {
+        let stmt = self.dialect().begin_write();
+        Ok(match self {
+            Db::Sqlite(p) => Tx::new(TxInner::Sqlite(p.begin_with(stmt).await?)),
+            Db::Postgres(p) => Tx::new(TxInner::Postgres(p.begin_with(stmt).await?)),
+        })
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite(p) => p.close().await,
+            Db::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+/// Runs `$body` with `$c` bound to a pool of whichever backend `$db` is; the body is compiled
+/// once per backend.
+///
+/// ```ignore
+/// let n: i64 = on_conn!(db, c => sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(c).await?);
+/// ```
+#[macro_export]
+macro_rules! on_conn {
+    ($db:expr, $c:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite(pool) => {
+                let $c = pool;
+                $body
+            }
+            $crate::db::Db::Postgres(pool) => {
+                let $c = pool;
+                $body
+            }
+        }
+    };
+}
+
+/// Runs `$body` with `$c` bound to the connection of the open transaction `$tx` (a
+/// `&mut Tx`); the body is compiled once per backend.
+#[macro_export]
+macro_rules! on_tx {
+    ($tx:expr, $c:ident => $body:expr) => {
+        match &mut $tx.inner {
+            $crate::db::TxInner::Sqlite(t) => {
+                let $c = &mut **t;
+                $body
+            }
+            $crate::db::TxInner::Postgres(t) => {
+                let $c = &mut **t;
+                $body
+            }
+        }
+    };
+}

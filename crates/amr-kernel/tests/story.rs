@@ -1,0 +1,596 @@
+//! The store story: the same operations, asserted the same way, on every backend
+//! (SQLite always; PostgreSQL when AMR_TEST_PG is set — see `amr_kernel::testing`).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use amr_kernel::audit::{self, Actor};
+use amr_kernel::auth::{Role, Scope, password, store};
+use amr_kernel::calendar::Calendar;
+use amr_kernel::db::{Db, Tx};
+use amr_kernel::error::AppError;
+use amr_kernel::events::runner::{self, Consumer, RunnerOptions};
+use amr_kernel::events::{self, Event, NewEvent};
+use amr_kernel::testing::{TestDb, backends};
+
+async fn append_one(db: &Db, kind: &str, division: &str, public: bool) -> i64 {
+    let mut tx = db.begin().await.unwrap();
+    let e = if public {
+        NewEvent::public(kind, serde_json::json!({"division": division}))
+    } else {
+        NewEvent::internal(kind, serde_json::json!({"note": "内部"}))
+    };
+    let tp = events::append(&mut tx, e.division(division)).await.unwrap();
+    tx.commit().await.unwrap();
+    tp
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent_and_complete() {
+    for b in backends() {
+        let t = TestDb::new(b).await;
+        let status = amr_kernel::db::migration_status(&t.db).await.unwrap();
+        assert!(status.pending.is_empty(), "{b:?}: {status:?}");
+        assert!(!status.applied.is_empty());
+        assert!(
+            amr_kernel::db::run_migrations(&t.db)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(events::head(&t.db).await.unwrap(), 0);
+    }
+}
+
+#[tokio::test]
+async fn timepoints_are_gapless_even_with_rollbacks() {
+    for b in backends() {
+        let t = TestDb::new(b).await;
+        let db = &t.db;
+        assert_eq!(append_one(db, "test.a", "370102", true).await, 1);
+        // A change that fails after writing its event leaves no trace and no gap.
+        {
+            let mut tx = db.begin().await.unwrap();
+            let tp = events::append(&mut tx, NewEvent::public("test.b", serde_json::json!({})))
+                .await
+                .unwrap();
+            assert_eq!(tp, 2);
+            tx.rollback().await.unwrap();
+        }
+        {
+            // Dropped without commit (an early `?` return) rolls back too.
+            let mut tx = db.begin().await.unwrap();
+            events::append(&mut tx, NewEvent::public("test.c", serde_json::json!({})))
+                .await
+                .unwrap();
+        }
+        assert_eq!(append_one(db, "test.d", "370103", false).await, 2);
+        let all = events::all_after(db, 0, 100).await.unwrap();
+        let tps: Vec<i64> = all.iter().map(|e| e.timepoint).collect();
+        assert_eq!(tps, vec![1, 2], "{b:?}");
+        assert_eq!(all[0].kind, "test.a");
+        assert_eq!(all[1].kind, "test.d");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_writers_produce_a_gapless_ordered_log() {
+    for b in backends() {
+        let t = TestDb::new(b).await;
+        let mut tasks = Vec::new();
+        for w in 0..8 {
+            let db = t.db.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..25 {
+                    let mut tx = db.begin().await.unwrap();
+                    events::append(
+                        &mut tx,
+                        NewEvent::internal("test.concurrent", serde_json::json!({"w": w, "i": i})),
+                    )
+                    .await
+                    .unwrap();
+                    tx.commit().await.unwrap();
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let all = events::all_after(&t.db, 0, 1000).await.unwrap();
+        let tps: Vec<i64> = all.iter().map(|e| e.timepoint).collect();
+        assert_eq!(tps, (1..=200).collect::<Vec<i64>>(), "{b:?}");
+        assert_eq!(events::head(&t.db).await.unwrap(), 200);
+    }
+}
+
+#[tokio::test]
+async fn public_events_refuse_personal_data() {
+    for b in backends() {
+        let t = TestDb::new(b).await;
+        let mut tx = t.db.begin().await.unwrap();
+        let err = events::append(
+            &mut tx,
+            NewEvent::public("test.leak", serde_json::json!({"phone": "13912345678"})),
+        )
+        .await
+        .unwrap_err();
+        assert!(err.to_string().contains("mobile phone"), "{err}");
+        drop(tx);
+        // Internal events may carry it (officers see them within their jurisdiction).
+        let mut tx = t.db.begin().await.unwrap();
+        events::append(
+            &mut tx,
+            NewEvent::internal("test.ok", serde_json::json!({"phone": "13912345678"})),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert!(events::public_after(&t.db, 0, 10).await.unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn event_reads_are_filtered_by_jurisdiction() {
+    for b in backends() {
+        let t = TestDb::new(b).await;
+        let lixia = append_one(&t.db, "test.x", "370102", false).await;
+        let shizhong = append_one(&t.db, "test.x", "370103", false).await;
+        let qingdao = append_one(&t.db, "test.x", "370202", true).await;
+        let county = Scope::prefix("370102");
+        let city = Scope::prefix("3701");
+        let seen = |v: Vec<Event>| v.iter().map(|e| e.timepoint).collect::<Vec<_>>();
+        assert_eq!(
+            seen(
+                events::scoped_recent(&t.db, &county, None, 50)
+                    .await
+                    .unwrap()
+            ),
+            vec![lixia]
+        );
+        assert_eq!(
+            seen(events::scoped_recent(&t.db, &city, None, 50).await.unwrap()),
+            vec![shizhong, lixia]
+        );
+        assert_eq!(
+            seen(
+                events::scoped_recent(&t.db, &Scope::all(), None, 50)
+                    .await
+                    .unwrap()
+            ),
+            vec![qingdao, shizhong, lixia]
+        );
+        assert!(
+            seen(
+                events::scoped_recent(&t.db, &Scope::none(), None, 50)
+                    .await
+                    .unwrap()
+            )
+            .is_empty()
+        );
+        assert!(events::scoped_get(&t.db, &county, lixia).await.is_ok());
+        assert!(matches!(
+            events::scoped_get(&t.db, &county, shizhong).await,
+            Err(AppError::NotFound)
+        ));
+        assert_eq!(
+            seen(events::public_after(&t.db, 0, 10).await.unwrap()),
+            vec![qingdao]
+        );
+    }
+}
+
+/// A consumer that copies events into a table, one statement per event; it can be told to
+/// hang forever at a given timepoint (to be killed there).
+struct Copier {
+    hang_at: Option<i64>,
+    handled: Arc<AtomicUsize>,
+}
+
+impl Consumer for Copier {
+    fn name(&self) -> &str {
+        "test-copier"
+    }
+
+    async fn handle(&self, tx: &mut Tx, batch: &[Event]) -> Result<(), AppError> {
+        for e in batch {
+            if Some(e.timepoint) == self.hang_at {
+                std::future::pending::<()>().await;
+            }
+            amr_kernel::on_tx!(tx, c => sqlx::query("INSERT INTO copied (timepoint) VALUES ($1)")
+                .bind(e.timepoint)
+                .execute(&mut *c)
+                .await?
+                .rows_affected());
+            self.handled.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_consumer_killed_mid_batch_resumes_without_loss_or_duplicates() {
+    for b in backends() {
+        let t = TestDb::new(b).await;
+        amr_kernel::on_conn!(&t.db, c => sqlx::query("CREATE TABLE copied (timepoint BIGINT PRIMARY KEY)")
+            .execute(c)
+            .await
+            .unwrap()
+            .rows_affected());
+        for i in 0..30 {
+            append_one(
+                &t.db,
+                "test.work",
+                if i % 2 == 0 { "370102" } else { "370103" },
+                false,
+            )
+            .await;
+        }
+        let handled = Arc::new(AtomicUsize::new(0));
+        let options = RunnerOptions {
+            batch_size: 10,
+            poll_interval: Duration::from_millis(20),
+            retry_delay: Duration::from_millis(20),
+        };
+        // First run: hangs in the middle of the second batch (timepoint 15), then is killed.
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(runner::run(
+            t.db.clone(),
+            Copier {
+                hang_at: Some(15),
+                handled: handled.clone(),
+            },
+            options.clone(),
+            stop_rx,
+        ));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while handled.load(Ordering::SeqCst) < 14 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{b:?}: consumer made no progress"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        task.abort();
+        let _ = task.await;
+        drop(stop_tx);
+        // The first batch committed with its cursor; the killed batch left nothing.
+        assert_eq!(
+            runner::cursor(&t.db, "test-copier").await.unwrap(),
+            10,
+            "{b:?}"
+        );
+        let copied: i64 = amr_kernel::on_conn!(&t.db, c => sqlx::query_scalar("SELECT count(*) FROM copied")
+            .fetch_one(c).await.unwrap());
+        assert_eq!(copied, 10, "{b:?}");
+        // Restart: it finishes the job from its cursor.
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(runner::run(
+            t.db.clone(),
+            Copier {
+                hang_at: None,
+                handled: handled.clone(),
+            },
+            options.clone(),
+            stop_rx,
+        ));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while runner::cursor(&t.db, "test-copier").await.unwrap() < 30 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{b:?}: consumer did not catch up"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // New events are followed too.
+        let tp = append_one(&t.db, "test.work", "370102", false).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while runner::cursor(&t.db, "test-copier").await.unwrap() < tp {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{b:?}: consumer did not follow"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        stop_tx.send(true).unwrap();
+        task.await.unwrap();
+        let rows: Vec<i64> = amr_kernel::on_conn!(&t.db, c => sqlx::query_scalar("SELECT timepoint FROM copied ORDER BY timepoint")
+            .fetch_all(c).await.unwrap());
+        assert_eq!(rows, (1..=31).collect::<Vec<i64>>(), "{b:?}");
+    }
+}
+
+fn new_account(username: &str, role: Role, jurisdiction: &str) -> store::NewAccount {
+    store::NewAccount {
+        username: username.into(),
+        display_name: format!("{username} 名字"),
+        role,
+        department: Some("登记注册科".into()),
+        jurisdiction: jurisdiction.into(),
+        uscc: None,
+        // A cheap stand-in hash keeps this test fast; password::hash is tested separately.
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$aGFzaA".into(),
+    }
+}
+
+#[tokio::test]
+async fn accounts_are_scoped_audited_and_evented() {
+    for b in backends() {
+        let t = TestDb::new(b).await;
+        let db = &t.db;
+        let actor = Actor::system();
+        let mut tx = db.begin().await.unwrap();
+        let a = store::create_account(
+            &mut tx,
+            &actor,
+            &Scope::all(),
+            new_account("lixia-1", Role::Officer, "370102"),
+        )
+        .await
+        .unwrap();
+        let c = store::create_account(
+            &mut tx,
+            &actor,
+            &Scope::all(),
+            new_account("shizhong-1", Role::Officer, "370103"),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        // Duplicate usernames are a conflict and change nothing.
+        let mut tx = db.begin().await.unwrap();
+        let dup = store::create_account(
+            &mut tx,
+            &actor,
+            &Scope::all(),
+            new_account("lixia-1", Role::Officer, "370102"),
+        )
+        .await;
+        assert!(matches!(dup, Err(AppError::Conflict(_))), "{b:?}: {dup:?}");
+        drop(tx);
+        // A county admin cannot create outside the county.
+        let county = Scope::prefix("370102");
+        let mut tx = db.begin().await.unwrap();
+        let outside = store::create_account(
+            &mut tx,
+            &actor,
+            &county,
+            new_account("x-1", Role::Officer, "370103"),
+        )
+        .await;
+        assert!(matches!(outside, Err(AppError::BadRequest { .. })));
+        drop(tx);
+        // Reads and changes are filtered by jurisdiction: outside is "not found".
+        assert_eq!(
+            store::get_account(db, &county, a.id)
+                .await
+                .unwrap()
+                .username,
+            "lixia-1"
+        );
+        assert!(matches!(
+            store::get_account(db, &county, c.id).await,
+            Err(AppError::NotFound)
+        ));
+        let listed: Vec<String> = store::list_accounts(db, &county)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.username)
+            .collect();
+        assert_eq!(listed, vec!["lixia-1"]);
+        let mut tx = db.begin().await.unwrap();
+        assert!(matches!(
+            store::set_active(&mut tx, &actor, &county, c.id, false).await,
+            Err(AppError::NotFound)
+        ));
+        drop(tx);
+        assert!(
+            store::get_account(db, &Scope::all(), c.id)
+                .await
+                .unwrap()
+                .active
+        );
+        let mut tx = db.begin().await.unwrap();
+        let after = store::set_active(&mut tx, &actor, &county, a.id, false)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert!(!after.active);
+        // Each successful change left an audit entry with before/after and an event.
+        let entries = audit::list(db, &Scope::all(), None, 50).await.unwrap();
+        let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(
+            actions,
+            vec!["account.deactivate", "account.create", "account.create"],
+            "{b:?}"
+        );
+        assert!(
+            entries[0]
+                .before_state
+                .as_deref()
+                .unwrap()
+                .contains("\"active\":true")
+        );
+        assert!(
+            entries[0]
+                .after_state
+                .as_deref()
+                .unwrap()
+                .contains("\"active\":false")
+        );
+        assert_eq!(audit::list(db, &county, None, 50).await.unwrap().len(), 2);
+        let kinds: Vec<String> = events::all_after(db, 0, 50)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                "kernel.account.created",
+                "kernel.account.created",
+                "kernel.account.changed"
+            ]
+        );
+        // The audit log refuses changes.
+        let upd = amr_kernel::on_conn!(db, c => sqlx::query("UPDATE audit_log SET action = 'x'").execute(c).await.map(|r| r.rows_affected()));
+        assert!(upd.is_err(), "{b:?}: audit_log accepted an UPDATE");
+        let del = amr_kernel::on_conn!(db, c => sqlx::query("DELETE FROM audit_log").execute(c).await.map(|r| r.rows_affected()));
+        assert!(del.is_err(), "{b:?}: audit_log accepted a DELETE");
+    }
+}
+
+#[tokio::test]
+async fn sessions_keys_and_throttling() {
+    for b in backends() {
+        let t = TestDb::new(b).await;
+        let db = &t.db;
+        let hash = password::hash("Good-password-1").unwrap();
+        let mut tx = db.begin().await.unwrap();
+        let mut na = new_account("officer-1", Role::Officer, "370102");
+        na.password_hash = hash;
+        let a = store::create_account(&mut tx, &Actor::system(), &Scope::all(), na)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let (acc, stored) = store::find_for_login(db, " Officer-1 ")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(acc.id, a.id);
+        assert!(password::verify("Good-password-1", &stored));
+        let (token, s) =
+            store::create_session(db, &acc, chrono::Duration::hours(1), Some("127.0.0.1"))
+                .await
+                .unwrap();
+        let found = store::find_session(db, &token).await.unwrap().unwrap();
+        assert_eq!(found.account.id, a.id);
+        assert_eq!(found.csrf_token, s.csrf_token);
+        assert!(
+            store::find_session(db, "not-a-token")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // Deactivation ends sessions.
+        let mut tx = db.begin().await.unwrap();
+        store::set_active(&mut tx, &Actor::system(), &Scope::all(), a.id, false)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert!(store::find_session(db, &token).await.unwrap().is_none());
+        // Expired sessions are not found.
+        let (t2, _) = store::create_session(db, &acc, chrono::Duration::seconds(-1), None)
+            .await
+            .unwrap();
+        assert!(store::find_session(db, &t2).await.unwrap().is_none());
+        // Throttling counts.
+        for _ in 0..3 {
+            store::record_login_failure(db, "officer-1", "10.0.0.1")
+                .await
+                .unwrap();
+        }
+        let since = chrono::Utc::now() - chrono::Duration::minutes(15);
+        assert_eq!(
+            store::recent_login_failures(db, "OFFICER-1", "10.0.0.1", since)
+                .await
+                .unwrap(),
+            (3, 3)
+        );
+        store::clear_login_failures(db, "officer-1").await.unwrap();
+        assert_eq!(
+            store::recent_login_failures(db, "officer-1", "10.0.0.2", since)
+                .await
+                .unwrap(),
+            (0, 0)
+        );
+        // API keys: only the hash is stored, revocation works, scope applies.
+        let mut tx = db.begin().await.unwrap();
+        let (k, secret) = store::create_api_key(
+            &mut tx,
+            &Actor::system(),
+            &Scope::all(),
+            "国家税务总局山东省税务局",
+            "37",
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            store::find_api_key(db, &secret).await.unwrap().unwrap().id,
+            k.id
+        );
+        let stored_hash: String = amr_kernel::on_conn!(db, c => sqlx::query_scalar("SELECT key_hash FROM api_keys").fetch_one(c).await.unwrap());
+        assert!(!stored_hash.contains(&secret[4..]));
+        let mut tx = db.begin().await.unwrap();
+        assert!(matches!(
+            store::revoke_api_key(&mut tx, &Actor::system(), &Scope::prefix("3702"), k.id).await,
+            Err(AppError::NotFound)
+        ));
+        drop(tx);
+        let mut tx = db.begin().await.unwrap();
+        store::revoke_api_key(&mut tx, &Actor::system(), &Scope::prefix("37"), k.id)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert!(store::find_api_key(db, &secret).await.unwrap().is_none());
+    }
+}
+
+#[tokio::test]
+async fn first_admin_is_created_once() {
+    for b in backends() {
+        let t = TestDb::new(b).await;
+        let (user, pw) = store::ensure_first_admin(&t.db).await.unwrap().unwrap();
+        assert_eq!(user, "admin");
+        let (_, hash) = store::find_for_login(&t.db, "admin")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(password::verify(&pw, &hash));
+        assert!(store::ensure_first_admin(&t.db).await.unwrap().is_none());
+    }
+}
+
+#[tokio::test]
+async fn calendar_import_replaces_whole_years_and_is_loaded() {
+    for b in backends() {
+        let t = TestDb::new(b).await;
+        let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let before = amr_kernel::calendar_store::load(&t.db).await.unwrap();
+        assert!(before.is_working_day(d("2027-01-04")).is_err());
+        let file = "date,kind,name_zh,name_en\n2027-01-01,holiday,元旦,New Year's Day\n2027-02-06,holiday,春节,Spring Festival\n";
+        let cal = Calendar::from_csv(file).unwrap();
+        let mut tx = t.db.begin().await.unwrap();
+        let years = amr_kernel::calendar_store::import(&mut tx, &Actor::cli(), &cal, "test.csv")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(years, vec![2027]);
+        let now = amr_kernel::calendar_store::load(&t.db).await.unwrap();
+        assert_eq!(now.is_working_day(d("2027-01-01")).unwrap(), false);
+        assert_eq!(now.is_working_day(d("2027-01-04")).unwrap(), true);
+        assert_eq!(
+            now.is_working_day(d("2026-02-14")).unwrap(),
+            true,
+            "embedded years stay"
+        );
+        // Re-importing 2027 with a different list replaces it wholly.
+        let cal = Calendar::from_csv(
+            "date,kind,name_zh,name_en\n2027-01-02,holiday,元旦,New Year's Day\n",
+        )
+        .unwrap();
+        let mut tx = t.db.begin().await.unwrap();
+        amr_kernel::calendar_store::import(&mut tx, &Actor::cli(), &cal, "fix.csv")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let now = amr_kernel::calendar_store::load(&t.db).await.unwrap();
+        assert_eq!(now.is_working_day(d("2027-01-01")).unwrap(), true);
+        let evs = events::public_after(&t.db, 0, 10).await.unwrap();
+        assert_eq!(evs.len(), 2);
+        assert_eq!(evs[0].kind, "kernel.calendar.imported");
+    }
+}

@@ -1,0 +1,86 @@
+//! Shared test harness: the real server on port 0 over a fresh database per test (see
+//! `amr_kernel::testing` for the databases and the PostgreSQL switch).
+#![allow(dead_code)]
+
+use amr_kernel::db::Db;
+use amr_server::{AppState, Running, ServerConfig};
+
+pub use amr_kernel::db::Backend;
+pub use amr_kernel::testing::{TestDb, backends, pg_url};
+
+/// A server running on a fresh database, on 127.0.0.1 and a free port.
+pub struct TestApp {
+    pub base: String,
+    pub db: Db,
+    pub test_db: TestDb,
+    running: Option<Running>,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        TestApp::spawn_with(backend, ServerConfig::default()).await
+    }
+
+    pub async fn spawn_with(backend: Backend, config: ServerConfig) -> TestApp {
+        let test_db = TestDb::new(backend).await;
+        let state = AppState::new(test_db.db.clone(), config);
+        let running = amr_server::start(state, "127.0.0.1:0")
+            .await
+            .expect("start server");
+        TestApp {
+            base: format!("http://{}", running.addr),
+            db: test_db.db.clone(),
+            test_db,
+            running: Some(running),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await.expect("server stopped cleanly");
+        }
+    }
+
+    /// Creates an account directly in the store (as the CLI would) and returns its id.
+    pub async fn add_account(
+        &self,
+        username: &str,
+        role: amr_kernel::auth::Role,
+        jurisdiction: &str,
+        password: &str,
+    ) -> i64 {
+        use amr_kernel::auth::{Scope, password, store};
+        let mut tx = self.db.begin().await.unwrap();
+        let a = store::create_account(
+            &mut tx,
+            &amr_kernel::audit::Actor::system(),
+            &Scope::all(),
+            store::NewAccount {
+                username: username.into(),
+                display_name: format!("{username} 测试"),
+                role,
+                department: Some("登记注册科".into()),
+                jurisdiction: jurisdiction.into(),
+                uscc: None,
+                password_hash: password::hash(password).unwrap(),
+            },
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        a.id
+    }
+}
+
+/// An HTTP client that keeps cookies and does not follow redirects (tests look at them).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
