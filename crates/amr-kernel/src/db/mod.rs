@@ -77,9 +77,9 @@ impl Db {
                     "SQLite 地址缺少文件路径 (the SQLite URL has no file path)",
                 ));
             }
-            if path != ":memory:" {
-                if let Some(parent) = std::path::Path::new(path).parent() {
-                    if !parent.as_os_str().is_empty() {
+            if path != ":memory:"
+                && let Some(parent) = std::path::Path::new(path).parent()
+                    && !parent.as_os_str().is_empty() {
                         std::fs::create_dir_all(parent).map_err(|e| {
                             AppError::config(
                                 "database-url",
@@ -90,8 +90,6 @@ impl Db {
                             )
                         })?;
                     }
-                }
-            }
             let opts = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
                 .map_err(|e| AppError::config("database-url", e.to_string()))?
                 .create_if_missing(true)

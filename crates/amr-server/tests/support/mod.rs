@@ -6,7 +6,7 @@ use amr_kernel::db::Db;
 use amr_server::{AppState, Running, ServerConfig};
 
 pub use amr_kernel::db::Backend;
-pub use amr_kernel::testing::{TestDb, backends, pg_url};
+pub use amr_kernel::testing::{TestDb, backends};
 
 /// A server running on a fresh database, on 127.0.0.1 and a free port.
 pub struct TestApp {

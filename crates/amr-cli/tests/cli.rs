@@ -1,0 +1,396 @@
+//! The `amr` binary as a user runs it.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn amr() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_amr"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AMR_") {
+            c.env_remove(k);
+        }
+    }
+    c.env("AMR_LOG", "warn");
+    c
+}
+
+fn run_with_stdin(mut cmd: Command, input: &str) -> std::process::Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn help_lists_every_subcommand_and_each_has_its_own_help() {
+    let out = amr().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for sub in [
+        "serve", "migrate", "code", "division", "calendar", "user", "key", "bench",
+    ] {
+        assert!(text.contains(sub), "--help lacks {sub}");
+        let o = amr().args([sub, "--help"]).output().unwrap();
+        assert!(o.status.success(), "{sub} --help failed");
+        assert!(String::from_utf8(o.stdout).unwrap().contains("Usage"));
+    }
+}
+
+#[test]
+fn code_check_prints_json_lines_and_exits_1_on_any_invalid() {
+    let out = amr()
+        .args(["code", "check", "914403001922038216", "91350100M000100Y4Z"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["valid"], true);
+    assert_eq!(lines[0]["kind"], "uscc");
+    assert_eq!(lines[0]["reason"], serde_json::Value::Null);
+    assert_eq!(lines[1]["valid"], false);
+    assert_eq!(lines[1]["error"], "check_digit");
+    assert!(lines[1]["reason"].as_str().unwrap().contains('3'));
+
+    let ok = amr()
+        .args(["code", "check", "91371082775260043P"])
+        .output()
+        .unwrap();
+    assert_eq!(ok.status.code(), Some(0));
+
+    // From stdin, one per line; organization codes too.
+    let out = run_with_stdin(
+        {
+            let mut c = amr();
+            c.args(["code", "check"]);
+            c
+        },
+        "91440300708461136T\n\n19220382-1\nABC\n",
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[1]["kind"], "org");
+    assert_eq!(lines[2]["error"], "length");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn configuration_precedence_and_errors_name_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("amr.toml");
+    std::fs::write(&cfg, "listen = \"127.0.0.1:1\"\nlisten_typo = 3\n").unwrap();
+    let out = amr()
+        .args(["--config", cfg.to_str().unwrap(), "migrate", "--status"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("listen_typo"), "{err}");
+
+    // Environment beats the file; the bad env value is named.
+    std::fs::write(
+        &cfg,
+        format!(
+            "database_url = \"sqlite://{}/file.db\"\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let out = amr()
+        .args(["--config", cfg.to_str().unwrap(), "migrate"])
+        .env("AMR_DATABASE_URL", "mysql://nope")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("database_url")
+    );
+    // The file alone is used when nothing else says otherwise.
+    let out = amr()
+        .args(["--config", cfg.to_str().unwrap(), "migrate"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("file.db").exists());
+    // A flag beats the environment.
+    let flag_db = format!("sqlite://{}/flag.db", dir.path().display());
+    let out = amr()
+        .args(["--database-url", &flag_db, "migrate"])
+        .env("AMR_DATABASE_URL", "mysql://nope")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(dir.path().join("flag.db").exists());
+}
+
+#[test]
+fn migrate_then_user_add_creates_accounts_with_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/amr.db", dir.path().display());
+    let out = amr()
+        .args(["--database-url", &db, "migrate"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("admin"),
+        "first administrator printed: {text}"
+    );
+    let again = amr()
+        .args(["--database-url", &db, "migrate"])
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8(again.stdout)
+            .unwrap()
+            .contains("password"),
+        "printed only once"
+    );
+
+    let out = amr()
+        .args([
+            "--database-url",
+            &db,
+            "user",
+            "add",
+            "--username",
+            "lixia-officer",
+            "--role",
+            "officer",
+            "--jurisdiction",
+            "370102",
+            "--department",
+            "登记注册科",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("历下区"), "{text}");
+    assert!(text.contains("password"));
+
+    let out = run_with_stdin(
+        {
+            let mut c = amr();
+            c.args([
+                "--database-url",
+                &db,
+                "user",
+                "add",
+                "--username",
+                "weak",
+                "--role",
+                "officer",
+                "--jurisdiction",
+                "370102",
+                "--password-stdin",
+            ]);
+            c
+        },
+        "short\n",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stderr).unwrap().contains("password"));
+
+    for (args, field) in [
+        (
+            vec![
+                "--username",
+                "x1y",
+                "--role",
+                "chief",
+                "--jurisdiction",
+                "37",
+            ],
+            "role",
+        ),
+        (
+            vec![
+                "--username",
+                "x2y",
+                "--role",
+                "officer",
+                "--jurisdiction",
+                "379999",
+            ],
+            "jurisdiction",
+        ),
+        (
+            vec![
+                "--username",
+                "x3y",
+                "--role",
+                "officer",
+                "--jurisdiction",
+                "",
+            ],
+            "jurisdiction",
+        ),
+        (
+            vec![
+                "--username",
+                "x4y",
+                "--role",
+                "enterprise",
+                "--uscc",
+                "91350100M000100Y4Z",
+            ],
+            "uscc",
+        ),
+        (
+            vec![
+                "--username",
+                "lixia-officer",
+                "--role",
+                "officer",
+                "--jurisdiction",
+                "370102",
+            ],
+            "lixia-officer",
+        ),
+    ] {
+        let mut c = amr();
+        c.args(["--database-url", &db, "user", "add"]).args(&args);
+        let out = c.output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains(field), "{args:?}: {err}");
+    }
+    let out = amr()
+        .args([
+            "--database-url",
+            &db,
+            "user",
+            "list",
+            "--jurisdiction",
+            "3701",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.contains("lixia-officer"));
+}
+
+#[test]
+fn calendar_import_and_queries() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/amr.db", dir.path().display());
+    let q = |args: &[&str]| {
+        let out = amr()
+            .args(["--database-url", &db, "calendar"])
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (code, out, _) = q(&["add", "2026-09-30", "1"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("2026-10-08"), "{out}");
+    let (code, _, err) = q(&["check", "2027-03-01"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("2027"), "{err}");
+    let file = dir.path().join("2027.csv");
+    std::fs::write(&file, "date,kind,name_zh,name_en\n2027-01-01,holiday,元旦,New Year's Day\n2027-02-06,holiday,春节,Spring Festival\n").unwrap();
+    let (code, _, err) = q(&["import", file.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, out, _) = q(&["check", "2027-01-01"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("\"working_day\":false"), "{out}");
+    // A bad file names the row and changes nothing.
+    std::fs::write(
+        &file,
+        "date,kind,name_zh,name_en\n2028-01-01,holiday,元旦,New Year\n2028-13-01,holiday,x,y\n",
+    )
+    .unwrap();
+    let (code, _, err) = q(&["import", file.to_str().unwrap()]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("2028-13-01"), "{err}");
+    let (_, out, _) = q(&["years"]);
+    assert!(out.contains("2027") && !out.contains("2028"), "{out}");
+}
+
+#[test]
+fn serve_starts_migrates_and_answers_healthz() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/sub/amr.db", dir.path().display());
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut child = amr()
+        .args([
+            "--database-url",
+            &db,
+            "serve",
+            "--demo",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut ok = false;
+    while std::time::Instant::now() < deadline {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::Read;
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .unwrap();
+            let mut buf = String::new();
+            let _ = s.read_to_string(&mut buf);
+            if buf.starts_with("HTTP/1.1 200") {
+                ok = true;
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(ok, "serve never answered /healthz");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(&format!("http://127.0.0.1:{port}/")),
+        "{text}"
+    );
+    assert!(text.contains("demo-lixia"), "demo logins printed: {text}");
+    assert!(
+        text.contains("admin"),
+        "first administrator printed: {text}"
+    );
+}
