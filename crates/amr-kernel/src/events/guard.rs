@@ -26,7 +26,8 @@ pub fn find_personal_data(text: &str) -> Option<&'static str> {
         if run.len() == 17 && x_follows && is_resident_id(&b[start..=i]) {
             return Some("a resident ID number");
         }
-        if run.len() == 18 && is_resident_id(run) {
+        // A run that is a valid credit code is public information, not an ID number.
+        if run.len() == 18 && is_resident_id(run) && !crate::codes::uscc::Uscc::is_valid(run) {
             return Some("a resident ID number");
         }
         if run.len() == 11 && run[0] == b'1' && (b'3'..=b'9').contains(&run[1]) {
@@ -83,6 +84,18 @@ mod tests {
     #[test]
     fn lets_codes_and_timepoints_through() {
         assert_eq!(find_personal_data(r#"{"uscc":"914403001922038216"}"#), None);
+        // Every generated all-digit credit code passes, whatever its digits.
+        let mut rng = rand::rng();
+        for _ in 0..2000 {
+            let u = crate::codes::uscc::Uscc::generate(
+                crate::codes::uscc::RegistrationType::Enterprise,
+                "370102",
+                &mut rng,
+            )
+            .unwrap();
+            let json = format!(r#"{{"uscc":"{}"}}"#, u.as_str());
+            assert_eq!(find_personal_data(&json), None, "{json}");
+        }
         assert_eq!(
             find_personal_data(r#"{"division":"370102","n":12345678901234}"#),
             None
