@@ -593,3 +593,90 @@ async fn calendar_import_replaces_whole_years_and_is_loaded() {
         assert_eq!(evs[0].kind, "kernel.calendar.imported");
     }
 }
+
+/// The child half of the kill test: runs the copier against `AMR_KILL_TEST_DB` until it hangs
+/// at timepoint 15, where the parent kills the process with SIGKILL. Does nothing otherwise.
+#[tokio::test]
+#[ignore = "run by a_consumer_process_killed_with_sigkill_mid_batch"]
+async fn kill_test_child() {
+    let Ok(url) = std::env::var("AMR_KILL_TEST_DB") else {
+        return;
+    };
+    let db = Db::connect(&url).await.unwrap();
+    let (_stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    runner::run(
+        db,
+        Copier {
+            hang_at: Some(15),
+            handled: Arc::new(AtomicUsize::new(0)),
+        },
+        RunnerOptions {
+            batch_size: 10,
+            poll_interval: Duration::from_millis(20),
+            retry_delay: Duration::from_millis(20),
+        },
+        stop_rx,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_consumer_process_killed_with_sigkill_mid_batch() {
+    for b in backends() {
+        let t = TestDb::new(b).await;
+        amr_kernel::on_conn!(&t.db, c => sqlx::query("CREATE TABLE copied (timepoint BIGINT PRIMARY KEY)")
+            .execute(c)
+            .await
+            .unwrap()
+            .rows_affected());
+        for _ in 0..30 {
+            append_one(&t.db, "test.work", "370102", false).await;
+        }
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--ignored", "--exact", "kill_test_child", "--nocapture"])
+            .env("AMR_KILL_TEST_DB", &t.url)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Wait until the child has committed its first batch and is inside the second.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while runner::cursor(&t.db, "test-copier").await.unwrap() < 10 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{b:?}: child made no progress"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        assert_eq!(
+            runner::cursor(&t.db, "test-copier").await.unwrap(),
+            10,
+            "{b:?}"
+        );
+        // Run to completion in this process: nothing lost, nothing twice.
+        let handled = Arc::new(AtomicUsize::new(0));
+        let copier = Copier {
+            hang_at: None,
+            handled,
+        };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            match runner::run_once(&t.db, &copier, 10).await {
+                Ok(0) => break,
+                Ok(_) => {}
+                // The killed session may still hold its lock for a moment.
+                Err(e) => {
+                    assert!(tokio::time::Instant::now() < deadline, "{b:?}: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+        let rows: Vec<i64> = amr_kernel::on_conn!(&t.db, c => sqlx::query_scalar("SELECT timepoint FROM copied ORDER BY timepoint")
+            .fetch_all(c).await.unwrap());
+        assert_eq!(rows, (1..=30).collect::<Vec<i64>>(), "{b:?}");
+        assert_eq!(runner::cursor(&t.db, "test-copier").await.unwrap(), 30);
+    }
+}
