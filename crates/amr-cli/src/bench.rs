@@ -85,11 +85,11 @@ impl Scratch {
 
     async fn drop_it(self) {
         self.db.close().await;
-        if let Some((url, name)) = self.pg {
-            if let Ok(admin) = Db::connect(&url).await {
-                let _ = amr_kernel::on_conn!(&admin, c => sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+        if let Some((url, name)) = self.pg
+            && let Ok(admin) = Db::connect(&url).await
+        {
+            let _ = amr_kernel::on_conn!(&admin, c => sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
                     .execute(c).await.map(|r| r.rows_affected()));
-            }
         }
     }
 }

@@ -119,15 +119,13 @@ pub fn resolve(given: &Given) -> Result<Settings, AppError> {
         ));
     }
     let public_url = given.public_url.clone().or(file.public_url);
-    if let Some(u) = &public_url {
-        if !(u.starts_with("http://") || u.starts_with("https://")) {
-            return Err(AppError::config(
-                "public_url",
-                format!(
-                    "{u:?} 应以 http:// 或 https:// 开头 (must start with http:// or https://)"
-                ),
-            ));
-        }
+    if let Some(u) = &public_url
+        && !(u.starts_with("http://") || u.starts_with("https://"))
+    {
+        return Err(AppError::config(
+            "public_url",
+            format!("{u:?} 应以 http:// 或 https:// 开头 (must start with http:// or https://)"),
+        ));
     }
     let cookie_secure = match given
         .cookie_secure

@@ -118,11 +118,12 @@ impl AppError {
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> AppError {
         if let sqlx::Error::Database(db) = &e
-            && db.is_unique_violation() {
-                return AppError::Conflict(
-                    "记录已存在 (a record with this key already exists)".to_string(),
-                );
-            }
+            && db.is_unique_violation()
+        {
+            return AppError::Conflict(
+                "记录已存在 (a record with this key already exists)".to_string(),
+            );
+        }
         match e {
             sqlx::Error::RowNotFound => AppError::NotFound,
             sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => {

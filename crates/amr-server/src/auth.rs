@@ -20,19 +20,16 @@ pub const SESSION_COOKIE: &str = "amr_session";
 /// The client's address: the socket peer, or the first `X-Forwarded-For` hop when the
 /// server is configured to trust its proxy.
 pub fn client_ip(parts: &Parts, state: &AppState) -> String {
-    if state.config.trust_proxy {
-        if let Some(xff) = parts
+    if state.config.trust_proxy
+        && let Some(first) = parts
             .headers
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
-        {
-            if let Some(first) = xff.split(',').next() {
-                let first = first.trim();
-                if !first.is_empty() {
-                    return first.to_string();
-                }
-            }
-        }
+            .and_then(|xff| xff.split(',').next())
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+    {
+        return first.to_string();
     }
     parts
         .extensions

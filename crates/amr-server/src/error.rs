@@ -23,7 +23,8 @@ impl<E: Into<AppError>> From<E> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut body = serde_json::json!({
             "error": self.0.code(),
             "message": self.0.public_message(),
@@ -33,7 +34,8 @@ impl IntoResponse for ApiError {
         }
         let mut resp = (status, Json(body)).into_response();
         if status.is_server_error() {
-            resp.extensions_mut().insert(LoggedCause(format!("{:#}", anyhow_chain(&self.0))));
+            resp.extensions_mut()
+                .insert(LoggedCause(format!("{:#}", anyhow_chain(&self.0))));
         }
         resp
     }

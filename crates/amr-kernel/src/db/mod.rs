@@ -79,17 +79,18 @@ impl Db {
             }
             if path != ":memory:"
                 && let Some(parent) = std::path::Path::new(path).parent()
-                    && !parent.as_os_str().is_empty() {
-                        std::fs::create_dir_all(parent).map_err(|e| {
-                            AppError::config(
-                                "database-url",
-                                format!(
-                                    "无法创建数据库目录 {} (cannot create the database folder): {e}",
-                                    parent.display()
-                                ),
-                            )
-                        })?;
-                    }
+                && !parent.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    AppError::config(
+                        "database-url",
+                        format!(
+                            "无法创建数据库目录 {} (cannot create the database folder): {e}",
+                            parent.display()
+                        ),
+                    )
+                })?;
+            }
             let opts = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
                 .map_err(|e| AppError::config("database-url", e.to_string()))?
                 .create_if_missing(true)

@@ -151,12 +151,13 @@ pub async fn append(tx: &mut Tx, event: NewEvent) -> Result<i64, AppError> {
     }
     let payload = event.payload.to_string();
     if event.public
-        && let Some(what) = find_personal_data(&payload) {
-            return Err(AppError::Internal(anyhow::anyhow!(
-                "refused to publish {} event: its payload contains {what}",
-                event.kind
-            )));
-        }
+        && let Some(what) = find_personal_data(&payload)
+    {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "refused to publish {} event: its payload contains {what}",
+            event.kind
+        )));
+    }
     let now = Utc::now();
     let timepoint: i64 = crate::on_tx!(tx, c => {
         let tp: i64 = sqlx::query_scalar(

@@ -27,7 +27,11 @@ pub async fn list_events(
     caller.require(Permission::ReadEvents)?;
     let limit = q.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
-        return Err(AppError::bad_request("limit", "limit 须在 1 到 500 之间 (limit must be 1..=500)").into());
+        return Err(AppError::bad_request(
+            "limit",
+            "limit 须在 1 到 500 之间 (limit must be 1..=500)",
+        )
+        .into());
     }
     let items = events::scoped_recent(&state.db, &caller.scope, q.before, limit).await?;
     let next = if items.len() as i64 == limit {
@@ -48,7 +52,9 @@ pub async fn get_event(
     Path(timepoint): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(Permission::ReadEvents)?;
-    let tp: i64 = timepoint.parse().map_err(|_| ApiError(AppError::NotFound))?;
+    let tp: i64 = timepoint
+        .parse()
+        .map_err(|_| ApiError(AppError::NotFound))?;
     let e = events::scoped_get(&state.db, &caller.scope, tp).await?;
     Ok(Json(e.full_view()))
 }

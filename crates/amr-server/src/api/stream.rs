@@ -36,12 +36,17 @@ pub async fn get_stream(
 ) -> Result<Response, ApiError> {
     let from: i64 = match q.timepoint.as_deref() {
         None | Some("") => 0,
-        Some(s) => s.trim().parse().ok().filter(|n: &i64| *n >= 0).ok_or_else(|| {
-            AppError::bad_request(
-                "timepoint",
-                "timepoint 须为非负整数 (timepoint must be a non-negative integer)",
-            )
-        })?,
+        Some(s) => s
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n: &i64| *n >= 0)
+            .ok_or_else(|| {
+                AppError::bad_request(
+                    "timepoint",
+                    "timepoint 须为非负整数 (timepoint must be a non-negative integer)",
+                )
+            })?,
     };
     let follow = !matches!(q.follow.as_deref(), Some("false" | "0" | "no"));
     let heartbeat = state.config.stream_heartbeat;

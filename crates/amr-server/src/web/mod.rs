@@ -1,12 +1,55 @@
 //! Server-rendered pages (minijinja, auto-escaped), Chinese by default, English by a switch.
+//!
+//! Every page works without JavaScript. Forms are `application/x-www-form-urlencoded`, use
+//! post/redirect/get and carry a CSRF token ([`csrf`]). Pages are rendered in one layout
+//! (`templates/base.html`) whose navigation shows only what the viewer can use; errors are
+//! pages in that layout, in the viewer's language ([`page`]).
 
+pub mod cookies;
 pub mod csrf;
+pub mod extract;
+pub mod i18n;
+pub mod page;
+mod pages;
+mod static_files;
 pub mod templates;
 
 use axum::Router;
+use axum::http::Uri;
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 
+use amr_kernel::error::AppError;
+
+use crate::error::ApiError;
 use crate::state::AppState;
+use page::{PageError, Viewer};
+use pages::{admin, home, login, office};
 
+/// The page routes, the static assets and the fallback (404 page; JSON under `/api/`).
 pub fn routes() -> Router<AppState> {
+    let pages = Router::new()
+        .route("/", get(home::get_home))
+        .route("/lang/{lang}", get(i18n::set_lang))
+        .route("/login", get(login::get_login).post(login::post_login))
+        .route("/logout", post(login::post_logout))
+        .route("/office", get(office::get_office))
+        .merge(admin::routes())
+        .fallback(not_found)
+        .layer(middleware::from_fn(page::page_frame));
     Router::new()
+        .route("/static/{file}", get(static_files::get_static))
+        .merge(pages)
+}
+
+/// Unknown paths: the 404 page, or a JSON 404 under the API prefix.
+async fn not_found(uri: Uri, viewer: Result<Viewer, PageError>) -> Response {
+    if uri.path().starts_with("/api/") {
+        return ApiError(AppError::NotFound).into_response();
+    }
+    match viewer {
+        Ok(_) => PageError::not_found().into_response(),
+        Err(e) => e.into_response(),
+    }
 }

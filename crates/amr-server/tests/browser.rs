@@ -1,0 +1,178 @@
+//! The main path through the real pages in headless Chromium, driven over WebDriver by
+//! Debian's `chromedriver`: home → login → back office → logout.
+//!
+//! Without `/usr/bin/chromedriver` the test prints a NOTICE and passes, unless
+//! `AMR_BROWSER_REQUIRED=1` (then it fails).
+
+#[allow(unused_imports)] // the shared harness re-exports more than this test uses
+mod support;
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use amr_kernel::auth::Role;
+use fantoccini::{Client, ClientBuilder, Locator};
+use support::{Backend, TestApp};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+const PASSWORD: &str = "Correct-Horse-9";
+
+/// The chromedriver child process, killed when dropped (also when the test panics).
+struct Driver {
+    child: Child,
+    url: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    l.local_addr().unwrap().port()
+}
+
+/// Starts chromedriver on a free port and waits until it answers.
+async fn start_driver() -> Driver {
+    let port = free_port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        _profile: tempfile::tempdir().expect("profile dir"),
+    };
+    let status = format!("{}/status", driver.url);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(r) = reqwest::get(&status).await
+            && r.status().is_success()
+        {
+            return driver;
+        }
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn open_browser(driver: &Driver) -> Client {
+    let profile = format!("--user-data-dir={}", driver._profile.path().display());
+    let caps = serde_json::json!({
+        "goog:chromeOptions": {
+            "binary": CHROMIUM,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", profile,
+            ],
+        }
+    });
+    let serde_json::Value::Object(caps) = caps else {
+        unreachable!("a JSON object")
+    };
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("open a Chromium session")
+}
+
+/// Waits until the browser shows `path` (path and query), or fails with what it shows.
+async fn wait_for_path(browser: &Client, path: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let url = browser.current_url().await.expect("current url");
+        let here = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        };
+        if here == path {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "expected {path}, the browser shows {url}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_officer_logs_in_sees_the_office_and_logs_out() {
+    if !Path::new(CHROMEDRIVER).exists() {
+        if std::env::var("AMR_BROWSER_REQUIRED").is_ok_and(|v| v == "1") {
+            panic!("AMR_BROWSER_REQUIRED=1 but {CHROMEDRIVER} is missing");
+        }
+        eprintln!(
+            "NOTICE: browser test skipped: {CHROMEDRIVER} is missing \
+             (apt-get install chromium chromium-driver)."
+        );
+        return;
+    }
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    app.add_account("browser.officer", Role::Officer, "370102", PASSWORD)
+        .await;
+    let driver = start_driver().await;
+    let browser = open_browser(&driver).await;
+    let result = walk_the_main_path(&app, &browser).await;
+    let _ = browser.close().await;
+    drop(driver);
+    app.stop().await;
+    result.expect("main path");
+}
+
+async fn walk_the_main_path(app: &TestApp, b: &Client) -> Result<(), fantoccini::error::CmdError> {
+    b.goto(&app.url("/")).await?;
+    assert!(b.source().await?.contains("/api/v1/stream?timepoint=0"));
+    b.find(Locator::Css("main a[href='/login']"))
+        .await?
+        .click()
+        .await?;
+    wait_for_path(b, "/login").await;
+
+    b.find(Locator::Id("f-username"))
+        .await?
+        .send_keys("browser.officer")
+        .await?;
+    b.find(Locator::Id("f-password"))
+        .await?
+        .send_keys(PASSWORD)
+        .await?;
+    b.find(Locator::Css("form[action='/login'] button[type='submit']"))
+        .await?
+        .click()
+        .await?;
+    wait_for_path(b, "/office").await;
+    let office = b.source().await?;
+    assert!(office.contains("历下区"), "{office}");
+    assert!(office.contains("browser.officer"));
+
+    b.find(Locator::Css("form[action='/logout'] button"))
+        .await?
+        .click()
+        .await?;
+    wait_for_path(b, "/").await;
+    let home = b.source().await?;
+    assert!(
+        home.contains("href=\"/login\""),
+        "the home page, logged out"
+    );
+    assert!(!home.contains("browser.officer"));
+
+    b.goto(&app.url("/office")).await?;
+    wait_for_path(b, "/login?next=/office").await;
+    assert!(b.find(Locator::Id("f-password")).await.is_ok());
+    Ok(())
+}
