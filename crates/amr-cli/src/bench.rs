@@ -61,7 +61,7 @@ impl Scratch {
                 .tempdir()
                 .map_err(|e| AppError::Internal(e.into()))?;
             let db = Db::connect(&format!("sqlite://{}/bench.db", dir.path().display())).await?;
-            db::run_migrations(&db).await?;
+            db::run_migration_sets(&db, &amr_server::migration_sets()).await?;
             Ok(Scratch {
                 db,
                 _dir: Some(dir),
@@ -74,7 +74,7 @@ impl Scratch {
             admin.close().await;
             let (base, _) = url.rsplit_once('/').unwrap_or((url, ""));
             let db = Db::connect(&format!("{base}/{tag}")).await?;
-            db::run_migrations(&db).await?;
+            db::run_migration_sets(&db, &amr_server::migration_sets()).await?;
             Ok(Scratch {
                 db,
                 _dir: None,

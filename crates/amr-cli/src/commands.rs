@@ -174,10 +174,11 @@ fn init_logging(filter: &str) -> Result<(), AppError> {
 /// it refuses to run against a schema with pending migrations.
 async fn open(settings: &Settings, auto_migrate: bool) -> Result<Db, AppError> {
     let db = Db::connect(&settings.database_url).await?;
-    let status = db::migration_status(&db).await?;
+    let sets = amr_server::migration_sets();
+    let status = db::migration_status_of(&db, &sets).await?;
     if !status.pending.is_empty() {
         if auto_migrate || db.backend() == Backend::Sqlite {
-            let applied = db::run_migrations(&db).await?;
+            let applied = db::run_migration_sets(&db, &sets).await?;
             for (v, d) in applied {
                 tracing::info!(version = v, description = d, "migration applied");
             }
@@ -286,7 +287,7 @@ async fn hash_blocking(pw: &str) -> Result<String, AppError> {
 async fn migrate(settings: &Settings, status_only: bool) -> Result<ExitCode, AppError> {
     let db = Db::connect(&settings.database_url).await?;
     if status_only {
-        let s = db::migration_status(&db).await?;
+        let s = db::migration_status_of(&db, &amr_server::migration_sets()).await?;
         println!("backend: {}", db.backend().name());
         println!("applied: {:?}", s.applied);
         for (v, d) in &s.pending {
@@ -294,7 +295,7 @@ async fn migrate(settings: &Settings, status_only: bool) -> Result<ExitCode, App
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let applied = db::run_migrations(&db).await?;
+    let applied = db::run_migration_sets(&db, &amr_server::migration_sets()).await?;
     if applied.is_empty() {
         println!(
             "数据库已是最新 (the database is up to date) [{}]",

@@ -8,7 +8,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::db::{Backend, Db};
+use crate::db::{Backend, Db, MigrationSet, kernel_migrations};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -22,13 +22,19 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// A database with the kernel's tables.
     pub async fn new(backend: Backend) -> TestDb {
+        TestDb::with_sets(backend, &[kernel_migrations()]).await
+    }
+
+    /// A database with the tables of `sets` (in order; the kernel's first).
+    pub async fn with_sets(backend: Backend, sets: &[MigrationSet]) -> TestDb {
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}/amr.db", dir.path().display());
                 let db = Db::connect(&url).await.expect("open sqlite");
-                crate::db::run_migrations(&db)
+                crate::db::run_migration_sets(&db, sets)
                     .await
                     .expect("migrate sqlite");
                 TestDb {
@@ -57,7 +63,7 @@ impl TestDb {
                 admin.close().await;
                 let url = replace_db_name(&admin_url, &name);
                 let db = Db::connect(&url).await.expect("connect to test database");
-                crate::db::run_migrations(&db)
+                crate::db::run_migration_sets(&db, sets)
                     .await
                     .expect("migrate postgres");
                 TestDb {

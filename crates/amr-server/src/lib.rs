@@ -20,6 +20,11 @@ pub use state::AppState;
 
 use amr_kernel::error::AppError;
 
+/// Every crate's migrations, in the order they apply (the kernel's first).
+pub fn migration_sets() -> Vec<amr_kernel::db::MigrationSet> {
+    vec![amr_kernel::db::kernel_migrations()]
+}
+
 /// Builds the whole router over a state.
 pub fn router(state: AppState) -> Router {
     Router::new()

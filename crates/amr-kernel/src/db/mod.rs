@@ -13,7 +13,10 @@
 mod migrate;
 mod tx;
 
-pub use migrate::{MigrationStatus, migration_status, run_migrations};
+pub use migrate::{
+    MigrationSet, MigrationStatus, kernel_migrations, migration_status, migration_status_of,
+    run_migration_sets, run_migrations,
+};
 pub use tx::{Tx, TxInner};
 
 use std::str::FromStr;

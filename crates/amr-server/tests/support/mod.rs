@@ -22,7 +22,7 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, config: ServerConfig) -> TestApp {
-        let test_db = TestDb::new(backend).await;
+        let test_db = TestDb::with_sets(backend, &amr_server::migration_sets()).await;
         let state = AppState::new(test_db.db.clone(), config);
         let running = amr_server::start(state, "127.0.0.1:0")
             .await
