@@ -173,7 +173,7 @@ async fn bench_stream(db: &Db, count: u32, runs: u32) -> Result<(), AppError> {
         pb.set_position(u64::from(written));
     }
     pb.finish_and_clear();
-    let state = amr_server::AppState::new(db.clone(), amr_server::ServerConfig::default());
+    let state = amr_server::app_state(db.clone(), amr_server::ServerConfig::default());
     let running = amr_server::start(state, "127.0.0.1:0").await?;
     let addr = running.addr;
     let mut ours = Vec::new();

@@ -205,7 +205,7 @@ async fn serve(settings: Settings, demo: bool) -> Result<ExitCode, AppError> {
     if demo {
         crate::commands::demo_accounts(&db).await?;
     }
-    let state = amr_server::AppState::new(db.clone(), settings.server.clone());
+    let state = amr_server::app_state(db.clone(), settings.server.clone());
     let running = amr_server::start(state, &settings.listen).await?;
     let url = settings
         .server

@@ -3,10 +3,6 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
-pub mod auth;
-pub mod config;
-pub mod error;
-pub mod state;
 pub mod web;
 
 use std::net::SocketAddr;
@@ -15,14 +11,23 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-pub use config::ServerConfig;
-pub use state::AppState;
+pub use amr_web::{AppState, ServerConfig, WebModule, config};
 
 use amr_kernel::error::AppError;
 
 /// Every crate's migrations, in the order they apply (the kernel's first).
 pub fn migration_sets() -> Vec<amr_kernel::db::MigrationSet> {
     vec![amr_kernel::db::kernel_migrations()]
+}
+
+/// Every crate's pages (templates and texts), for the shell.
+pub fn web_modules() -> Vec<WebModule> {
+    vec![web::module()]
+}
+
+/// A state over `db` with every crate's pages.
+pub fn app_state(db: amr_kernel::db::Db, config: ServerConfig) -> AppState {
+    AppState::new(db, config, &web_modules())
 }
 
 /// Builds the whole router over a state.
@@ -33,7 +38,7 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             state.config.max_body_bytes,
         ))
-        .layer(axum::middleware::from_fn(error::log_server_errors))
+        .layer(axum::middleware::from_fn(amr_web::error::log_server_errors))
         .with_state(state)
 }
 
@@ -72,7 +77,7 @@ pub async fn start(state: AppState, listen: &str) -> Result<Running, AppError> {
         .map_err(|e| AppError::Internal(e.into()))?;
     let (tx, rx) = watch::channel(false);
     let state = state.with_shutdown(rx.clone());
-    state::spawn_workers(&state, rx.clone());
+    spawn_workers(&state, rx.clone());
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let mut stop = rx;
     let handle = tokio::spawn(async move {
@@ -87,4 +92,20 @@ pub async fn start(state: AppState, listen: &str) -> Result<Running, AppError> {
         shutdown: tx,
         handle,
     })
+}
+
+/// Starts the housekeeping that runs beside the server.
+fn spawn_workers(state: &AppState, mut shutdown: watch::Receiver<bool>) {
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = amr_kernel::auth::store::purge_expired(&db).await {
+                tracing::warn!(error = %e, "purging expired sessions failed");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_secs(600)) => {}
+                _ = shutdown.wait_for(|v| *v) => return,
+            }
+        }
+    });
 }

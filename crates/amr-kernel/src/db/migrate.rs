@@ -80,14 +80,12 @@ pub async fn migration_status_of(
     sets: &[MigrationSet],
 ) -> Result<MigrationStatus, AppError> {
     let table_exists: bool = match db {
-        Db::Sqlite(p) => {
-            sqlx::query_scalar::<_, i64>(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
-            )
-            .fetch_one(p)
-            .await?
-                > 0
-        }
+        Db::Sqlite(p) => sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+        )
+        .fetch_one(p)
+        .await?
+            > 0,
         Db::Postgres(p) => {
             sqlx::query_scalar::<_, bool>(
                 "SELECT EXISTS (SELECT 1 FROM information_schema.tables \

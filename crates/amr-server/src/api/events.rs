@@ -8,9 +8,9 @@ use amr_kernel::auth::Permission;
 use amr_kernel::error::AppError;
 use amr_kernel::events;
 
-use crate::auth::ApiCaller;
-use crate::error::ApiError;
-use crate::state::AppState;
+use amr_web::auth::ApiCaller;
+use amr_web::error::ApiError;
+use amr_web::state::AppState;
 
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {

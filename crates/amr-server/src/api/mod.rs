@@ -6,7 +6,7 @@ mod stream;
 use axum::Router;
 use axum::routing::get;
 
-use crate::state::AppState;
+use amr_web::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -20,7 +20,7 @@ pub fn routes() -> Router<AppState> {
 /// 200 once the server is ready: the database answers.
 async fn healthz(
     axum::extract::State(state): axum::extract::State<AppState>,
-) -> Result<&'static str, crate::error::ApiError> {
+) -> Result<&'static str, amr_web::error::ApiError> {
     amr_kernel::events::head(&state.db).await?;
     Ok("ok")
 }

@@ -18,8 +18,8 @@ use serde::Deserialize;
 use amr_kernel::error::AppError;
 use amr_kernel::events;
 
-use crate::error::ApiError;
-use crate::state::AppState;
+use amr_web::error::ApiError;
+use amr_web::state::AppState;
 
 const PAGE: i64 = 500;
 

@@ -5,14 +5,7 @@
 //! (`templates/base.html`) whose navigation shows only what the viewer can use; errors are
 //! pages in that layout, in the viewer's language ([`page`]).
 
-pub mod cookies;
-pub mod csrf;
-pub mod extract;
-pub mod i18n;
-pub mod page;
 mod pages;
-mod static_files;
-pub mod templates;
 
 use axum::Router;
 use axum::http::Uri;
@@ -21,11 +14,44 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use amr_kernel::error::AppError;
-
-use crate::error::ApiError;
-use crate::state::AppState;
-use page::{PageError, Viewer};
+use amr_web::error::ApiError;
+use amr_web::page::{self, PageError, Viewer};
+use amr_web::state::AppState;
+use amr_web::{WebModule, i18n, static_files};
 use pages::{admin, home, login, office};
+
+/// The server's own pages: home, login, back office, administration.
+pub fn module() -> WebModule {
+    WebModule {
+        name: "server",
+        templates: TEMPLATES,
+        zh: "{}",
+        en: "{}",
+    }
+}
+
+/// The server's own templates (the layout, macros and error page are the shell's).
+pub const TEMPLATES: &[(&str, &str)] = &[
+    ("home.html", include_str!("../../templates/home.html")),
+    ("login.html", include_str!("../../templates/login.html")),
+    ("office.html", include_str!("../../templates/office.html")),
+    (
+        "admin/accounts.html",
+        include_str!("../../templates/admin/accounts.html"),
+    ),
+    (
+        "admin/account.html",
+        include_str!("../../templates/admin/account.html"),
+    ),
+    (
+        "admin/audit.html",
+        include_str!("../../templates/admin/audit.html"),
+    ),
+    (
+        "admin/keys.html",
+        include_str!("../../templates/admin/keys.html"),
+    ),
+];
 
 /// The page routes, the static assets and the fallback (404 page; JSON under `/api/`).
 pub fn routes() -> Router<AppState> {

@@ -41,20 +41,34 @@ async fn the_english_switch_shows_english() {
 
 #[tokio::test]
 async fn every_locale_key_exists_in_both_catalogs() {
-    let zh: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(include_str!("../../locales/zh.json")).unwrap();
-    let en: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(include_str!("../../locales/en.json")).unwrap();
-    let only_zh: Vec<_> = zh.keys().filter(|k| !en.contains_key(*k)).collect();
-    let only_en: Vec<_> = en.keys().filter(|k| !zh.contains_key(*k)).collect();
-    assert!(only_zh.is_empty(), "missing in en.json: {only_zh:?}");
-    assert!(only_en.is_empty(), "missing in zh.json: {only_en:?}");
-    for (k, v) in zh.iter().chain(en.iter()) {
-        assert!(
-            v.as_str().is_some_and(|s| !s.is_empty()),
-            "{k} is empty or not text"
-        );
+    let mut sets = vec![("shell", amr_web::i18n::ZH_JSON, amr_web::i18n::EN_JSON)];
+    sets.extend(
+        amr_server::web_modules()
+            .iter()
+            .map(|m| (m.name, m.zh, m.en)),
+    );
+    for (name, zh, en) in sets {
+        let zh: serde_json::Map<String, serde_json::Value> = serde_json::from_str(zh).unwrap();
+        let en: serde_json::Map<String, serde_json::Value> = serde_json::from_str(en).unwrap();
+        let only_zh: Vec<_> = zh.keys().filter(|k| !en.contains_key(*k)).collect();
+        let only_en: Vec<_> = en.keys().filter(|k| !zh.contains_key(*k)).collect();
+        assert!(only_zh.is_empty(), "{name}: missing in en: {only_zh:?}");
+        assert!(only_en.is_empty(), "{name}: missing in zh: {only_en:?}");
+        for (k, v) in zh.iter().chain(en.iter()) {
+            assert!(
+                v.as_str().is_some_and(|s| !s.is_empty()),
+                "{name}: {k} is empty or not text"
+            );
+        }
     }
+}
+
+#[test]
+fn every_key_the_server_templates_use_is_in_the_catalogs() {
+    amr_web::templates::assert_keys_in_catalog(
+        amr_server::web::TEMPLATES,
+        &amr_server::web_modules(),
+    );
 }
 
 #[tokio::test]

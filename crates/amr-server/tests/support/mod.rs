@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use amr_kernel::db::Db;
-use amr_server::{AppState, Running, ServerConfig};
+use amr_server::{Running, ServerConfig};
 
 pub use amr_kernel::db::Backend;
 pub use amr_kernel::testing::{TestDb, backends};
@@ -23,7 +23,7 @@ impl TestApp {
 
     pub async fn spawn_with(backend: Backend, config: ServerConfig) -> TestApp {
         let test_db = TestDb::with_sets(backend, &amr_server::migration_sets()).await;
-        let state = AppState::new(test_db.db.clone(), config);
+        let state = amr_server::app_state(test_db.db.clone(), config);
         let running = amr_server::start(state, "127.0.0.1:0")
             .await
             .expect("start server");

@@ -4,8 +4,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use crate::state::AppState;
-use crate::web::page::{PageError, Viewer, render};
+use amr_web::page::{PageError, Viewer, render};
+use amr_web::state::AppState;
 
 /// The home page.
 pub async fn get_home(

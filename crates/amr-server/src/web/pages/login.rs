@@ -19,13 +19,13 @@ use amr_kernel::auth::password;
 use amr_kernel::auth::store::{self, Account};
 use amr_kernel::error::AppError;
 
-use crate::auth::SESSION_COOKIE;
-use crate::state::AppState;
-use crate::web::cookies::SetCookie;
-use crate::web::csrf;
-use crate::web::extract::{PageForm, PageQuery};
-use crate::web::i18n::safe_local_path;
-use crate::web::page::{PageError, Viewer, render};
+use amr_web::auth::SESSION_COOKIE;
+use amr_web::cookies::SetCookie;
+use amr_web::csrf;
+use amr_web::extract::{PageForm, PageQuery};
+use amr_web::i18n::safe_local_path;
+use amr_web::page::{PageError, Viewer, render};
+use amr_web::state::AppState;
 
 /// Where people land after logging in when no `next` was given.
 const DEFAULT_NEXT: &str = "/office";

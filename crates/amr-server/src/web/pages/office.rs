@@ -9,9 +9,9 @@ use serde::Deserialize;
 use amr_kernel::auth::Permission;
 use amr_kernel::events;
 
-use crate::state::AppState;
-use crate::web::extract::{PageQuery, parse_before};
-use crate::web::page::{PageError, Viewer, render};
+use amr_web::extract::{PageQuery, parse_before};
+use amr_web::page::{PageError, Viewer, render};
+use amr_web::state::AppState;
 
 /// Events per page.
 const PAGE: i64 = 20;

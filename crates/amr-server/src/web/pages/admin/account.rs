@@ -15,9 +15,9 @@ use amr_kernel::error::AppError;
 
 use super::accounts::hash_password;
 use super::{flash, parse_id};
-use crate::state::AppState;
-use crate::web::extract::PageForm;
-use crate::web::page::{PageError, Viewer, render};
+use amr_web::extract::PageForm;
+use amr_web::page::{PageError, Viewer, render};
+use amr_web::state::AppState;
 
 pub async fn get_account(
     viewer: Viewer,

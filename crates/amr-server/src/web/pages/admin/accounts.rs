@@ -16,9 +16,9 @@ use amr_kernel::codes::uscc::Uscc;
 use amr_kernel::error::AppError;
 
 use super::{field_message, flash, parse_jurisdiction};
-use crate::state::AppState;
-use crate::web::extract::PageForm;
-use crate::web::page::{PageError, Viewer, render};
+use amr_web::extract::PageForm;
+use amr_web::page::{PageError, Viewer, render};
+use amr_web::state::AppState;
 
 /// Field name → message (Chinese first, English in parentheses).
 type FieldErrors = BTreeMap<&'static str, String>;

@@ -7,9 +7,9 @@ use serde::Deserialize;
 
 use amr_kernel::audit;
 
-use crate::state::AppState;
-use crate::web::extract::{PageQuery, parse_before};
-use crate::web::page::{PageError, Viewer, render};
+use amr_web::extract::{PageQuery, parse_before};
+use amr_web::page::{PageError, Viewer, render};
+use amr_web::state::AppState;
 
 /// Entries per page.
 const PAGE: i64 = 50;

@@ -6,7 +6,7 @@
 
 use axum_extra::extract::CookieJar;
 
-use crate::web::cookies::SetCookie;
+use amr_web::cookies::SetCookie;
 
 const FLASH_COOKIE: &str = "amr_flash";
 const FLASH_PATH: &str = "/admin";

@@ -15,9 +15,9 @@ use amr_kernel::auth::store;
 use amr_kernel::error::AppError;
 
 use super::{field_message, flash, parse_id, parse_jurisdiction};
-use crate::state::AppState;
-use crate::web::extract::PageForm;
-use crate::web::page::{PageError, Viewer, render};
+use amr_web::extract::PageForm;
+use amr_web::page::{PageError, Viewer, render};
+use amr_web::state::AppState;
 
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(default)]

@@ -19,8 +19,8 @@ use axum::routing::{get, post};
 use amr_kernel::codes::division::Jurisdiction;
 use amr_kernel::error::AppError;
 
-use crate::state::AppState;
-use crate::web::page::PageError;
+use amr_web::page::PageError;
+use amr_web::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -5,7 +5,7 @@
 //! checks it); a missing key falls back to Chinese, then to the key itself.
 
 use std::collections::HashMap;
-use std::sync::LazyLock;
+use std::sync::OnceLock;
 
 use axum::extract::{Path, Query};
 use axum::http::header::SET_COOKIE;
@@ -14,18 +14,42 @@ use serde::Deserialize;
 
 use super::cookies::SetCookie;
 use super::page::{PageError, Viewer};
+use super::templates::WebModule;
 
 /// The cookie that holds the chosen language.
 pub const LANG_COOKIE: &str = "amr_lang";
 
 /// The embedded catalogs, as written.
-pub const ZH_JSON: &str = include_str!("../../locales/zh.json");
-pub const EN_JSON: &str = include_str!("../../locales/en.json");
+pub const ZH_JSON: &str = include_str!("../locales/zh.json");
+pub const EN_JSON: &str = include_str!("../locales/en.json");
 
 type Catalog = HashMap<String, String>;
 
-static ZH: LazyLock<Catalog> = LazyLock::new(|| parse_catalog(ZH_JSON, "zh"));
-static EN: LazyLock<Catalog> = LazyLock::new(|| parse_catalog(EN_JSON, "en"));
+/// The shell's catalogs merged with those of every crate with pages ([`install`]).
+static CATALOGS: OnceLock<(Catalog, Catalog)> = OnceLock::new();
+
+/// Merges the modules' catalogs into the shell's, once per process (every server of a
+/// process serves the same modules). A key defined twice is a build defect: it panics.
+pub fn install(modules: &[WebModule]) {
+    CATALOGS.get_or_init(|| {
+        let mut zh = parse_catalog(ZH_JSON, "zh");
+        let mut en = parse_catalog(EN_JSON, "en");
+        for m in modules {
+            for (target, text, lang) in [(&mut zh, m.zh, "zh"), (&mut en, m.en, "en")] {
+                for (k, v) in parse_catalog(text, m.name) {
+                    if target.insert(k.clone(), v).is_some() {
+                        panic!("locale key {k:?} of {} ({lang}) is defined twice", m.name);
+                    }
+                }
+            }
+        }
+        (zh, en)
+    });
+}
+
+fn catalogs() -> &'static (Catalog, Catalog) {
+    CATALOGS.get_or_init(|| (parse_catalog(ZH_JSON, "zh"), parse_catalog(EN_JSON, "en")))
+}
 
 fn parse_catalog(text: &str, name: &str) -> Catalog {
     serde_json::from_str(text).unwrap_or_else(|e| {
@@ -67,12 +91,13 @@ impl Lang {
 
     /// The text for `key` in this language.
     pub fn t(self, key: &str) -> String {
+        let (zh, en) = catalogs();
         let own = match self {
-            Lang::Zh => &*ZH,
-            Lang::En => &*EN,
+            Lang::Zh => zh,
+            Lang::En => en,
         };
         own.get(key)
-            .or_else(|| ZH.get(key))
+            .or_else(|| zh.get(key))
             .cloned()
             .unwrap_or_else(|| key.to_string())
     }

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 const ASSETS: &[(&str, &str, &str)] = &[(
     "amr.css",
     "text/css; charset=utf-8",
-    include_str!("../../static/amr.css"),
+    include_str!("../static/amr.css"),
 )];
 
 /// An hour: assets change only with a new release.

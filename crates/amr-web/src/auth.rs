@@ -158,7 +158,7 @@ impl FromRequestParts<AppState> for ApiCaller {
                 .get("x-csrf-token")
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
-            if !crate::web::csrf::tokens_match(presented, &s.csrf_token) {
+            if !crate::csrf::tokens_match(presented, &s.csrf_token) {
                 return Err(ApiError(AppError::Forbidden(
                     "缺少或错误的 CSRF 令牌 (missing or wrong CSRF token)".into(),
                 )));

@@ -31,7 +31,7 @@ use super::i18n::{LANG_COOKIE, Lang, safe_local_path};
 use crate::auth::{self, MaybeSession, SESSION_COOKIE};
 use crate::error::{LoggedCause, anyhow_chain};
 use crate::state::AppState;
-use crate::web::templates::Templates;
+use crate::templates::Templates;
 
 /// The person looking at a page, resolved once per request.
 #[derive(Clone, Debug)]
@@ -373,7 +373,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_500_page_shows_no_cause_but_keeps_it_for_the_log() {
-        let templates = Templates::new();
+        let templates = Templates::new(&[]);
         let cause = anyhow::anyhow!("connection to 10.0.0.7 refused");
         let mut resp = PageError::App(AppError::Internal(cause)).into_response();
         let page = resp.extensions_mut().remove::<ErrorPage>().unwrap();
@@ -389,7 +389,7 @@ mod tests {
 
     #[tokio::test]
     async fn error_pages_follow_the_language() {
-        let templates = Templates::new();
+        let templates = Templates::new(&[]);
         let mut resp =
             PageError::App(AppError::TooManyRequests("稍后 (later)".into())).into_response();
         let page = resp.extensions_mut().remove::<ErrorPage>().unwrap();

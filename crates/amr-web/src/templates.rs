@@ -16,31 +16,23 @@ use minijinja::{Environment, UndefinedBehavior, Value};
 
 use super::i18n::lang_of;
 
-/// Every template, by name.
-const TEMPLATES: &[(&str, &str)] = &[
-    ("base.html", include_str!("../../templates/base.html")),
-    ("macros.html", include_str!("../../templates/macros.html")),
-    ("home.html", include_str!("../../templates/home.html")),
-    ("login.html", include_str!("../../templates/login.html")),
-    ("office.html", include_str!("../../templates/office.html")),
-    ("error.html", include_str!("../../templates/error.html")),
-    (
-        "admin/accounts.html",
-        include_str!("../../templates/admin/accounts.html"),
-    ),
-    (
-        "admin/account.html",
-        include_str!("../../templates/admin/account.html"),
-    ),
-    (
-        "admin/audit.html",
-        include_str!("../../templates/admin/audit.html"),
-    ),
-    (
-        "admin/keys.html",
-        include_str!("../../templates/admin/keys.html"),
-    ),
+/// The shell's own templates: the layout, shared macros and the error page.
+pub const SHELL_TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../templates/base.html")),
+    ("macros.html", include_str!("../templates/macros.html")),
+    ("error.html", include_str!("../templates/error.html")),
 ];
+
+/// What a crate with pages brings to the shell: its templates (names should start with the
+/// crate's own folder, e.g. `registry/entity.html`) and its text catalogs (flat JSON objects,
+/// keys prefixed with the crate's name, e.g. `registry.entity.title`).
+#[derive(Debug, Clone, Copy)]
+pub struct WebModule {
+    pub name: &'static str,
+    pub templates: &'static [(&'static str, &'static str)],
+    pub zh: &'static str,
+    pub en: &'static str,
+}
 
 #[derive(Debug)]
 pub struct Templates {
@@ -51,10 +43,14 @@ impl Templates {
     /// Compiles the embedded templates. They are part of the binary, so a template that does
     /// not compile is a build defect: this panics with the template's error (a test renders
     /// every page, so it cannot reach a release).
-    pub fn new() -> Templates {
+    pub fn new(modules: &[WebModule]) -> Templates {
+        super::i18n::install(modules);
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
-        for (name, source) in TEMPLATES {
+        let all = SHELL_TEMPLATES
+            .iter()
+            .chain(modules.iter().flat_map(|m| m.templates.iter()));
+        for (name, source) in all {
             if let Err(e) = env.add_template(name, source) {
                 panic!("embedded template {name} does not compile: {e:#}");
             }
@@ -78,12 +74,6 @@ impl Templates {
             .get_template(name)
             .and_then(|t| t.render(ctx))
             .map_err(|e| AppError::Internal(anyhow::anyhow!("rendering {name}: {e:#}")))
-    }
-}
-
-impl Default for Templates {
-    fn default() -> Self {
-        Templates::new()
     }
 }
 
@@ -123,14 +113,40 @@ fn pretty_json(value: &Value) -> String {
         .unwrap_or_else(|_| s.to_string())
 }
 
+/// Asserts that every literal `t("key")` in `templates` exists in the Chinese catalog of the
+/// shell plus `modules` (crates with pages call this from their own tests).
+pub fn assert_keys_in_catalog(templates: &[(&str, &str)], modules: &[WebModule]) {
+    {
+        let mut zh: std::collections::HashMap<String, String> =
+            serde_json::from_str(super::i18n::ZH_JSON).unwrap();
+        for m in modules {
+            let more: std::collections::HashMap<String, String> =
+                serde_json::from_str(m.zh).unwrap();
+            zh.extend(more);
+        }
+        for (name, source) in templates {
+            for part in source.split("t(\"").skip(1) {
+                let key = part.split('"').next().unwrap_or_default();
+                if key.ends_with('.') {
+                    continue; // a key built in the template, e.g. "role." ~ role
+                }
+                assert!(
+                    zh.contains_key(key),
+                    "{name}: key {key:?} missing in zh.json"
+                );
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn every_template_compiles() {
-        let t = Templates::new();
-        for (name, _) in TEMPLATES {
+        let t = Templates::new(&[]);
+        for (name, _) in SHELL_TEMPLATES {
             assert!(t.env().get_template(name).is_ok(), "{name}");
         }
     }
@@ -145,19 +161,6 @@ mod tests {
 
     #[test]
     fn every_literal_key_is_in_the_catalog() {
-        let zh: std::collections::HashMap<String, String> =
-            serde_json::from_str(super::super::i18n::ZH_JSON).unwrap();
-        for (name, source) in TEMPLATES {
-            for part in source.split("t(\"").skip(1) {
-                let key = part.split('"').next().unwrap_or_default();
-                if key.ends_with('.') {
-                    continue; // a key built in the template, e.g. "role." ~ role
-                }
-                assert!(
-                    zh.contains_key(key),
-                    "{name}: key {key:?} missing in zh.json"
-                );
-            }
-        }
+        assert_keys_in_catalog(SHELL_TEMPLATES, &[]);
     }
 }

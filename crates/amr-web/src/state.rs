@@ -1,0 +1,35 @@
+//! The state every handler shares, and the background workers started with the server.
+
+use std::sync::Arc;
+
+use amr_kernel::db::Db;
+use tokio::sync::watch;
+
+use crate::config::ServerConfig;
+use crate::templates::{Templates, WebModule};
+
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<ServerConfig>,
+    pub templates: Arc<Templates>,
+    /// Turns true when the server is stopping; long-lived responses end on it.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl AppState {
+    /// A state whose pages are the shell's plus those of `modules`.
+    pub fn new(db: Db, config: ServerConfig, modules: &[WebModule]) -> AppState {
+        AppState {
+            db,
+            config: Arc::new(config),
+            templates: Arc::new(Templates::new(modules)),
+            shutdown: watch::channel(false).1,
+        }
+    }
+
+    pub fn with_shutdown(mut self, rx: watch::Receiver<bool>) -> AppState {
+        self.shutdown = rx;
+        self
+    }
+}
