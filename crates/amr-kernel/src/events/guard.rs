@@ -8,6 +8,19 @@
 const ID_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 const ID_CHECK: &[u8; 11] = b"10X98765432";
 
+/// Returns a description of the first personal datum found in the strings of a JSON value,
+/// if any. Numbers are not looked at: an amount of money is not a phone number.
+pub fn find_personal_data_in(value: &serde_json::Value) -> Option<&'static str> {
+    match value {
+        serde_json::Value::String(s) => find_personal_data(s),
+        serde_json::Value::Array(items) => items.iter().find_map(find_personal_data_in),
+        serde_json::Value::Object(map) => map
+            .iter()
+            .find_map(|(k, v)| find_personal_data(k).or_else(|| find_personal_data_in(v))),
+        _ => None,
+    }
+}
+
 /// Returns a description of the first personal datum found in `text`, if any.
 pub fn find_personal_data(text: &str) -> Option<&'static str> {
     let b = text.as_bytes();
@@ -79,6 +92,14 @@ mod tests {
             find_personal_data(r#"{"tel":"13812345678"}"#),
             Some("a mobile phone number")
         );
+    }
+
+    #[test]
+    fn json_numbers_are_not_phone_numbers() {
+        let v = serde_json::json!({"capital_yuan": 15_000_000_000_i64, "n": [13812345678_i64]});
+        assert_eq!(find_personal_data_in(&v), None);
+        let v = serde_json::json!({"contact": {"tel": ["13812345678"]}});
+        assert_eq!(find_personal_data_in(&v), Some("a mobile phone number"));
     }
 
     #[test]

@@ -22,7 +22,7 @@ use crate::auth::Scope;
 use crate::db::{Db, Tx};
 use crate::error::AppError;
 
-pub use guard::find_personal_data;
+pub use guard::{find_personal_data, find_personal_data_in};
 
 /// An event to be written.
 #[derive(Debug, Clone)]
@@ -151,7 +151,7 @@ pub async fn append(tx: &mut Tx, event: NewEvent) -> Result<i64, AppError> {
     }
     let payload = event.payload.to_string();
     if event.public
-        && let Some(what) = find_personal_data(&payload)
+        && let Some(what) = find_personal_data_in(&event.payload)
     {
         return Err(AppError::Internal(anyhow::anyhow!(
             "refused to publish {} event: its payload contains {what}",
