@@ -28,9 +28,12 @@ pub struct ServeArgs {
     /// Cookie Secure attribute: auto (by the request's scheme), always or never.
     #[arg(long, env = "AMR_COOKIE_SECURE", value_name = "auto|always|never")]
     pub cookie_secure: Option<String>,
-    /// Start with demo data when the database is empty (demo accounts for now).
+    /// Start with demo data when the database is empty: demo accounts and a demo province.
     #[arg(long)]
     pub demo: bool,
+    /// How many entities the demo province has.
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    pub demo_entities: u64,
 }
 
 #[derive(Debug, Args)]
@@ -121,6 +124,17 @@ pub struct UserAddArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum SearchCommand {
+    /// Rebuild the entity search index from the database (run it with the server stopped, or
+    /// restart the server afterwards). The running server keeps the index current by itself.
+    Reindex {
+        /// Index folder (default: the configured search_dir, data/search/entities).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum KeyCommand {
     /// Issue an API key for a partner agency; the key is printed once.
     Add {
@@ -148,13 +162,28 @@ pub async fn run(cli: Cli) -> Result<ExitCode, AppError> {
     let settings = config::resolve(&given)?;
     init_logging(&settings.log)?;
     match cli.command {
-        Command::Serve(a) => serve(settings, a.demo).await,
+        Command::Serve(a) => serve(settings, a.demo.then_some(a.demo_entities)).await,
         Command::Migrate(a) => migrate(&settings, a.status).await,
         Command::Code(c) => code(c),
         Command::Division(c) => division(c),
         Command::Calendar(c) => calendar(&settings, c).await,
         Command::User(c) => user(&settings, c).await,
         Command::Key(c) => key(&settings, c).await,
+        Command::Search(SearchCommand::Reindex { dir }) => {
+            let db = open(&settings, true).await?;
+            let dir = dir.unwrap_or_else(|| settings.server.search_dir.clone());
+            amr_registry::search::reindex_command(&db, &dir)
+                .await
+                .map_err(AppError::Internal)?;
+            db.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo(a) => {
+            let db = open(&settings, true).await?;
+            let code = crate::demo::run(&db, a).await?;
+            db.close().await;
+            Ok(code)
+        }
         Command::Bench(a) => crate::bench::run(&settings, a).await,
     }
 }
@@ -197,13 +226,18 @@ async fn open(settings: &Settings, auto_migrate: bool) -> Result<Db, AppError> {
     Ok(db)
 }
 
-async fn serve(settings: Settings, demo: bool) -> Result<ExitCode, AppError> {
+async fn serve(settings: Settings, demo: Option<u64>) -> Result<ExitCode, AppError> {
     let db = open(&settings, false).await?;
     if let Some((user, pw)) = store::ensure_first_admin(&db).await? {
         print_first_admin(&user, &pw);
     }
-    if demo {
+    if let Some(entities) = demo {
         crate::commands::demo_accounts(&db).await?;
+        if demo_province(&db, entities).await? {
+            amr_registry::search::reindex_command(&db, &settings.server.search_dir)
+                .await
+                .map_err(AppError::Internal)?;
+        }
     }
     let state = amr_server::app_state(db.clone(), settings.server.clone());
     let running = amr_server::start(state, &settings.listen).await?;
@@ -213,7 +247,7 @@ async fn serve(settings: Settings, demo: bool) -> Result<ExitCode, AppError> {
         .clone()
         .unwrap_or_else(|| format!("http://{}", running.addr));
     println!("AMR 已启动 (AMR is running): {url}/");
-    if demo {
+    if demo.is_some() {
         println!("演示账号 (demo logins; demo use only):");
         for (u, role, j, pw) in DEMO_ACCOUNTS {
             println!("  {u:<16} {role:<8} {j:<8} 密码 (password): {pw}");
@@ -275,6 +309,23 @@ pub(crate) async fn demo_accounts(db: &Db) -> Result<(), AppError> {
         tx.commit().await?;
     }
     Ok(())
+}
+
+/// Fills an empty registry with the demo province (seed 37); says whether it did.
+async fn demo_province(db: &Db, entities: u64) -> Result<bool, AppError> {
+    use amr_registry::store::{EntityFilter, count_scoped};
+    if count_scoped(db, &Scope::all(), &EntityFilter::default()).await? > 0 {
+        return Ok(false);
+    }
+    println!("正在生成演示省份 (generating the demo province): {entities} entities");
+    let args = crate::demo::DemoArgs {
+        entities,
+        seed: 37,
+        batch: 10_000,
+    };
+    let report = crate::demo::run_demo(db, args.spec(), args.batch as usize).await?;
+    println!("{report}");
+    Ok(true)
 }
 
 async fn hash_blocking(pw: &str) -> Result<String, AppError> {

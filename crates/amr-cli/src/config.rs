@@ -26,6 +26,8 @@ pub struct FileConfig {
     pub log: Option<String>,
     pub max_failures_per_user: Option<i64>,
     pub max_failures_per_ip: Option<i64>,
+    /// Folder of the entity search index (default data/search/entities).
+    pub search_dir: Option<PathBuf>,
 }
 
 impl FileConfig {
@@ -157,6 +159,9 @@ pub fn resolve(given: &Given) -> Result<Settings, AppError> {
             ));
         }
         server.session_ttl = Duration::from_secs(m * 60);
+    }
+    if let Some(d) = file.search_dir {
+        server.search_dir = d;
     }
     if let Some(t) = file.trust_proxy {
         server.trust_proxy = t;

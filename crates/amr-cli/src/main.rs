@@ -4,6 +4,7 @@
 mod bench;
 mod commands;
 mod config;
+mod demo;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,7 +25,8 @@ pub struct Cli {
 #[derive(Debug, Args, Clone)]
 pub struct GlobalArgs {
     /// TOML configuration file (keys: database_url, listen, public_url, cookie_secure,
-    /// session_ttl_minutes, trust_proxy, log, max_failures_per_user, max_failures_per_ip).
+    /// session_ttl_minutes, trust_proxy, log, max_failures_per_user, max_failures_per_ip,
+    /// search_dir).
     #[arg(long, global = true, env = "AMR_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Database: sqlite://FILE (default sqlite://data/amr.db) or postgres://USER@HOST:PORT/DB.
@@ -56,6 +58,11 @@ pub enum Command {
     /// API keys for partner agencies.
     #[command(subcommand)]
     Key(commands::KeyCommand),
+    /// The entity search index.
+    #[command(subcommand)]
+    Search(commands::SearchCommand),
+    /// Generate the demo province (a synthetic Shandong) into the database.
+    Demo(demo::DemoArgs),
     /// Measure the event log on the configured database (figures for docs/PERFORMANCE.md).
     Bench(bench::BenchArgs),
 }

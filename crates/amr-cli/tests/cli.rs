@@ -357,9 +357,12 @@ fn serve_starts_migrates_and_answers_healthz() {
             &db,
             "serve",
             "--demo",
+            "--demo-entities",
+            "3000",
             "--listen",
             &format!("127.0.0.1:{port}"),
         ])
+        .current_dir(dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -389,6 +392,14 @@ fn serve_starts_migrates_and_answers_healthz() {
         "{text}"
     );
     assert!(text.contains("demo-lixia"), "demo logins printed: {text}");
+    assert!(
+        text.contains("3000"),
+        "the demo province was generated: {text}"
+    );
+    assert!(
+        dir.path().join("data/search/entities").exists(),
+        "and indexed"
+    );
     assert!(
         text.contains("admin"),
         "first administrator printed: {text}"

@@ -17,4 +17,5 @@ pub mod codes;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod search;
 pub mod testing;

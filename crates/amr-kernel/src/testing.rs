@@ -17,11 +17,17 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 pub struct TestDb {
     pub db: Db,
     pub url: String,
-    _dir: Option<tempfile::TempDir>,
+    dir: tempfile::TempDir,
     pg_drop: Option<(String, String)>,
 }
 
 impl TestDb {
+    /// A temporary folder that lives as long as the database (for files a test needs beside
+    /// it, such as a search index).
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
     /// A database with the kernel's tables.
     pub async fn new(backend: Backend) -> TestDb {
         TestDb::with_sets(backend, &[kernel_migrations()]).await
@@ -40,7 +46,7 @@ impl TestDb {
                 TestDb {
                     db,
                     url,
-                    _dir: Some(dir),
+                    dir,
                     pg_drop: None,
                 }
             }
@@ -69,7 +75,7 @@ impl TestDb {
                 TestDb {
                     db,
                     url,
-                    _dir: None,
+                    dir: tempfile::tempdir().expect("temp dir"),
                     pg_drop: Some((admin_url, name)),
                 }
             }

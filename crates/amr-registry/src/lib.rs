@@ -6,12 +6,15 @@
 //! - [`store`]: one function per use case over both backends; every change writes its event
 //!   and audit entry in the same transaction.
 //! - [`demo`]: the deterministic synthetic province.
+//! - [`web`]: the public record as JSON and as a page.
 #![forbid(unsafe_code)]
 
 pub mod demo;
 pub mod industry;
 pub mod model;
+pub mod search;
 pub mod store;
+pub mod web;
 
 /// The registry's tables (migration versions 1000–1999).
 pub fn migrations() -> amr_kernel::db::MigrationSet {

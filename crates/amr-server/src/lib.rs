@@ -7,6 +7,9 @@ pub mod web;
 
 use std::net::SocketAddr;
 
+use std::sync::Arc;
+
+use amr_registry::search::{EntityIndex, SearchFollower};
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -17,12 +20,15 @@ use amr_kernel::error::AppError;
 
 /// Every crate's migrations, in the order they apply (the kernel's first).
 pub fn migration_sets() -> Vec<amr_kernel::db::MigrationSet> {
-    vec![amr_kernel::db::kernel_migrations()]
+    vec![
+        amr_kernel::db::kernel_migrations(),
+        amr_registry::migrations(),
+    ]
 }
 
 /// Every crate's pages (templates and texts), for the shell.
 pub fn web_modules() -> Vec<WebModule> {
-    vec![web::module()]
+    vec![web::module(), amr_registry::web::module()]
 }
 
 /// A state over `db` with every crate's pages.
@@ -30,11 +36,13 @@ pub fn app_state(db: amr_kernel::db::Db, config: ServerConfig) -> AppState {
     AppState::new(db, config, &web_modules())
 }
 
-/// Builds the whole router over a state.
-pub fn router(state: AppState) -> Router {
+/// Builds the whole router over a state and the open search index.
+pub fn router(state: AppState, index: Arc<EntityIndex>) -> Router {
     Router::new()
         .merge(api::routes())
-        .merge(web::routes())
+        .merge(amr_registry::web::api_routes())
+        .merge(amr_registry::web::search_api_routes(index.clone()))
+        .merge(web::routes(index))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             state.config.max_body_bytes,
         ))
@@ -75,10 +83,11 @@ pub async fn start(state: AppState, listen: &str) -> Result<Running, AppError> {
     let addr = listener
         .local_addr()
         .map_err(|e| AppError::Internal(e.into()))?;
+    let index = Arc::new(EntityIndex::open(&state.config.search_dir)?);
     let (tx, rx) = watch::channel(false);
     let state = state.with_shutdown(rx.clone());
-    spawn_workers(&state, rx.clone());
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    spawn_workers(&state, index.clone(), rx.clone());
+    let app = router(state, index).into_make_service_with_connect_info::<SocketAddr>();
     let mut stop = rx;
     let handle = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -94,9 +103,19 @@ pub async fn start(state: AppState, listen: &str) -> Result<Running, AppError> {
     })
 }
 
-/// Starts the housekeeping that runs beside the server.
-fn spawn_workers(state: &AppState, mut shutdown: watch::Receiver<bool>) {
+/// Starts the workers that run beside the server: the search index follows the event log,
+/// and expired sessions are purged.
+fn spawn_workers(state: &AppState, index: Arc<EntityIndex>, mut shutdown: watch::Receiver<bool>) {
     let db = state.db.clone();
+    tokio::spawn(amr_kernel::events::runner::run(
+        db.clone(),
+        SearchFollower {
+            db: db.clone(),
+            index,
+        },
+        amr_kernel::events::runner::RunnerOptions::default(),
+        shutdown.clone(),
+    ));
     tokio::spawn(async move {
         loop {
             if let Err(e) = amr_kernel::auth::store::purge_expired(&db).await {

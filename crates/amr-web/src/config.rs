@@ -29,6 +29,8 @@ pub struct ServerConfig {
     pub trust_proxy: bool,
     /// How often the public stream sends a heartbeat line while idle.
     pub stream_heartbeat: Duration,
+    /// Where the entity search index lives (one writing process per folder).
+    pub search_dir: std::path::PathBuf,
 }
 
 impl Default for ServerConfig {
@@ -43,6 +45,7 @@ impl Default for ServerConfig {
             max_body_bytes: 2 * 1024 * 1024,
             trust_proxy: false,
             stream_heartbeat: Duration::from_secs(25),
+            search_dir: std::path::PathBuf::from("data/search/entities"),
         }
     }
 }

@@ -60,7 +60,9 @@ pub async fn cursor(db: &Db, consumer: &str) -> Result<i64, AppError> {
     Ok(found.unwrap_or(0))
 }
 
-async fn set_cursor(tx: &mut Tx, consumer: &str, timepoint: i64) -> Result<(), AppError> {
+/// Sets a consumer's cursor inside `tx` (e.g. after rebuilding its output from scratch up to
+/// a known timepoint).
+pub async fn set_cursor(tx: &mut Tx, consumer: &str, timepoint: i64) -> Result<(), AppError> {
     crate::on_tx!(tx, c => sqlx::query(
         "INSERT INTO event_cursors (consumer, timepoint, updated_at) VALUES ($1, $2, $3) \
          ON CONFLICT (consumer) DO UPDATE SET timepoint = excluded.timepoint, updated_at = excluded.updated_at",

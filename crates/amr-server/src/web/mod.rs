@@ -54,7 +54,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
 ];
 
 /// The page routes, the static assets and the fallback (404 page; JSON under `/api/`).
-pub fn routes() -> Router<AppState> {
+pub fn routes(index: std::sync::Arc<amr_registry::search::EntityIndex>) -> Router<AppState> {
     let pages = Router::new()
         .route("/", get(home::get_home))
         .route("/lang/{lang}", get(i18n::set_lang))
@@ -62,6 +62,8 @@ pub fn routes() -> Router<AppState> {
         .route("/logout", post(login::post_logout))
         .route("/office", get(office::get_office))
         .merge(admin::routes())
+        .merge(amr_registry::web::page_routes())
+        .merge(amr_registry::web::search_page_routes(index))
         .fallback(not_found)
         .layer(middleware::from_fn(page::page_frame));
     Router::new()

@@ -21,8 +21,9 @@ impl TestApp {
         TestApp::spawn_with(backend, ServerConfig::default()).await
     }
 
-    pub async fn spawn_with(backend: Backend, config: ServerConfig) -> TestApp {
+    pub async fn spawn_with(backend: Backend, mut config: ServerConfig) -> TestApp {
         let test_db = TestDb::with_sets(backend, &amr_server::migration_sets()).await;
+        config.search_dir = test_db.dir().join("search");
         let state = amr_server::app_state(test_db.db.clone(), config);
         let running = amr_server::start(state, "127.0.0.1:0")
             .await

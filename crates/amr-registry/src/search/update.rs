@@ -1,0 +1,216 @@
+//! Keeping the index current: upserts from the event log ([`SearchFollower`]) and the full
+//! rebuild ([`reindex`], [`reindex_command`]).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tantivy::{IndexWriter, Term};
+
+use amr_kernel::db::{Db, Tx};
+use amr_kernel::error::AppError;
+use amr_kernel::events::Event;
+use amr_kernel::events::runner::Consumer;
+use amr_kernel::on_conn;
+use amr_kernel::search as ks;
+
+use super::{BUILD_MEMORY, CONSUMER, EntityIndex, FOLLOW_MEMORY, Row, document, internal, schema};
+use crate::model::Entity;
+use crate::store::{COLUMNS, EntityRow, rows_to_entities};
+
+impl EntityIndex {
+    /// Re-reads the entities the events of `batch` touched (imports, registrations,
+    /// changes) and replaces their documents; commits when anything was touched.
+    /// Idempotent by USCC. Returns the number of entities touched.
+    pub async fn apply_events(&self, db: &Db, batch: &[Event]) -> Result<usize, AppError> {
+        let usccs = touched(batch);
+        if usccs.is_empty() {
+            return Ok(0);
+        }
+        let mut entities = Vec::with_capacity(usccs.len());
+        let list: Vec<&String> = usccs.iter().collect();
+        for chunk in list.chunks(500) {
+            entities.extend(read_entities(db, chunk).await?);
+        }
+        self.upsert(&usccs, &entities)?;
+        Ok(usccs.len())
+    }
+
+    fn upsert(&self, usccs: &BTreeSet<String>, entities: &[Entity]) -> Result<(), AppError> {
+        let mut guard = self.writer.lock().map_err(internal)?;
+        if guard.is_none() {
+            *guard = Some(ks::writer(&self.index, 1, FOLLOW_MEMORY).map_err(AppError::Internal)?);
+        }
+        let writer = guard.as_mut().expect("writer was just created");
+        for u in usccs {
+            writer.delete_term(Term::from_field_text(self.f.uscc, u));
+        }
+        for e in entities {
+            writer
+                .add_document(document(&self.f, &Row::from(e)))
+                .map_err(internal)?;
+        }
+        writer.commit().map_err(internal)?;
+        self.reader.reload().map_err(internal)
+    }
+}
+
+/// The USCCs the events of `batch` touched.
+fn touched(batch: &[Event]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for e in batch {
+        match e.kind.as_str() {
+            "registry.entities.imported" => {
+                if let Some(list) = e.payload_json().get("usccs").and_then(|v| v.as_array()) {
+                    out.extend(list.iter().filter_map(|u| u.as_str().map(str::to_string)));
+                }
+            }
+            "registry.entity.registered" | "registry.entity.changed" => {
+                let payload = e.payload_json();
+                let from_payload = payload.get("uscc").and_then(|v| v.as_str());
+                if let Some(u) = from_payload.or(e.uscc.as_deref()) {
+                    out.insert(u.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+async fn read_entities(db: &Db, usccs: &[&String]) -> Result<Vec<Entity>, AppError> {
+    let marks: Vec<String> = (1..=usccs.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT {COLUMNS} FROM entities WHERE uscc IN ({})",
+        marks.join(", ")
+    );
+    let rows: Vec<EntityRow> = on_conn!(db, c => {
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+        for u in usccs {
+            q = q.bind(u.as_str());
+        }
+        q.fetch_all(c).await?
+    });
+    rows_to_entities(rows)
+}
+
+/// Rows read per page by [`reindex`].
+const BUILD_PAGE: i64 = 10_000;
+
+type IndexedRow = (String, String, String, String, String, String);
+
+/// The next [`BUILD_PAGE`] entities after the USCC `after`, in USCC order (keyset paging on
+/// the primary key), with only the columns the index takes.
+async fn read_page(db: &Db, after: &str) -> Result<Vec<IndexedRow>, AppError> {
+    Ok(on_conn!(db, c => sqlx::query_as::<_, IndexedRow>(
+        "SELECT uscc, name, scope, division, entity_type, status FROM entities \
+         WHERE uscc > $1 ORDER BY uscc LIMIT $2",
+    )
+    .bind(after)
+    .bind(BUILD_PAGE)
+    .fetch_all(c)
+    .await?))
+}
+
+/// Follows the event log into an [`EntityIndex`] (cursor [`CONSUMER`]). Reads go through
+/// its own [`Db`]; the index is committed before the batch's cursor is.
+pub struct SearchFollower {
+    pub db: Db,
+    pub index: Arc<EntityIndex>,
+}
+
+impl Consumer for SearchFollower {
+    fn name(&self) -> &str {
+        CONSUMER
+    }
+
+    async fn handle(&self, _tx: &mut Tx, batch: &[Event]) -> Result<(), AppError> {
+        self.index.apply_events(&self.db, batch).await.map(|_| ())
+    }
+}
+
+fn sibling(dir: &Path, suffix: &str) -> PathBuf {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    dir.with_file_name(format!("{name}.{suffix}"))
+}
+
+/// Rebuilds the index in `dir` from every entity in the database: streams them page by page
+/// into a fresh index in `DIR.building`, then swaps it in (the old one is removed) and sets
+/// the follower's cursor to the log head read before the stream began (later events are
+/// replayed, harmlessly). Calls `progress` with the count every 10,000 entities and at the
+/// end. A failure leaves the current index as it was. Run it with the server stopped (a
+/// running server keeps its open index until restarted).
+pub async fn reindex(db: &Db, dir: &Path, progress: impl Fn(u64)) -> Result<u64, AppError> {
+    let head = amr_kernel::events::head(db).await?;
+    let building = sibling(dir, "building");
+    if building.exists() {
+        std::fs::remove_dir_all(&building).map_err(internal)?;
+    }
+    let (schema, f) = schema();
+    let index = ks::open_or_create(&building, schema).map_err(AppError::Internal)?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut writer: IndexWriter =
+        ks::writer(&index, threads, BUILD_MEMORY).map_err(AppError::Internal)?;
+    let mut n = 0u64;
+    let mut after = String::new();
+    loop {
+        let page = read_page(db, &after).await?;
+        for (uscc, name, scope, division, entity_type, status) in &page {
+            let row = Row {
+                uscc,
+                name,
+                scope,
+                division,
+                entity_type,
+                status,
+            };
+            writer.add_document(document(&f, &row)).map_err(internal)?;
+            n += 1;
+            if n.is_multiple_of(10_000) {
+                progress(n);
+            }
+        }
+        match page.last() {
+            Some(last) if page.len() as i64 == BUILD_PAGE => after = last.0.clone(),
+            _ => break,
+        }
+    }
+    writer.commit().map_err(internal)?;
+    writer.wait_merging_threads().map_err(internal)?;
+    drop(index);
+    let old = sibling(dir, "old");
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(internal)?;
+    }
+    if dir.exists() {
+        std::fs::rename(dir, &old).map_err(internal)?;
+    }
+    std::fs::rename(&building, dir).map_err(internal)?;
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(internal)?;
+    }
+    let mut tx = db.begin().await?;
+    amr_kernel::events::runner::set_cursor(&mut tx, CONSUMER, head).await?;
+    tx.commit().await?;
+    progress(n);
+    Ok(n)
+}
+
+/// `amr search reindex`: rebuilds the index in `dir` and prints progress to standard error.
+pub async fn reindex_command(db: &Db, dir: &Path) -> anyhow::Result<u64> {
+    let started = std::time::Instant::now();
+    let n = reindex(db, dir, |n| {
+        let secs = started.elapsed().as_secs_f64().max(1e-3);
+        eprint!(
+            "\r已索引 {n} 个主体 (indexed {n} entities, {:.0}/s)   ",
+            n as f64 / secs
+        );
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("reindex into {} failed: {e}", dir.display()))?;
+    eprintln!();
+    Ok(n)
+}

@@ -1,0 +1,349 @@
+//! One entity: register, read, change, history.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use amr_kernel::audit::{self, Actor};
+use amr_kernel::auth::Scope;
+use amr_kernel::db::{Db, Tx, TxInner};
+use amr_kernel::error::AppError;
+use amr_kernel::events::{self, NewEvent};
+use amr_kernel::{on_conn, on_tx};
+
+use super::{COLUMNS, EntityRow};
+use crate::model::{Entity, NewEntity, OfficerEntity, PublicEntity, Status, field_errors_to_app};
+
+/// Registers one entity: validates it, inserts it, and writes the public event
+/// `registry.entity.registered` (payload: the [`PublicEntity`]) and the audit entry
+/// `entity.register` (after: the officer view without ID number and phone), all in `tx`.
+/// A USCC already registered is [`AppError::Conflict`].
+pub async fn create(tx: &mut Tx, actor: &Actor, e: &NewEntity) -> Result<Entity, AppError> {
+    e.validate().map_err(|errs| field_errors_to_app(&errs))?;
+    let now = super::now();
+    let inserted = on_tx!(tx, c => sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO entities ({COLUMNS}) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) \
+         ON CONFLICT (uscc) DO NOTHING"
+    )))
+    .bind(&e.uscc)
+    .bind(&e.name)
+    .bind(e.entity_type.as_str())
+    .bind(&e.legal_rep)
+    .bind(&e.legal_rep_id)
+    .bind(&e.phone)
+    .bind(e.capital_yuan)
+    .bind(e.established)
+    .bind(&e.address)
+    .bind(&e.division)
+    .bind(&e.scope)
+    .bind(&e.industry)
+    .bind(e.status.as_str())
+    .bind(now)
+    .execute(&mut *c)
+    .await?
+    .rows_affected());
+    if inserted == 0 {
+        return Err(AppError::Conflict(format!(
+            "统一社会信用代码 {} 已登记 (an entity with the code {} is already registered)",
+            e.uscc, e.uscc
+        )));
+    }
+    let entity = Entity::from_new(e.clone(), now, now);
+    let public = serde_json::to_value(PublicEntity::from(&entity))
+        .map_err(|e| AppError::Internal(e.into()))?;
+    events::append(
+        tx,
+        NewEvent::public("registry.entity.registered", public)
+            .uscc(&entity.uscc)
+            .division(&entity.division)
+            .actor(actor.label()),
+    )
+    .await?;
+    audit::record(
+        tx,
+        actor,
+        audit::Change {
+            action: "entity.register",
+            target_kind: "entity",
+            target_id: entity.uscc.clone(),
+            division: Some(entity.division.clone()),
+            before: None,
+            after: Some(audit_view(&entity)),
+        },
+    )
+    .await?;
+    Ok(entity)
+}
+
+/// The officer view without the personal fields (ID number, phone), as the audit log keeps it.
+fn audit_view(e: &Entity) -> Value {
+    let mut v = serde_json::to_value(OfficerEntity::from(e)).unwrap_or(Value::Null);
+    if let Some(o) = v.as_object_mut() {
+        o.remove("legal_rep_id");
+        o.remove("phone");
+    }
+    v
+}
+
+/// An entity by its USCC, for the public record ([`AppError::NotFound`] if unknown). The
+/// caller shows it only as a [`PublicEntity`].
+pub async fn get_public(db: &Db, uscc: &str) -> Result<Entity, AppError> {
+    let sql = format!("SELECT {COLUMNS} FROM entities WHERE uscc = $1");
+    let row: Option<EntityRow> = on_conn!(db, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(uscc.trim().to_ascii_uppercase())
+        .fetch_optional(c)
+        .await?);
+    row.ok_or(AppError::NotFound)?.try_into()
+}
+
+/// An entity within the officer's jurisdiction; [`AppError::NotFound`] if unknown or outside.
+pub async fn get_scoped(db: &Db, scope: &Scope, uscc: &str) -> Result<Entity, AppError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM entities WHERE uscc = $1 AND {}",
+        scope.division_filter("division", 2)
+    );
+    let row: Option<EntityRow> = on_conn!(db, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(uscc.trim().to_ascii_uppercase())
+        .bind(scope.like_pattern())
+        .fetch_optional(c)
+        .await?);
+    row.ok_or(AppError::NotFound)?.try_into()
+}
+
+/// A change to the registered fields; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EntityChange {
+    pub name: Option<String>,
+    pub address: Option<String>,
+    pub division: Option<String>,
+    pub scope: Option<String>,
+    pub legal_rep: Option<String>,
+    pub capital_yuan: Option<i64>,
+    pub status: Option<Status>,
+    pub industry: Option<String>,
+}
+
+/// One changed field of one change, as `entity_changes` keeps it (values as text: capital in
+/// yuan, status as its key).
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct EntityChangeRow {
+    pub id: i64,
+    pub uscc: String,
+    /// The timepoint of the change's `registry.entity.changed` event.
+    pub timepoint: i64,
+    pub changed_at: DateTime<Utc>,
+    pub field: String,
+    pub before_value: Option<String>,
+    pub after_value: Option<String>,
+}
+
+/// A changed field: name, stored text before/after, JSON before/after.
+struct Diff {
+    field: &'static str,
+    before: Option<String>,
+    after: Option<String>,
+    before_json: Value,
+    after_json: Value,
+}
+
+fn diffs(old: &Entity, new: &NewEntity) -> Vec<Diff> {
+    let mut out = Vec::new();
+    let mut text = |field: &'static str, a: &str, b: &str| {
+        if a != b {
+            out.push(Diff {
+                field,
+                before: Some(a.to_string()),
+                after: Some(b.to_string()),
+                before_json: json!(a),
+                after_json: json!(b),
+            });
+        }
+    };
+    text("name", &old.name, &new.name);
+    text("legal_rep", &old.legal_rep, &new.legal_rep);
+    text("address", &old.address, &new.address);
+    text("division", &old.division, &new.division);
+    text("scope", &old.scope, &new.scope);
+    text("industry", &old.industry, &new.industry);
+    text("status", old.status.as_str(), new.status.as_str());
+    if old.capital_yuan != new.capital_yuan {
+        out.push(Diff {
+            field: "capital_yuan",
+            before: old.capital_yuan.map(|c| c.to_string()),
+            after: new.capital_yuan.map(|c| c.to_string()),
+            before_json: json!(old.capital_yuan),
+            after_json: json!(new.capital_yuan),
+        });
+    }
+    out
+}
+
+/// Changes an entity within the officer's jurisdiction ([`AppError::NotFound`] outside it).
+/// The new values are validated; a new division must stay within the jurisdiction. Writes one
+/// `entity_changes` row per changed field, the public event `registry.entity.changed`
+/// (`{uscc, fields: [{field, before, after}]}`, an individual business's operator masked) and
+/// the audit entry `entity.change` with before and after. A change that changes nothing is
+/// rejected ("没有变更") and writes nothing.
+pub async fn change(
+    tx: &mut Tx,
+    actor: &Actor,
+    scope: &Scope,
+    uscc: &str,
+    ch: &EntityChange,
+) -> Result<Entity, AppError> {
+    // On PostgreSQL the row is locked until commit; on SQLite the write transaction
+    // (BEGIN IMMEDIATE) already excludes other writers.
+    let lock = match tx.inner {
+        TxInner::Postgres(_) => " FOR UPDATE",
+        TxInner::Sqlite(_) => "",
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM entities WHERE uscc = $1 AND {}{lock}",
+        scope.division_filter("division", 2)
+    );
+    let row: Option<EntityRow> = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(uscc.trim().to_ascii_uppercase())
+        .bind(scope.like_pattern())
+        .fetch_optional(&mut *c)
+        .await?);
+    let old: Entity = row.ok_or(AppError::NotFound)?.try_into()?;
+
+    let mut new = old.to_new();
+    let set = |slot: &mut String, v: &Option<String>| {
+        if let Some(v) = v {
+            *slot = v.trim().to_string();
+        }
+    };
+    set(&mut new.name, &ch.name);
+    set(&mut new.address, &ch.address);
+    set(&mut new.division, &ch.division);
+    set(&mut new.scope, &ch.scope);
+    set(&mut new.legal_rep, &ch.legal_rep);
+    set(&mut new.industry, &ch.industry);
+    if let Some(c) = ch.capital_yuan {
+        new.capital_yuan = Some(c);
+    }
+    if let Some(s) = ch.status {
+        new.status = s;
+    }
+    let diffs = diffs(&old, &new);
+    if diffs.is_empty() {
+        return Err(AppError::rejected(
+            "没有变更：新值与登记内容相同 (nothing to change: the new values equal the record)",
+        ));
+    }
+    // Only the changed fields are judged: a rule added after an entity was registered does not
+    // block changes to its other fields.
+    if let Err(errs) = new.validate() {
+        let errs: Vec<_> = errs
+            .into_iter()
+            .filter(|e| diffs.iter().any(|d| d.field == e.field))
+            .collect();
+        if !errs.is_empty() {
+            return Err(field_errors_to_app(&errs));
+        }
+    }
+    if !scope.contains(Some(&new.division)) {
+        return Err(AppError::rejected(format!(
+            "新住所区划 {} 不在您的辖区内，应由迁入地办理迁移 \
+             (the new division is outside your jurisdiction; a move is handled by the receiving registry)",
+            new.division
+        )));
+    }
+
+    let now = super::now();
+    let public_rep = |v: &Value| match v.as_str() {
+        Some(s) => json!(PublicEntity::public_legal_rep(old.entity_type, s)),
+        None => v.clone(),
+    };
+    let fields: Vec<Value> = diffs
+        .iter()
+        .map(|d| {
+            let (b, a) = if d.field == "legal_rep" {
+                (public_rep(&d.before_json), public_rep(&d.after_json))
+            } else {
+                (d.before_json.clone(), d.after_json.clone())
+            };
+            json!({"field": d.field, "before": b, "after": a})
+        })
+        .collect();
+    let timepoint = events::append(
+        tx,
+        NewEvent::public(
+            "registry.entity.changed",
+            json!({"uscc": old.uscc, "fields": fields}),
+        )
+        .uscc(&old.uscc)
+        .division(&new.division)
+        .actor(actor.label()),
+    )
+    .await?;
+    for d in &diffs {
+        on_tx!(tx, c => sqlx::query(
+            "INSERT INTO entity_changes (uscc, timepoint, changed_at, field, before_value, after_value) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&old.uscc)
+        .bind(timepoint)
+        .bind(now)
+        .bind(d.field)
+        .bind(&d.before)
+        .bind(&d.after)
+        .execute(&mut *c)
+        .await?
+        .rows_affected());
+    }
+    on_tx!(tx, c => sqlx::query(
+        "UPDATE entities SET name = $2, legal_rep = $3, capital_yuan = $4, address = $5, \
+         division = $6, scope = $7, industry = $8, status = $9, updated_at = $10 WHERE uscc = $1",
+    )
+    .bind(&old.uscc)
+    .bind(&new.name)
+    .bind(&new.legal_rep)
+    .bind(new.capital_yuan)
+    .bind(&new.address)
+    .bind(&new.division)
+    .bind(&new.scope)
+    .bind(&new.industry)
+    .bind(new.status.as_str())
+    .bind(now)
+    .execute(&mut *c)
+    .await?
+    .rows_affected());
+    let before: serde_json::Map<String, Value> = diffs
+        .iter()
+        .map(|d| (d.field.to_string(), d.before_json.clone()))
+        .collect();
+    let after: serde_json::Map<String, Value> = diffs
+        .iter()
+        .map(|d| (d.field.to_string(), d.after_json.clone()))
+        .collect();
+    audit::record(
+        tx,
+        actor,
+        audit::Change {
+            action: "entity.change",
+            target_kind: "entity",
+            target_id: old.uscc.clone(),
+            division: Some(new.division.clone()),
+            before: Some(Value::Object(before)),
+            after: Some(Value::Object(after)),
+        },
+    )
+    .await?;
+    Ok(Entity::from_new(new, old.created_at, now))
+}
+
+/// The change history of an entity within the officer's jurisdiction, newest first
+/// ([`AppError::NotFound`] outside it).
+pub async fn history(db: &Db, scope: &Scope, uscc: &str) -> Result<Vec<EntityChangeRow>, AppError> {
+    let entity = super::get_scoped(db, scope, uscc).await?;
+    Ok(on_conn!(db, c => sqlx::query_as(
+        "SELECT id, uscc, timepoint, changed_at, field, before_value, after_value \
+         FROM entity_changes WHERE uscc = $1 ORDER BY id DESC",
+    )
+    .bind(&entity.uscc)
+    .fetch_all(c)
+    .await?))
+}

@@ -1,0 +1,23 @@
+//! `GET /api/v1/entities/{uscc}`: the public record of an entity.
+
+use axum::Json;
+use axum::extract::{Path, State};
+
+use amr_kernel::codes::uscc::Uscc;
+use amr_kernel::error::AppError;
+use amr_web::AppState;
+use amr_web::error::ApiError;
+
+use crate::model::PublicEntity;
+use crate::store;
+
+/// The public record; 404 for an unknown code and for a malformed one (a code that cannot
+/// exist is not found, like any other).
+pub async fn get_entity(
+    State(state): State<AppState>,
+    Path(uscc): Path<String>,
+) -> Result<Json<PublicEntity>, ApiError> {
+    let uscc = Uscc::parse(&uscc).map_err(|_| AppError::NotFound)?;
+    let e = store::get_public(&state.db, uscc.as_str()).await?;
+    Ok(Json(PublicEntity::from(&e)))
+}

@@ -1,0 +1,60 @@
+//! The registry's routes: the public record of an entity, as JSON and as a page.
+
+mod api;
+mod pages;
+pub mod search;
+
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::{Extension, Router};
+
+use amr_web::{AppState, WebModule};
+
+/// The registry's templates and texts, for the shell.
+pub fn module() -> WebModule {
+    WebModule {
+        name: "registry",
+        templates: TEMPLATES,
+        zh: include_str!("../../locales/zh.json"),
+        en: include_str!("../../locales/en.json"),
+    }
+}
+
+/// The registry's templates.
+pub const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "registry/entity.html",
+        include_str!("../../templates/registry/entity.html"),
+    ),
+    (
+        "registry/search.html",
+        include_str!("../../templates/registry/search.html"),
+    ),
+];
+
+/// The JSON API routes (the server merges them outside the page frame).
+pub fn api_routes() -> Router<AppState> {
+    Router::new().route("/api/v1/entities/{uscc}", get(api::get_entity))
+}
+
+/// The page routes (the server merges them inside the page frame).
+pub fn page_routes() -> Router<AppState> {
+    Router::new()
+        .route("/entities", get(pages::lookup_entity))
+        .route("/entities/{uscc}", get(pages::get_entity_page))
+}
+
+/// The search API, `GET /api/v1/entities?q=...`, over `index` (merged outside the page frame).
+pub fn search_api_routes(index: Arc<crate::search::EntityIndex>) -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/entities", get(search::api_search))
+        .layer(Extension(index))
+}
+
+/// The search page, `GET /search?q=...`, over `index` (merged inside the page frame).
+pub fn search_page_routes(index: Arc<crate::search::EntityIndex>) -> Router<AppState> {
+    Router::new()
+        .route("/search", get(search::search_page))
+        .layer(Extension(index))
+}
