@@ -176,3 +176,98 @@ async fn walk_the_main_path(app: &TestApp, b: &Client) -> Result<(), fantoccini:
     assert!(b.find(Locator::Id("f-password")).await.is_ok());
     Ok(())
 }
+
+#[tokio::test]
+async fn a_visitor_finds_a_demo_entity_by_a_few_characters_and_opens_its_page() {
+    if !Path::new(CHROMEDRIVER).exists() {
+        if std::env::var("AMR_BROWSER_REQUIRED").is_ok_and(|v| v == "1") {
+            panic!("AMR_BROWSER_REQUIRED=1 but {CHROMEDRIVER} is missing");
+        }
+        eprintln!("NOTICE: browser test skipped: {CHROMEDRIVER} is missing.");
+        return;
+    }
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let spec = amr_registry::demo::DemoSpec {
+        seed: 37,
+        entities: 500,
+        province: "37".into(),
+    };
+    let entities: Vec<_> = amr_registry::demo::Generator::new(spec).unwrap().collect();
+    amr_registry::store::insert_batch(&app.db, &amr_kernel::audit::Actor::system(), &entities)
+        .await
+        .unwrap();
+    // A few characters from the middle of a demo name, as a visitor would type them.
+    let target = &entities[123];
+    let chars: Vec<char> = target.name.chars().collect();
+    let fragment: String = chars[2..5.min(chars.len())].iter().collect();
+    // The running server indexes the batch from the event log; wait until it is searchable.
+    let probe = app.url(&format!("/api/v1/entities?q={}", target.uscc));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !reqwest::get(&probe)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .contains(&target.uscc)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the batch was not indexed in time"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let driver = start_driver().await;
+    let browser = open_browser(&driver).await;
+    let result = find_and_open(&app, &browser, &fragment, target).await;
+    let _ = browser.close().await;
+    drop(driver);
+    app.stop().await;
+    result.expect("search path");
+}
+
+async fn find_and_open(
+    app: &TestApp,
+    b: &Client,
+    fragment: &str,
+    target: &amr_registry::model::NewEntity,
+) -> Result<(), fantoccini::error::CmdError> {
+    b.goto(&app.url("/")).await?;
+    b.find(Locator::Id("f-q"))
+        .await?
+        .send_keys(fragment)
+        .await?;
+    b.find(Locator::Css("form[action='/search'] button[type='submit']"))
+        .await?
+        .click()
+        .await?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !b.current_url().await?.path().starts_with("/search") {
+        assert!(Instant::now() < deadline, "no results page");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Follow result pages until the target shows (a fragment may match several names).
+    let link = format!("a[href='/entities/{}']", target.uscc);
+    let mut pages = 0;
+    loop {
+        if let Ok(a) = b.find(Locator::Css(&link)).await {
+            a.click().await?;
+            break;
+        }
+        pages += 1;
+        assert!(pages < 10, "{} not found for {fragment:?}", target.name);
+        b.find(Locator::Css("a[rel='next']")).await?.click().await?;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    wait_for_path(b, &format!("/entities/{}", target.uscc)).await;
+    let page = b.source().await?;
+    assert!(
+        page.contains(&target.name),
+        "the entity page shows its name"
+    );
+    assert!(
+        !page.contains(target.phone.as_deref().unwrap_or("-")),
+        "no phone on the public page"
+    );
+    Ok(())
+}
