@@ -178,6 +178,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode, AppError> {
             db.close().await;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Import(c) => {
+            let db = open(&settings, true).await?;
+            let code = crate::import::run(&db, c).await?;
+            db.close().await;
+            Ok(code)
+        }
         Command::Demo(a) => {
             let db = open(&settings, true).await?;
             let code = crate::demo::run(&db, a).await?;

@@ -5,6 +5,7 @@ mod bench;
 mod commands;
 mod config;
 mod demo;
+mod import;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,6 +59,9 @@ pub enum Command {
     /// API keys for partner agencies.
     #[command(subcommand)]
     Key(commands::KeyCommand),
+    /// Bulk import: `amr import entities FILE.csv` (streaming, resumable, error report).
+    #[command(subcommand)]
+    Import(import::ImportCommand),
     /// The entity search index.
     #[command(subcommand)]
     Search(commands::SearchCommand),

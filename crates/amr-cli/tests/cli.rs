@@ -405,3 +405,192 @@ fn serve_starts_migrates_and_answers_healthz() {
         "first administrator printed: {text}"
     );
 }
+
+/// Writes `n` demo entities as an import CSV, with invalid rows at the given 1-based rows.
+fn write_import_csv(path: &std::path::Path, n: u64, bad_rows: &[usize]) -> Vec<String> {
+    let spec = amr_registry::demo::DemoSpec {
+        seed: 99,
+        entities: n,
+        province: "37".into(),
+    };
+    let mut w = csv::Writer::from_path(path).unwrap();
+    w.write_record([
+        "uscc",
+        "name",
+        "entity_type",
+        "legal_rep",
+        "legal_rep_id",
+        "phone",
+        "capital",
+        "established",
+        "address",
+        "division",
+        "scope",
+        "industry",
+        "status",
+    ])
+    .unwrap();
+    let mut usccs = Vec::new();
+    let mut row = 0;
+    for e in amr_registry::demo::Generator::new(spec).unwrap() {
+        row += 1;
+        if bad_rows.contains(&row) {
+            w.write_record([
+                "91350100M000100Y4Z",
+                "坏行",
+                "",
+                "某",
+                "",
+                "",
+                "",
+                "2020-13-01",
+                "x",
+                "370102",
+                "",
+                "5299",
+                "",
+            ])
+            .unwrap();
+            row += 1;
+        }
+        usccs.push(e.uscc.clone());
+        w.write_record([
+            e.uscc.as_str(),
+            &e.name,
+            e.entity_type.as_str(),
+            &e.legal_rep,
+            e.legal_rep_id.as_deref().unwrap_or(""),
+            e.phone.as_deref().unwrap_or(""),
+            &e.capital_yuan.map(|c| c.to_string()).unwrap_or_default(),
+            &e.established.to_string(),
+            &e.address,
+            &e.division,
+            &e.scope,
+            &e.industry,
+            e.status.as_str(),
+        ])
+        .unwrap();
+    }
+    w.flush().unwrap();
+    usccs
+}
+
+fn count_entities(url: &str) -> i64 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let db = amr_kernel::db::Db::connect(url).await.unwrap();
+        let n = amr_registry::store::count_scoped(
+            &db,
+            &amr_kernel::auth::Scope::all(),
+            &amr_registry::store::EntityFilter::default(),
+        )
+        .await
+        .unwrap();
+        db.close().await;
+        n
+    })
+}
+
+#[test]
+fn import_entities_reports_bad_rows_and_survives_a_kill() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/amr.db", dir.path().display());
+    let file = dir.path().join("entities.csv");
+    let usccs = write_import_csv(&file, 20_000, &[10, 15_000]);
+    assert_eq!(usccs.len(), 20_000);
+    let out = amr()
+        .args(["--database-url", &db, "migrate"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    // Start, kill -9 once some batches are in, then run the same command again.
+    let mut child = amr()
+        .args([
+            "--database-url",
+            &db,
+            "import",
+            "entities",
+            file.to_str().unwrap(),
+            "--batch",
+            "500",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while count_entities(&db) < 1000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the import made no progress"
+        );
+        if child.try_wait().unwrap().is_some() {
+            break; // finished before we could kill it: the resume path is then trivial
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let partial = count_entities(&db);
+    assert!(partial > 0);
+    let out = amr()
+        .args([
+            "--database-url",
+            &db,
+            "import",
+            "entities",
+            file.to_str().unwrap(),
+            "--batch",
+            "500",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "bad rows make the exit code 1");
+    assert_eq!(
+        count_entities(&db),
+        20_000,
+        "nothing lost, nothing twice (killed at {partial})"
+    );
+    let report = std::fs::read_to_string(format!("{}.errors.csv", file.display())).unwrap();
+    // Each bad row once per bad field: (row, field) pairs, no repeats after the resume.
+    let pairs: Vec<(String, String)> = report
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let mut parts = l.splitn(3, ',');
+            (
+                parts.next().unwrap().to_string(),
+                parts.next().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String)> = ["10", "15000"]
+        .iter()
+        .flat_map(|r| {
+            [
+                (r.to_string(), "uscc".to_string()),
+                (r.to_string(), "established".to_string()),
+            ]
+        })
+        .collect();
+    assert_eq!(pairs, expected, "{report}");
+    // A finished job is not run again.
+    let out = amr()
+        .args([
+            "--database-url",
+            &db,
+            "import",
+            "entities",
+            file.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(count_entities(&db), 20_000);
+    assert!(
+        String::from_utf8(out.stdout).unwrap().contains("20002"),
+        "rows counted"
+    );
+}
