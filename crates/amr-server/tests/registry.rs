@@ -228,3 +228,75 @@ async fn the_running_server_indexes_new_entities_from_the_event_log() {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn officers_list_and_read_only_their_jurisdictions_entities() {
+    use amr_kernel::auth::Role;
+    for b in backends() {
+        let app = TestApp::spawn(b).await;
+        app.add_account("lixia-officer", Role::Officer, "370102", "Lixia-pass-1")
+            .await;
+        app.add_account("shop-owner", Role::Enterprise, "", "Shop-owner-1")
+            .await;
+        let mut in_lixia = new_entity(EntityType::Enterprise, "历下示例商贸有限公司", "孙七");
+        in_lixia.division = "370102001".into();
+        let mut in_shizhong = new_entity(EntityType::Enterprise, "市中示例商贸有限公司", "周八");
+        in_shizhong.uscc = Uscc::generate(RegistrationType::Enterprise, "370103", &mut rand::rng())
+            .unwrap()
+            .to_string();
+        in_shizhong.division = "370103002".into();
+        register(&app, &in_lixia).await;
+        register(&app, &in_shizhong).await;
+        let session = |user: &str| {
+            let db = app.db.clone();
+            let user = user.to_string();
+            async move {
+                let (a, _) = amr_kernel::auth::store::find_for_login(&db, &user)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                let (token, _) = amr_kernel::auth::store::create_session(
+                    &db,
+                    &a,
+                    chrono::Duration::hours(1),
+                    None,
+                )
+                .await
+                .unwrap();
+                format!("amr_session={token}")
+            }
+        };
+        let officer = session("lixia-officer").await;
+        let c = client();
+        let get = async |cookie: &str, path: &str| {
+            let r = c
+                .get(app.url(path))
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.text().await.unwrap())
+        };
+        let (status, html) = get(&officer, "/office/entities").await;
+        assert_eq!(status, 200, "{b:?}");
+        assert!(
+            html.contains("历下示例商贸有限公司") && !html.contains("市中示例商贸有限公司"),
+            "{b:?}"
+        );
+        let (_, html) = get(&officer, "/office/entities?name=%E5%B8%82%E4%B8%AD").await;
+        assert!(!html.contains("市中示例商贸有限公司"));
+        let (status, html) = get(&officer, &format!("/office/entities/{}", in_lixia.uscc)).await;
+        assert_eq!(status, 200);
+        assert!(html.contains("13912345678"), "officers see the full record");
+        let (status, _) = get(&officer, &format!("/office/entities/{}", in_shizhong.uscc)).await;
+        assert_eq!(status, 404, "{b:?}: another county's entity is not found");
+        let (status, _) = get(&officer, "/office/entities?status=nonsense").await;
+        assert_eq!(status, 400);
+        let owner = session("shop-owner").await;
+        let (status, _) = get(&owner, "/office/entities").await;
+        assert_eq!(status, 403);
+        let r = c.get(app.url("/office/entities")).send().await.unwrap();
+        assert_eq!(r.status(), 303, "anonymous visitors are sent to log in");
+        app.stop().await;
+    }
+}

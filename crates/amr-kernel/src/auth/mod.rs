@@ -57,9 +57,10 @@ impl Role {
                 Permission::ManageAccounts,
                 Permission::ReadAudit,
                 Permission::ReadEvents,
+                Permission::ReadRecords,
                 Permission::ManageApiKeys,
             ],
-            Role::Officer => &[Permission::ReadEvents],
+            Role::Officer => &[Permission::ReadEvents, Permission::ReadRecords],
             Role::Enterprise => &[Permission::ActForEntity],
         }
     }
@@ -77,6 +78,8 @@ pub enum Permission {
     ManageApiKeys,
     ReadAudit,
     ReadEvents,
+    /// Read the full records (registry and the rest) within the jurisdiction.
+    ReadRecords,
     ActForEntity,
 }
 
@@ -87,6 +90,7 @@ impl Permission {
             Permission::ManageApiKeys => "manage_api_keys",
             Permission::ReadAudit => "read_audit",
             Permission::ReadEvents => "read_events",
+            Permission::ReadRecords => "read_records",
             Permission::ActForEntity => "act_for_entity",
         }
     }

@@ -1,6 +1,7 @@
 //! The registry's routes: the public record of an entity, as JSON and as a page.
 
 mod api;
+mod office;
 mod pages;
 pub mod search;
 
@@ -24,6 +25,14 @@ pub fn module() -> WebModule {
 /// The registry's templates.
 pub const TEMPLATES: &[(&str, &str)] = &[
     (
+        "registry/office_entities.html",
+        include_str!("../../templates/registry/office_entities.html"),
+    ),
+    (
+        "registry/office_entity.html",
+        include_str!("../../templates/registry/office_entity.html"),
+    ),
+    (
         "registry/entity.html",
         include_str!("../../templates/registry/entity.html"),
     ),
@@ -43,6 +52,8 @@ pub fn page_routes() -> Router<AppState> {
     Router::new()
         .route("/entities", get(pages::lookup_entity))
         .route("/entities/{uscc}", get(pages::get_entity_page))
+        .route("/office/entities", get(office::list_entities))
+        .route("/office/entities/{uscc}", get(office::get_entity))
 }
 
 /// The search API, `GET /api/v1/entities?q=...`, over `index` (merged outside the page frame).

@@ -1,0 +1,138 @@
+//! The officer's entity list (`GET /office/entities`) and full record
+//! (`GET /office/entities/{uscc}`), within the officer's jurisdiction.
+//!
+//! The jurisdiction is applied in the store: another region's entity is a 404 page.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+
+use amr_kernel::auth::Permission;
+use amr_kernel::codes::division::Jurisdiction;
+use amr_kernel::error::AppError;
+use amr_web::AppState;
+use amr_web::extract::PageQuery;
+use amr_web::page::{PageError, Viewer, render};
+
+use crate::model::{EntityType, OfficerEntity, PublicEntity, Status};
+use crate::store::{self, EntityFilter};
+
+/// Rows per page.
+const PAGE: i64 = 50;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ListQuery {
+    division: String,
+    #[serde(rename = "type")]
+    entity_type: String,
+    status: String,
+    name: String,
+    after: String,
+}
+
+fn filter_of(q: &ListQuery) -> Result<EntityFilter, AppError> {
+    let division_prefix = match q.division.trim() {
+        "" => None,
+        d => Some(
+            Jurisdiction::parse(d)
+                .map_err(|e| AppError::bad_request("division", e))?
+                .prefix()
+                .to_string(),
+        ),
+    };
+    let entity_type = match q.entity_type.trim() {
+        "" => None,
+        t => Some(EntityType::parse(t).ok_or_else(|| {
+            AppError::bad_request("type", "未知的主体类型 (unknown entity type)")
+        })?),
+    };
+    let status = match q.status.trim() {
+        "" => None,
+        s => Some(
+            Status::parse(s)
+                .ok_or_else(|| AppError::bad_request("status", "未知的状态 (unknown status)"))?,
+        ),
+    };
+    let name = q.name.trim();
+    if name.chars().count() > 50 {
+        return Err(AppError::bad_request(
+            "name",
+            "名称关键字不超过 50 字 (at most 50 characters)",
+        ));
+    }
+    Ok(EntityFilter {
+        division_prefix,
+        entity_type,
+        status,
+        name_contains: (!name.is_empty()).then(|| name.to_string()),
+    })
+}
+
+/// `GET /office/entities`: the entities of the jurisdiction, filtered, 50 a page.
+pub async fn list_entities(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    PageQuery(q): PageQuery<ListQuery>,
+) -> Result<Response, PageError> {
+    let session = viewer.require_login()?;
+    if !session.account.role().can(Permission::ReadRecords) {
+        return Err(AppError::forbidden().into());
+    }
+    let scope = session.account.scope();
+    let filter = filter_of(&q)?;
+    let after = q.after.trim();
+    let after = (!after.is_empty()).then_some(after);
+    let items = store::list_scoped(&state.db, &scope, &filter, after, PAGE).await?;
+    let total = store::count_scoped(&state.db, &scope, &filter).await?;
+    let next = (items.len() as i64 == PAGE)
+        .then(|| items.last().map(|e| e.uscc.clone()))
+        .flatten();
+    let rows: Vec<PublicEntity> = items.iter().map(PublicEntity::from).collect();
+    let page = serde_json::json!({
+        "items": rows,
+        "total": total,
+        "next": next,
+        "q": {
+            "division": q.division.trim(),
+            "type": q.entity_type.trim(),
+            "status": q.status.trim(),
+            "name": q.name.trim(),
+        },
+        "types": EntityType::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+        "statuses": Status::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+    });
+    render(
+        &state,
+        &viewer,
+        StatusCode::OK,
+        "registry/office_entities.html",
+        page,
+    )
+}
+
+/// `GET /office/entities/{uscc}`: the full record and its change history; 404 outside the
+/// jurisdiction.
+pub async fn get_entity(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    Path(uscc): Path<String>,
+) -> Result<Response, PageError> {
+    let session = viewer.require_login()?;
+    if !session.account.role().can(Permission::ReadRecords) {
+        return Err(AppError::forbidden().into());
+    }
+    let scope = session.account.scope();
+    let uscc = amr_kernel::codes::uscc::Uscc::parse(&uscc).map_err(|_| AppError::NotFound)?;
+    let e = store::get_scoped(&state.db, &scope, uscc.as_str()).await?;
+    let history = store::history(&state.db, &scope, uscc.as_str()).await?;
+    let page = serde_json::json!({ "entity": OfficerEntity::from(&e), "history": history });
+    render(
+        &state,
+        &viewer,
+        StatusCode::OK,
+        "registry/office_entity.html",
+        page,
+    )
+}
