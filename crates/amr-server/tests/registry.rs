@@ -292,6 +292,33 @@ async fn officers_list_and_read_only_their_jurisdictions_entities() {
         assert_eq!(status, 404, "{b:?}: another county's entity is not found");
         let (status, _) = get(&officer, "/office/entities?status=nonsense").await;
         assert_eq!(status, 400);
+        // The XLSX export holds exactly the jurisdiction's rows, without personal data.
+        let r = c
+            .get(app.url("/office/entities.xlsx"))
+            .header("cookie", &officer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{b:?}");
+        assert_eq!(
+            r.headers()["content-type"],
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        );
+        let bytes = r.bytes().await.unwrap().to_vec();
+        let mut book: calamine::Xlsx<_> =
+            calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+        let sheet = calamine::Reader::worksheet_range_at(&mut book, 0)
+            .unwrap()
+            .unwrap();
+        let rows: Vec<Vec<String>> = sheet
+            .rows()
+            .map(|r| r.iter().map(|c| c.to_string()).collect())
+            .collect();
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!(rows[0][0], "统一社会信用代码");
+        assert_eq!(rows[1][0], in_lixia.uscc);
+        assert_eq!(rows[1][1], "历下示例商贸有限公司");
+        assert!(!rows.iter().flatten().any(|c| c.contains("13912345678")));
         let owner = session("shop-owner").await;
         let (status, _) = get(&owner, "/office/entities").await;
         assert_eq!(status, 403);

@@ -53,6 +53,7 @@ pub fn page_routes() -> Router<AppState> {
         .route("/entities", get(pages::lookup_entity))
         .route("/entities/{uscc}", get(pages::get_entity_page))
         .route("/office/entities", get(office::list_entities))
+        .route("/office/entities.xlsx", get(office::export_entities))
         .route("/office/entities/{uscc}", get(office::get_entity))
 }
 
