@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use amr_kernel::auth::Permission;
+use amr_kernel::auth::{Permission, Scope};
 use amr_kernel::codes::division::Jurisdiction;
 use amr_kernel::error::AppError;
 use amr_web::AppState;
@@ -70,17 +70,22 @@ fn filter_of(q: &ListQuery) -> Result<EntityFilter, AppError> {
     })
 }
 
+/// The jurisdiction of a logged-in person whose role reads records; 403 for other roles.
+fn records_scope(viewer: &Viewer) -> Result<Scope, PageError> {
+    let session = viewer.require_login()?;
+    if !session.account.role().can(Permission::ReadRecords) {
+        return Err(AppError::forbidden().into());
+    }
+    Ok(session.account.scope())
+}
+
 /// `GET /office/entities`: the entities of the jurisdiction, filtered, 50 a page.
 pub async fn list_entities(
     viewer: Viewer,
     State(state): State<AppState>,
     PageQuery(q): PageQuery<ListQuery>,
 ) -> Result<Response, PageError> {
-    let session = viewer.require_login()?;
-    if !session.account.role().can(Permission::ReadRecords) {
-        return Err(AppError::forbidden().into());
-    }
-    let scope = session.account.scope();
+    let scope = records_scope(&viewer)?;
     let filter = filter_of(&q)?;
     let after = q.after.trim();
     let after = (!after.is_empty()).then_some(after);
@@ -119,11 +124,7 @@ pub async fn get_entity(
     State(state): State<AppState>,
     Path(uscc): Path<String>,
 ) -> Result<Response, PageError> {
-    let session = viewer.require_login()?;
-    if !session.account.role().can(Permission::ReadRecords) {
-        return Err(AppError::forbidden().into());
-    }
-    let scope = session.account.scope();
+    let scope = records_scope(&viewer)?;
     let uscc = amr_kernel::codes::uscc::Uscc::parse(&uscc).map_err(|_| AppError::NotFound)?;
     let e = store::get_scoped(&state.db, &scope, uscc.as_str()).await?;
     let history = store::history(&state.db, &scope, uscc.as_str()).await?;
@@ -150,11 +151,7 @@ pub async fn export_entities(
 ) -> Result<Response, PageError> {
     use axum::http::header;
     use axum::response::IntoResponse;
-    let session = viewer.require_login()?;
-    if !session.account.role().can(Permission::ReadRecords) {
-        return Err(AppError::forbidden().into());
-    }
-    let scope = session.account.scope();
+    let scope = records_scope(&viewer)?;
     let filter = filter_of(&q)?;
     let total = store::count_scoped(&state.db, &scope, &filter).await?;
     if total > XLSX_MAX_ROWS {
