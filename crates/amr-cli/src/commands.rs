@@ -319,8 +319,12 @@ pub(crate) async fn demo_accounts(db: &Db) -> Result<(), AppError> {
 
 /// Fills an empty registry with the demo province (seed 37); says whether it did.
 async fn demo_province(db: &Db, entities: u64) -> Result<bool, AppError> {
-    use amr_registry::store::{EntityFilter, count_scoped};
-    if count_scoped(db, &Scope::all(), &EntityFilter::default()).await? > 0 {
+    use amr_registry::store::{EntityFilter, list_scoped};
+    // One row tells whether the registry is empty; counting would scan every entity.
+    if !list_scoped(db, &Scope::all(), &EntityFilter::default(), None, 1)
+        .await?
+        .is_empty()
+    {
         return Ok(false);
     }
     println!("正在生成演示省份 (generating the demo province): {entities} entities");
