@@ -11,13 +11,23 @@
 //! The job is identified by the SHA-256 of the file's content, so the same file is the same
 //! job whatever its name; a finished job is not run again.
 //!
-//! Columns (a header row is required; order free; unknown columns are an error): `uscc, name,
-//! entity_type, legal_rep, legal_rep_id, phone, capital, established, address, division,
-//! scope, industry, status` — see `RawEntity` for the accepted forms. XLSX input is not
-//! supported yet: save the sheet as CSV (UTF-8).
+//! Columns (a header row is required; order free; unknown or repeated columns are an error):
+//! `uscc, name, entity_type, legal_rep, legal_rep_id, phone, capital, established, address,
+//! division, scope, industry, status`, or their Chinese names (统一社会信用代码, 名称, 类型,
+//! 法定代表人, 证件号码, 联系电话, 注册资本, 成立日期, 住所, 行政区划代码, 经营范围, 行业代码,
+//! 登记状态; see `source::ALIASES`) — see `RawEntity` for the accepted forms.
+//!
+//! A file whose name ends in `.xlsx` is read as a workbook: its first sheet, the first row
+//! with cells as the header, streamed cell by cell (`source`); date cells become `YYYY-MM-DD`,
+//! whole numbers lose their `.0`, and an 18-digit code stored as a number (which Excel has
+//! already rounded) is refused for that row. Anything else is read as CSV (UTF-8).
+
+mod source;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
+
+use source::{SourceRow, Unit, canonical_headers, open_source};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -31,31 +41,15 @@ use amr_kernel::error::AppError;
 use amr_registry::model::{NewEntity, RawEntity};
 use amr_registry::store;
 
-const COLUMNS: [&str; 13] = [
-    "uscc",
-    "name",
-    "entity_type",
-    "legal_rep",
-    "legal_rep_id",
-    "phone",
-    "capital",
-    "established",
-    "address",
-    "division",
-    "scope",
-    "industry",
-    "status",
-];
-
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
-    /// Register business entities from a CSV file (UTF-8, header row), resumable.
+    /// Register business entities from a CSV (UTF-8) or XLSX file with a header row, resumable.
     Entities(ImportArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The CSV file.
+    /// The CSV or XLSX file.
     pub file: PathBuf,
     /// Rows per transaction.
     #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
@@ -185,27 +179,21 @@ pub async fn import_entities(
         writeln!(errors, "{line}").map_err(write_err)?;
     }
 
-    let size = std::fs::metadata(file).map_err(|e| io_err(file, e))?.len();
-    let mut rdr = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(File::open(file).map_err(|e| io_err(file, e))?);
-    let headers = rdr.headers().map_err(|e| io_err(file, e))?.clone();
-    for h in headers.iter() {
-        if !COLUMNS.contains(&h.trim_start_matches('\u{feff}')) {
-            return Err(AppError::bad_request(
-                "file",
-                format!(
-                    "未知的列 “{h}”，可用的列：{} (unknown column; the columns are listed)",
-                    COLUMNS.join(", ")
-                ),
-            ));
-        }
-    }
-    let pb = ProgressBar::new(size);
+    let source = open_source(file)?;
+    let total = source.total;
+    let mut rows = source.rows;
+    let headers = match rows.recv().await {
+        Some(SourceRow { fields: Ok(h), .. }) => h,
+        Some(SourceRow { fields: Err(e), .. }) => return Err(io_err(file, e)),
+        None => return Err(io_err(file, "文件为空 (the file is empty)")),
+    };
+    let headers = canonical_headers(&headers)?;
+    let pb = ProgressBar::new(total);
     pb.set_style(
-        ProgressStyle::with_template(
-            "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
-        )
+        ProgressStyle::with_template(match source.unit {
+            Unit::Bytes => "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+            Unit::Rows => "{msg} [{bar:30}] {pos}/{len} 行 (rows) {per_sec} ETA {eta}",
+        })
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     pb.set_message("导入 (importing)");
@@ -215,34 +203,43 @@ pub async fn import_entities(
         ..ImportReport::default()
     };
     let (mut done, mut failed) = (job.rows_done, job.rows_failed);
-    let mut row: i64 = 0;
     let mut good: Vec<NewEntity> = Vec::with_capacity(args.batch as usize);
     let mut bad: Vec<String> = Vec::new();
     let mut pending: i64 = 0;
-    let mut records = rdr.deserialize::<RawEntity>();
+    let mut last_row = done;
     loop {
-        let next = records.next();
-        if let Some(rec) = &next {
-            row += 1;
-            if row > done {
-                pending += 1;
-                match rec {
-                    Ok(raw) => match raw.clone().parse() {
-                        Ok(e) => good.push(e),
-                        Err(errs) => {
-                            for fe in errs {
-                                bad.push(format!("{row},{},{}", fe.field, csv_field(&fe.message)));
-                            }
-                            failed += 1;
+        let next = rows.recv().await;
+        let mut position = None;
+        if let Some(SourceRow { row, pos, fields }) = next.as_ref()
+            && *row > done
+        {
+            position = Some(*pos);
+            last_row = *row;
+            pending += 1;
+            let parsed = fields.as_ref().map_err(Clone::clone).and_then(|rec| {
+                if rec.iter().skip(headers.len()).any(|f| !f.is_empty()) {
+                    return Err(format!(
+                        "该行有 {} 列，多于表头的 {} 列 (more values than header columns)",
+                        rec.len(),
+                        headers.len()
+                    ));
+                }
+                rec.deserialize::<RawEntity>(Some(&headers))
+                    .map_err(|e| format!("无法解析该行 (malformed row): {e}"))
+            });
+            match parsed {
+                Ok(raw) => match raw.parse() {
+                    Ok(e) => good.push(e),
+                    Err(errs) => {
+                        for fe in errs {
+                            bad.push(format!("{row},{},{}", fe.field, csv_field(&fe.message)));
                         }
-                    },
-                    Err(e) => {
-                        bad.push(format!(
-                            "{row},row,{}",
-                            csv_field(&format!("无法解析该行 (malformed row): {e}"))
-                        ));
                         failed += 1;
                     }
+                },
+                Err(e) => {
+                    bad.push(format!("{row},row,{}", csv_field(&e)));
+                    failed += 1;
                 }
             }
         }
@@ -254,18 +251,29 @@ pub async fn import_entities(
             errors.flush().map_err(write_err)?;
             let mut tx = db.begin().await?;
             let o = store::insert_batch_in(&mut tx, actor, &good).await?;
-            done += pending;
+            done = last_row;
             store::job_progress(&mut tx, &key, done, failed).await?;
             tx.commit().await?;
             out.inserted += o.inserted;
             out.skipped_existing += o.skipped_existing;
             good.clear();
             pending = 0;
-            pb.set_position(records.reader().position().byte());
+        }
+        if let Some(p) = position {
+            pb.set_position(p);
         }
         if next.is_none() {
             break;
         }
+    }
+    if let Some(e) = source
+        .reader
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+    {
+        // The reader stopped on an unreadable file; what was read before is committed.
+        pb.finish_and_clear();
+        return Err(io_err(file, e));
     }
     pb.finish_and_clear();
     store::job_finish(db, &key).await?;

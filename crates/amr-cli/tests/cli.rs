@@ -594,3 +594,175 @@ fn import_entities_reports_bad_rows_and_survives_a_kill() {
         "rows counted"
     );
 }
+
+#[test]
+fn import_entities_from_xlsx_with_chinese_headers_dates_and_numbers() {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/amr.db", dir.path().display());
+    let file = dir.path().join("登记.xlsx");
+    let spec = amr_registry::demo::DemoSpec {
+        seed: 7,
+        entities: 300,
+        province: "37".into(),
+    };
+    let entities: Vec<_> = amr_registry::demo::Generator::new(spec).unwrap().collect();
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    let date = Format::new().set_num_format("yyyy/m/d");
+    let headers = [
+        "统一社会信用代码",
+        "名称",
+        "类型",
+        "法定代表人",
+        "证件号码",
+        "联系电话",
+        "注册资本",
+        "成立日期",
+        "住所",
+        "行政区划代码",
+        "经营范围",
+        "行业代码",
+        "登记状态",
+    ];
+    for (c, h) in headers.iter().enumerate() {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    for (i, e) in entities.iter().enumerate() {
+        let r = i as u32 + 1;
+        sheet.write_string(r, 0, e.uscc.as_str()).unwrap();
+        sheet.write_string(r, 1, &e.name).unwrap();
+        sheet.write_string(r, 2, e.entity_type.as_str()).unwrap();
+        sheet.write_string(r, 3, &e.legal_rep).unwrap();
+        if let Some(id) = &e.legal_rep_id {
+            sheet.write_string(r, 4, id).unwrap();
+        }
+        if let Some(c) = e.capital_yuan {
+            sheet.write_number(r, 6, c as f64).unwrap(); // a number cell: 500000, not 500000.0
+        }
+        let d = ExcelDateTime::from_ymd(
+            e.established.format("%Y").to_string().parse().unwrap(),
+            e.established.format("%m").to_string().parse().unwrap(),
+            e.established.format("%d").to_string().parse().unwrap(),
+        )
+        .unwrap();
+        sheet.write_datetime_with_format(r, 7, &d, &date).unwrap(); // a date cell
+        sheet.write_string(r, 8, &e.address).unwrap();
+        sheet
+            .write_number(r, 9, e.division.parse::<f64>().unwrap())
+            .unwrap();
+        sheet.write_string(r, 10, &e.scope).unwrap();
+        sheet.write_string(r, 11, &e.industry).unwrap();
+        sheet.write_string(r, 12, e.status.as_str()).unwrap();
+    }
+    // Row 302: a code typed as a number (Excel has rounded it); row 303 blank; row 304 a bad date.
+    sheet
+        .write_number(301, 0, 913_701_000_000_000_000.0)
+        .unwrap();
+    sheet.write_string(301, 1, "济南数字示例有限公司").unwrap();
+    sheet
+        .write_string(303, 0, entities[0].uscc.as_str())
+        .unwrap();
+    sheet.write_string(303, 1, "济南日期示例有限公司").unwrap();
+    sheet.write_string(303, 7, "2020-02-30").unwrap();
+    book.save(&file).unwrap();
+
+    let out = amr()
+        .args(["--database-url", &db, "migrate"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let out = amr()
+        .args([
+            "--database-url",
+            &db,
+            "import",
+            "entities",
+            file.to_str().unwrap(),
+            "--batch",
+            "100",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "two bad rows: {stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(count_entities(&db), 300, "{stdout}");
+    let report = std::fs::read_to_string(format!("{}.errors.csv", file.display())).unwrap();
+    let rows: Vec<&str> = report
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert!(rows.iter().all(|r| *r == "301" || *r == "303"), "{report}");
+    assert!(rows.contains(&"301") && rows.contains(&"303"), "{report}");
+    assert!(
+        report.contains("15"),
+        "the rounded number is explained: {report}"
+    );
+    // The date and the capital arrived as written.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let stored = rt.block_on(async {
+        let db = amr_kernel::db::Db::connect(&db).await.unwrap();
+        let e = amr_registry::store::get_scoped(
+            &db,
+            &amr_kernel::auth::Scope::all(),
+            &entities[5].uscc,
+        )
+        .await
+        .unwrap();
+        db.close().await;
+        e
+    });
+    assert_eq!(stored.established, entities[5].established);
+    assert_eq!(stored.capital_yuan, entities[5].capital_yuan);
+    assert_eq!(stored.division, entities[5].division);
+
+    // A header the importer does not know is refused before anything is written.
+    let bad = dir.path().join("bad.xlsx");
+    let mut book = Workbook::new();
+    book.add_worksheet().write_string(0, 0, "注册号码").unwrap();
+    book.save(&bad).unwrap();
+    let out = amr()
+        .args([
+            "--database-url",
+            &db,
+            "import",
+            "entities",
+            bad.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("未知的列"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Not a workbook at all.
+    std::fs::write(&bad, b"not a zip").unwrap();
+    let out = amr()
+        .args([
+            "--database-url",
+            &db,
+            "import",
+            "entities",
+            bad.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("XLSX"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(count_entities(&db), 300);
+}
