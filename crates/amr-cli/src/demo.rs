@@ -18,8 +18,8 @@ use amr_kernel::audit::Actor;
 use amr_kernel::db::Db;
 use amr_kernel::error::AppError;
 use amr_registry::demo::{DemoSpec, GENERATOR_VERSION, Generator};
-use amr_registry::model::{NewEntity, field_errors_to_app};
-use amr_registry::store;
+use amr_registry::model::field_errors_to_app;
+use amr_registry::store::{self, PreparedBatch};
 
 /// Batches generated ahead of the inserts.
 const CHANNEL_BATCHES: usize = 3;
@@ -113,8 +113,10 @@ pub async fn run_demo_with(
     let start = Instant::now();
     let batch = batch.max(1);
     let mut generator = Generator::new(spec.clone())?;
+    let bulk = store::bulk_load_begin(db).await?;
     let bar = progress_bar(spec.entities, progress);
-    let (tx, mut rx) = mpsc::channel::<Vec<NewEntity>>(CHANNEL_BATCHES);
+    let (tx, mut rx) = mpsc::channel::<PreparedBatch>(CHANNEL_BATCHES);
+    let backend = db.backend();
     let producer = tokio::task::spawn_blocking(move || -> Result<(), AppError> {
         loop {
             let entities = generator.next_batch(batch);
@@ -125,23 +127,30 @@ pub async fn run_demo_with(
                 e.validate()
                     .map_err(|errors| field_errors_to_app(&errors))?;
             }
-            if tx.blocking_send(entities).is_err() {
+            if tx
+                .blocking_send(PreparedBatch::new(backend, entities)?)
+                .is_err()
+            {
                 return Ok(()); // The consumer stopped (an insert failed): it reports why.
             }
         }
     });
     let (mut generated, mut inserted, mut skipped_existing) = (0u64, 0u64, 0u64);
     while let Some(entities) = rx.recv().await {
-        let out = store::insert_batch(db, actor, &entities).await?;
-        generated += entities.len() as u64;
+        let n = entities.len() as u64;
+        let out = store::insert_prepared(db, actor, entities).await?;
+        generated += n;
         inserted += out.inserted;
         skipped_existing += out.skipped_existing;
-        bar.inc(entities.len() as u64);
+        bar.inc(n);
     }
     producer
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("demo generator thread: {e}")))??;
     bar.finish_and_clear();
+    if bulk {
+        build_indexes(db, progress).await?;
+    }
     Ok(DemoReport {
         spec,
         generator_version: GENERATOR_VERSION,
@@ -150,6 +159,20 @@ pub async fn run_demo_with(
         skipped_existing,
         elapsed: start.elapsed(),
     })
+}
+
+/// Creates the registry's secondary indexes after a bulk load, with a spinner on a terminal.
+pub async fn build_indexes(db: &Db, progress: bool) -> Result<(), AppError> {
+    let spinner = if progress {
+        ProgressBar::new_spinner()
+    } else {
+        ProgressBar::hidden()
+    };
+    spinner.set_message("建立索引 (building the registry's indexes)");
+    spinner.enable_steady_tick(Duration::from_millis(200));
+    let out = store::ensure_indexes(db).await;
+    spinner.finish_and_clear();
+    out.map(|_| ())
 }
 
 fn progress_bar(len: u64, show: bool) -> ProgressBar {

@@ -164,6 +164,7 @@ pub async fn import_entities(
         });
     }
     let kept = trim_report(&report_path, job.rows_done)?;
+    let bulk = store::bulk_load_begin(db).await?;
     let mut errors = File::create(&report_path).map_err(|e| {
         AppError::bad_request(
             "errors",
@@ -276,6 +277,9 @@ pub async fn import_entities(
         return Err(io_err(file, e));
     }
     pb.finish_and_clear();
+    if bulk {
+        crate::demo::build_indexes(db, true).await?;
+    }
     store::job_finish(db, &key).await?;
     out.rows = done;
     out.failed = failed;

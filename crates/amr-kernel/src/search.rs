@@ -6,23 +6,51 @@
 //! - [`JiebaTokenizer`]: a tantivy tokenizer over that shared instance. Cloning it clones an
 //!   [`Arc`], which matters because tantivy clones the analyzer every time it fetches it
 //!   (`tantivy-jieba`'s `with_jieba` would deep-copy the dictionary, ~25 ms, each time).
-//! - [`register_tokenizers`]: registers [`JIEBA`] (words, search mode, lower-cased) and
-//!   [`BIGRAM`] (overlapping pairs of characters, lower-cased) on an index; a field's
-//!   schema names one of them.
+//! - [`JiebaListTokenizer`]: the same words for text that is a list of standard phrases
+//!   (a business scope: `软件开发；信息技术咨询服务；…`): each phrase is cut once per thread
+//!   and remembered, and a word is indexed once per text.
+//! - [`register_tokenizers`]: registers [`JIEBA`] (words, search mode), [`JIEBA_LIST`] and
+//!   [`BIGRAM`] (overlapping pairs of characters) on an index; a field's schema names one of
+//!   them. All fold case ([`fold_case`]) as they cut, rather than in a separate filter:
+//!   Chinese has no case, so the common path is a scan that changes nothing.
 //! - [`open_or_create`], [`writer`]: an index in a directory, and its writer.
 
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, LazyLock};
 
 use jieba_rs::{Jieba, TokenizeMode};
 use tantivy::schema::Schema;
-use tantivy::tokenizer::{LowerCaser, NgramTokenizer, TextAnalyzer, Token, TokenStream, Tokenizer};
+use tantivy::tokenizer::{TextAnalyzer, Token, TokenStream, Tokenizer};
 use tantivy::{Index, IndexWriter, TantivyDocument};
 
 /// The name under which [`JiebaTokenizer`] is registered.
 pub const JIEBA: &str = "jieba";
+/// The name under which [`JiebaListTokenizer`] is registered.
+pub const JIEBA_LIST: &str = "jieba_list";
 /// The name under which the character-bigram tokenizer is registered.
 pub const BIGRAM: &str = "bigram";
+
+/// Lower-cases the characters that have case: ASCII and full-width Latin letters, and any
+/// other character below the CJK blocks (Greek, Cyrillic, ...). CJK text is returned as is,
+/// without allocating.
+pub fn fold_case(s: &str) -> Cow<'_, str> {
+    let has_case = |c: char| c < '\u{3000}' || ('\u{FF21}'..='\u{FF3A}').contains(&c);
+    if !s.chars().any(|c| has_case(c) && c.is_uppercase()) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if has_case(c) {
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
 
 static JIEBA_INSTANCE: LazyLock<Arc<Jieba>> = LazyLock::new(|| Arc::new(Jieba::new()));
 
@@ -80,8 +108,123 @@ impl Tokenizer for JiebaTokenizer {
                 offset_from: t.byte_start,
                 offset_to: t.byte_end,
                 position,
-                text: t.word.to_string(),
+                text: fold_case(t.word).into_owned(),
                 position_length: 1,
+            })
+            .collect();
+        JiebaTokenStream { tokens, index: 0 }
+    }
+}
+
+/// The characters that separate the phrases of a list.
+fn is_list_separator(c: char) -> bool {
+    matches!(
+        c,
+        '；' | ';' | '，' | ',' | '、' | '。' | '：' | ':' | '（' | '）' | '(' | ')' | '\n' | '\r'
+    )
+}
+
+/// Phrases remembered per thread before the memory is cleared and started again.
+const PHRASE_CACHE_MAX: usize = 200_000;
+
+/// A phrase and its words.
+type PhraseWords = HashMap<Box<str>, Box<[Box<str>]>>;
+
+thread_local! {
+    static PHRASE_WORDS: RefCell<PhraseWords> = RefCell::new(HashMap::new());
+}
+
+/// A tantivy tokenizer for text that is a list of phrases (see the module docs): the words of
+/// [`JiebaTokenizer`], each once per text, positions in order of first appearance, offsets
+/// those of the phrase the word came from.
+#[derive(Clone)]
+pub struct JiebaListTokenizer {
+    jieba: Arc<Jieba>,
+}
+
+impl Default for JiebaListTokenizer {
+    fn default() -> JiebaListTokenizer {
+        JiebaListTokenizer { jieba: jieba() }
+    }
+}
+
+impl std::fmt::Debug for JiebaListTokenizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JiebaListTokenizer")
+    }
+}
+
+impl Tokenizer for JiebaListTokenizer {
+    type TokenStream<'a> = JiebaTokenStream;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> JiebaTokenStream {
+        let mut tokens: Vec<Token> = Vec::new();
+        let mut start = 0;
+        for part in text.split(is_list_separator) {
+            let (from, to) = (start, start + part.len());
+            start = to + text[to..].chars().next().map_or(0, char::len_utf8);
+            let phrase = part.trim();
+            if phrase.is_empty() {
+                continue;
+            }
+            PHRASE_WORDS.with(|cache| {
+                let mut cache = cache.borrow_mut();
+                if !cache.contains_key(phrase) {
+                    if cache.len() >= PHRASE_CACHE_MAX {
+                        cache.clear();
+                    }
+                    let words: Box<[Box<str>]> = self
+                        .jieba
+                        .cut_for_search(phrase, true)
+                        .into_iter()
+                        .filter(|t| t.word.chars().any(char::is_alphanumeric))
+                        .map(|t| Box::from(fold_case(t.word).as_ref()))
+                        .collect();
+                    cache.insert(Box::from(phrase), words);
+                }
+                for w in cache.get(phrase).into_iter().flatten() {
+                    if !tokens.iter().any(|t| t.text == **w) {
+                        tokens.push(Token {
+                            offset_from: from,
+                            offset_to: to,
+                            position: tokens.len(),
+                            text: w.to_string(),
+                            position_length: 1,
+                        });
+                    }
+                }
+            });
+        }
+        JiebaTokenStream { tokens, index: 0 }
+    }
+}
+
+/// Overlapping pairs of characters, case folded: `济南泉城` → `济南`, `南泉`, `泉城`.
+#[derive(Clone, Debug, Default)]
+pub struct BigramTokenizer;
+
+impl Tokenizer for BigramTokenizer {
+    type TokenStream<'a> = JiebaTokenStream;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> JiebaTokenStream {
+        let folded = fold_case(text);
+        let chars: Vec<(usize, char)> = folded.char_indices().collect();
+        let tokens = chars
+            .windows(2)
+            .enumerate()
+            .map(|(position, w)| {
+                let (from, a) = w[0];
+                let (_, b) = w[1];
+                let mut t = String::with_capacity(a.len_utf8() + b.len_utf8());
+                t.push(a);
+                t.push(b);
+                Token {
+                    offset_from: from,
+                    offset_to: from + a.len_utf8() + b.len_utf8(),
+                    position,
+                    text: t,
+                    position_length: 1,
+                }
             })
             .collect();
         JiebaTokenStream { tokens, index: 0 }
@@ -119,21 +262,20 @@ pub fn words(text: &str) -> Vec<String> {
 }
 
 fn jieba_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(JiebaTokenizer::default())
-        .filter(LowerCaser)
-        .build()
+    TextAnalyzer::builder(JiebaTokenizer::default()).build()
 }
 
-fn bigram_analyzer() -> TextAnalyzer {
-    let bigrams = NgramTokenizer::new(2, 2, false).expect("2..=2 is a valid n-gram range");
-    TextAnalyzer::builder(bigrams).filter(LowerCaser).build()
-}
-
-/// Registers [`JIEBA`] and [`BIGRAM`] on `index` (needed after every open: tokenizers are not
-/// stored in the index).
+/// Registers [`JIEBA`], [`JIEBA_LIST`] and [`BIGRAM`] on `index` (needed after every open:
+/// tokenizers are not stored in the index).
 pub fn register_tokenizers(index: &Index) {
     index.tokenizers().register(JIEBA, jieba_analyzer());
-    index.tokenizers().register(BIGRAM, bigram_analyzer());
+    index.tokenizers().register(
+        JIEBA_LIST,
+        TextAnalyzer::builder(JiebaListTokenizer::default()).build(),
+    );
+    index
+        .tokenizers()
+        .register(BIGRAM, TextAnalyzer::builder(BigramTokenizer).build());
 }
 
 /// Opens the index in `dir`, or creates an empty one with `schema` (creating the directory).
@@ -177,5 +319,54 @@ mod tests {
         assert!(w.contains(&"abc".to_string()), "{w:?}");
         assert!(w.contains(&"软件".to_string()), "{w:?}");
         assert!(!w.iter().any(|t| t == "，"), "{w:?}");
+    }
+
+    fn texts(mut t: impl Tokenizer, text: &str) -> Vec<String> {
+        let mut stream = t.token_stream(text);
+        let mut out = Vec::new();
+        while let Some(t) = stream.next() {
+            out.push(t.text.clone());
+        }
+        out
+    }
+
+    #[test]
+    fn case_is_folded_only_where_there_is_case() {
+        assert!(matches!(fold_case("济南泉城"), Cow::Borrowed(_)));
+        assert_eq!(fold_case("ABC济南Ｘ"), "abc济南ｘ");
+        assert_eq!(fold_case("ΑΒΓ"), "αβγ");
+    }
+
+    #[test]
+    fn bigrams_are_pairs_of_characters() {
+        assert_eq!(texts(BigramTokenizer, "济南AB"), ["济南", "南a", "ab"]);
+        assert!(texts(BigramTokenizer, "济").is_empty());
+        assert!(texts(BigramTokenizer, "").is_empty());
+    }
+
+    #[test]
+    fn list_words_are_the_phrase_words_once_each() {
+        let text = "一般项目：软件开发；信息技术咨询服务；软件开发、ABC销售";
+        let listed = texts(JiebaListTokenizer::default(), text);
+        let mut expected: Vec<String> = Vec::new();
+        for w in words(text) {
+            if !expected.contains(&w) {
+                expected.push(w);
+            }
+        }
+        let mut a = listed.clone();
+        a.sort();
+        expected.sort();
+        assert_eq!(a, expected, "{listed:?}");
+        // Cached the second time, same answer; offsets point at the phrase.
+        assert_eq!(texts(JiebaListTokenizer::default(), text), listed);
+        let mut t = JiebaListTokenizer::default();
+        let mut s = t.token_stream(text);
+        s.advance();
+        let tok = s.token();
+        assert!(
+            text[tok.offset_from..tok.offset_to].contains(&tok.text),
+            "{tok:?}"
+        );
     }
 }

@@ -34,7 +34,7 @@ use tantivy::tokenizer::TokenStream;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use amr_kernel::error::AppError;
-use amr_kernel::search::{self as ks, BIGRAM, JIEBA};
+use amr_kernel::search::{self as ks, BIGRAM, JIEBA, JIEBA_LIST};
 
 use crate::model::{Entity, EntityType, Status};
 
@@ -111,7 +111,7 @@ fn schema() -> (Schema, Fields) {
         uscc: b.add_text_field("uscc", STRING | STORED),
         name: b.add_text_field("name", text(JIEBA).set_stored()),
         name_bigram: b.add_text_field("name_bigram", text(BIGRAM)),
-        scope: b.add_text_field("scope", text(JIEBA)),
+        scope: b.add_text_field("scope", text(JIEBA_LIST)),
         city: b.add_text_field("city", STRING | FAST),
         county: b.add_text_field("county", STRING | FAST),
         entity_type: b.add_text_field("entity_type", STRING | STORED),

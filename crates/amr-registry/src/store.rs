@@ -26,7 +26,10 @@ use amr_kernel::error::AppError;
 
 use crate::model::{Entity, EntityType, Status};
 
-pub use batch::{BatchOutcome, insert_batch, insert_batch_in};
+pub use batch::{
+    BatchOutcome, PreparedBatch, bulk_load_begin, ensure_indexes, insert_batch, insert_batch_in,
+    insert_prepared, insert_prepared_in,
+};
 pub use entities::{
     EntityChange, EntityChangeRow, change, create, get_public, get_scoped, history,
 };

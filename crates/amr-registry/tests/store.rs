@@ -315,3 +315,54 @@ async fn import_jobs_record_progress_with_their_batches() {
         ));
     }
 }
+
+async fn entity_indexes(db: &Db) -> Vec<String> {
+    let mut names: Vec<String> = match db {
+        Db::Sqlite(p) => sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'entities' \
+             AND name NOT LIKE 'sqlite_autoindex%'",
+        )
+        .fetch_all(p)
+        .await
+        .unwrap(),
+        Db::Postgres(p) => sqlx::query_scalar(
+            "SELECT indexname::text FROM pg_indexes WHERE tablename = 'entities' \
+             AND indexname <> 'entities_pkey'",
+        )
+        .fetch_all(p)
+        .await
+        .unwrap(),
+    };
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn a_bulk_load_drops_the_secondary_indexes_only_on_an_empty_table_and_restores_them() {
+    for b in backends() {
+        let t = test_db(b).await;
+        let all = vec!["entities_division".to_string(), "entities_name".to_string()];
+        assert_eq!(entity_indexes(&t.db).await, all, "{b:?}: as migrated");
+        assert!(store::bulk_load_begin(&t.db).await.unwrap(), "{b:?}");
+        assert!(entity_indexes(&t.db).await.is_empty(), "{b:?}");
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let rows: Vec<NewEntity> = (0..300)
+            .map(|n| entity(&mut rng, "370102", "370102001", n))
+            .collect();
+        store::insert_batch(&t.db, &Actor::system(), &rows)
+            .await
+            .unwrap();
+        // A load killed here leaves the indexes missing: the next load goes on in bulk mode.
+        assert!(store::bulk_load_begin(&t.db).await.unwrap(), "{b:?}");
+        assert!(store::ensure_indexes(&t.db).await.unwrap(), "{b:?}");
+        assert_eq!(entity_indexes(&t.db).await, all, "{b:?}");
+        assert!(
+            !store::ensure_indexes(&t.db).await.unwrap(),
+            "nothing to do"
+        );
+        // A registry with entities and its indexes keeps them.
+        assert!(!store::bulk_load_begin(&t.db).await.unwrap(), "{b:?}");
+        assert_eq!(entity_indexes(&t.db).await, all, "{b:?}");
+        assert_eq!(count(&t.db, "entities").await, 300);
+    }
+}

@@ -83,6 +83,10 @@ pub async fn start(state: AppState, listen: &str) -> Result<Running, AppError> {
     let addr = listener
         .local_addr()
         .map_err(|e| AppError::Internal(e.into()))?;
+    // A bulk load that did not finish leaves the registry's secondary indexes dropped.
+    if amr_registry::store::ensure_indexes(&state.db).await? {
+        tracing::warn!("registry indexes were missing (an unfinished bulk load) and were rebuilt");
+    }
     let index = Arc::new(EntityIndex::open(&state.config.search_dir)?);
     let (tx, rx) = watch::channel(false);
     let state = state.with_shutdown(rx.clone());

@@ -99,17 +99,51 @@ const BUILD_PAGE: i64 = 10_000;
 
 type IndexedRow = (String, String, String, String, String, String);
 
-/// The next [`BUILD_PAGE`] entities after the USCC `after`, in USCC order (keyset paging on
-/// the primary key), with only the columns the index takes.
-async fn read_page(db: &Db, after: &str) -> Result<Vec<IndexedRow>, AppError> {
-    Ok(on_conn!(db, c => sqlx::query_as::<_, IndexedRow>(
-        "SELECT uscc, name, scope, division, entity_type, status FROM entities \
-         WHERE uscc > $1 ORDER BY uscc LIMIT $2",
-    )
-    .bind(after)
-    .bind(BUILD_PAGE)
-    .fetch_all(c)
-    .await?))
+/// Where a page of [`read_page`] ends: the SQLite rowid, or the PostgreSQL USCC.
+#[derive(Debug, Clone)]
+enum PageKey {
+    Rowid(i64),
+    Uscc(String),
+}
+
+/// The next [`BUILD_PAGE`] entities after `after`, with only the columns the index takes, and
+/// the key to continue from. SQLite pages by rowid, the table's own order, so the read is
+/// sequential; PostgreSQL by the primary key.
+async fn read_page(db: Db, after: PageKey) -> Result<(Vec<IndexedRow>, PageKey), AppError> {
+    match (&db, after) {
+        (Db::Sqlite(p), PageKey::Rowid(after)) => {
+            type RowidRow = (i64, String, String, String, String, String, String);
+            let rows: Vec<RowidRow> = sqlx::query_as(
+                "SELECT rowid, uscc, name, scope, division, entity_type, status \
+                 FROM entities WHERE rowid > $1 ORDER BY rowid LIMIT $2",
+            )
+            .bind(after)
+            .bind(BUILD_PAGE)
+            .fetch_all(p)
+            .await?;
+            let next = rows.last().map_or(after, |r| r.0);
+            let rows = rows
+                .into_iter()
+                .map(|(_, a, b, c, d, e, f)| (a, b, c, d, e, f))
+                .collect();
+            Ok((rows, PageKey::Rowid(next)))
+        }
+        (Db::Postgres(p), PageKey::Uscc(after)) => {
+            let rows: Vec<IndexedRow> = sqlx::query_as(
+                "SELECT uscc, name, scope, division, entity_type, status FROM entities \
+                 WHERE uscc > $1 ORDER BY uscc LIMIT $2",
+            )
+            .bind(&after)
+            .bind(BUILD_PAGE)
+            .fetch_all(p)
+            .await?;
+            let next = rows.last().map_or(after, |r| r.0.clone());
+            Ok((rows, PageKey::Uscc(next)))
+        }
+        _ => Err(AppError::Internal(anyhow::anyhow!(
+            "a page key of the other backend"
+        ))),
+    }
 }
 
 /// Follows the event log into an [`EntityIndex`] (cursor [`CONSUMER`]). Reads go through
@@ -155,9 +189,21 @@ pub async fn reindex(db: &Db, dir: &Path, progress: impl Fn(u64)) -> Result<u64,
     let mut writer: IndexWriter =
         ks::writer(&index, threads, BUILD_MEMORY).map_err(AppError::Internal)?;
     let mut n = 0u64;
-    let mut after = String::new();
-    loop {
-        let page = read_page(db, &after).await?;
+    let first = match db {
+        Db::Sqlite(_) => PageKey::Rowid(0),
+        Db::Postgres(_) => PageKey::Uscc(String::new()),
+    };
+    // The next page is read while this one is indexed.
+    let mut next = Some(tokio::spawn(read_page(db.clone(), first)));
+    while let Some(reading) = next.take() {
+        let (page, key) = reading
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("reading entities: {e}")))??;
+        if page.len() as i64 == BUILD_PAGE {
+            next = Some(tokio::spawn(read_page(db.clone(), key)));
+        }
+        // add_document blocks only while tantivy's queue is full; the read of the next page
+        // goes on meanwhile on another worker thread.
         for (uscc, name, scope, division, entity_type, status) in &page {
             let row = Row {
                 uscc,
@@ -172,10 +218,6 @@ pub async fn reindex(db: &Db, dir: &Path, progress: impl Fn(u64)) -> Result<u64,
             if n.is_multiple_of(10_000) {
                 progress(n);
             }
-        }
-        match page.last() {
-            Some(last) if page.len() as i64 == BUILD_PAGE => after = last.0.clone(),
-            _ => break,
         }
     }
     writer.commit().map_err(internal)?;

@@ -15,15 +15,18 @@
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::json;
+use sqlx::Arguments as _;
+use sqlx::sqlite::SqliteArguments;
 
 use amr_kernel::audit::{self, Actor};
-use amr_kernel::db::{Db, Tx, TxInner};
+use amr_kernel::db::{Backend, Db, Tx, TxInner};
 use amr_kernel::error::AppError;
 use amr_kernel::events::{self, NewEvent};
+use amr_kernel::on_conn;
 
 use super::COLUMNS;
 use crate::model::NewEntity;
@@ -45,17 +48,69 @@ const _: () = assert!(
     "SQLite allows 32,766 parameters"
 );
 
+/// A batch encoded for its backend, ready to insert. Encoding (the SQLite arguments, the
+/// PostgreSQL COPY text) is most of the CPU cost of a bulk insert that is not the database's
+/// own, so producers (the demo generator, the importer's reader) build it on their thread and
+/// the inserting task only sends it.
+#[derive(Debug)]
+pub struct PreparedBatch {
+    /// `(uscc, division)` of every row, in order: what the batch's event and audit entry need.
+    keys: Vec<(String, String)>,
+    encoded: Encoded,
+}
+
+#[derive(Debug)]
+enum Encoded {
+    /// One argument list per multi-row INSERT, with its number of rows.
+    Sqlite(Vec<(usize, sqlx::sqlite::SqliteArguments)>),
+    /// COPY text, and the creation time every row gets.
+    Postgres(String, DateTime<Utc>),
+}
+
+impl PreparedBatch {
+    /// Encodes `batch` for `backend`, taking its strings without copying them.
+    pub fn new(backend: Backend, batch: Vec<NewEntity>) -> Result<Self, AppError> {
+        let now = super::now();
+        let keys = batch
+            .iter()
+            .map(|e| (e.uscc.clone(), e.division.clone()))
+            .collect();
+        let encoded = match backend {
+            Backend::Sqlite => Encoded::Sqlite(sqlite_arguments(batch, now)?),
+            Backend::Postgres => Encoded::Postgres(copy_data(&batch), now),
+        };
+        Ok(Self { keys, encoded })
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
 /// Inserts a batch in its own transaction (see [`insert_batch_in`]).
 pub async fn insert_batch(
     db: &Db,
     actor: &Actor,
     batch: &[NewEntity],
 ) -> Result<BatchOutcome, AppError> {
+    insert_prepared(db, actor, PreparedBatch::new(db.backend(), batch.to_vec())?).await
+}
+
+/// Inserts a prepared batch in its own transaction.
+pub async fn insert_prepared(
+    db: &Db,
+    actor: &Actor,
+    batch: PreparedBatch,
+) -> Result<BatchOutcome, AppError> {
     if batch.is_empty() {
         return Ok(BatchOutcome::default());
     }
     let mut tx = db.begin().await?;
-    let out = insert_batch_in(&mut tx, actor, batch).await?;
+    let out = insert_prepared_in(&mut tx, actor, batch).await?;
     tx.commit().await?;
     Ok(out)
 }
@@ -67,29 +122,56 @@ pub async fn insert_batch_in(
     actor: &Actor,
     batch: &[NewEntity],
 ) -> Result<BatchOutcome, AppError> {
+    let backend = match &tx.inner {
+        TxInner::Sqlite(_) => Backend::Sqlite,
+        TxInner::Postgres(_) => Backend::Postgres,
+    };
+    insert_prepared_in(tx, actor, PreparedBatch::new(backend, batch.to_vec())?).await
+}
+
+/// Inserts a prepared batch inside the caller's transaction.
+pub async fn insert_prepared_in(
+    tx: &mut Tx,
+    actor: &Actor,
+    batch: PreparedBatch,
+) -> Result<BatchOutcome, AppError> {
     if batch.is_empty() {
         return Ok(BatchOutcome::default());
     }
-    let now = super::now();
-    let mut inserted = match &mut tx.inner {
-        TxInner::Sqlite(t) => insert_sqlite(t, batch, now).await?,
-        TxInner::Postgres(t) => insert_postgres(t, batch, now).await?,
+    let total = batch.len();
+    let mut inserted = match (&mut tx.inner, batch.encoded) {
+        (TxInner::Sqlite(t), Encoded::Sqlite(chunks)) => {
+            insert_sqlite(t, chunks, &batch.keys).await?
+        }
+        (TxInner::Postgres(t), Encoded::Postgres(data, now)) => {
+            insert_postgres(t, &data, now).await?
+        }
+        _ => {
+            return Err(AppError::Internal(anyhow::anyhow!(
+                "a batch prepared for one database backend was inserted into the other"
+            )));
+        }
     };
     let outcome = BatchOutcome {
         inserted: inserted.len() as u64,
-        skipped_existing: (batch.len() - inserted.len()) as u64,
+        skipped_existing: (total - inserted.len()) as u64,
     };
     if inserted.is_empty() {
         return Ok(outcome);
     }
     inserted.sort_unstable();
-    let set: HashSet<&str> = inserted.iter().map(String::as_str).collect();
-    let division = common_division(
-        batch
-            .iter()
-            .filter(|e| set.contains(e.uscc.as_str()))
-            .map(|e| e.division.as_str()),
-    );
+    let division = if inserted.len() == total {
+        common_division(batch.keys.iter().map(|(_, d)| d.as_str()))
+    } else {
+        let set: HashSet<&str> = inserted.iter().map(String::as_str).collect();
+        common_division(
+            batch
+                .keys
+                .iter()
+                .filter(|(u, _)| set.contains(u.as_str()))
+                .map(|(_, d)| d.as_str()),
+        )
+    };
     let target_id = match (inserted.first(), inserted.last()) {
         (Some(a), Some(b)) if a != b => format!("{a}..{b}"),
         (Some(a), _) => a.clone(),
@@ -119,6 +201,71 @@ pub async fn insert_batch_in(
     )
     .await?;
     Ok(outcome)
+}
+
+/// The secondary indexes of `entities`, as created by the migrations. A bulk load into an
+/// empty table drops them and creates them again at the end ([`bulk_load_begin`],
+/// [`ensure_indexes`]): building an index from the finished table is a sort, several times
+/// faster than maintaining it row by row.
+const SECONDARY_INDEXES: [(&str, &str); 2] = [
+    ("entities_division", "entities (division, uscc)"),
+    ("entities_name", "entities (name)"),
+];
+
+/// Starts a bulk load: if `entities` is empty, or a secondary index is already missing (a
+/// bulk load that was killed), drops the secondary indexes and returns `true`; the caller
+/// calls [`ensure_indexes`] when it is done. Queries stay correct meanwhile, only slower.
+pub async fn bulk_load_begin(db: &Db) -> Result<bool, AppError> {
+    let empty: bool = on_conn!(db, c => sqlx::query_scalar::<_, bool>(
+        "SELECT NOT EXISTS (SELECT 1 FROM entities)"
+    )
+    .fetch_one(c)
+    .await)?;
+    let present = index_count(db).await?;
+    if !empty && present == SECONDARY_INDEXES.len() {
+        return Ok(false);
+    }
+    for (name, _) in SECONDARY_INDEXES {
+        let sql = format!("DROP INDEX IF EXISTS {name}");
+        on_conn!(db, c => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(c).await.map(|r| r.rows_affected()))?;
+    }
+    Ok(true)
+}
+
+async fn index_count(db: &Db) -> Result<usize, AppError> {
+    let names: Vec<String> = match db {
+        Db::Sqlite(p) => {
+            sqlx::query_scalar(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'entities'",
+            )
+            .fetch_all(p)
+            .await?
+        }
+        Db::Postgres(p) => {
+            sqlx::query_scalar(
+                "SELECT indexname::text FROM pg_indexes WHERE tablename = 'entities'",
+            )
+            .fetch_all(p)
+            .await?
+        }
+    };
+    Ok(SECONDARY_INDEXES
+        .iter()
+        .filter(|(n, _)| names.iter().any(|m| m == n))
+        .count())
+}
+
+/// Creates whichever secondary indexes are missing; cheap when none is. Run at the end of a
+/// bulk load and when the server starts (after a bulk load that did not finish).
+pub async fn ensure_indexes(db: &Db) -> Result<bool, AppError> {
+    if index_count(db).await? == SECONDARY_INDEXES.len() {
+        return Ok(false);
+    }
+    for (name, on) in SECONDARY_INDEXES {
+        let sql = format!("CREATE INDEX IF NOT EXISTS {name} ON {on}");
+        on_conn!(db, c => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(c).await.map(|r| r.rows_affected()))?;
+    }
+    Ok(true)
 }
 
 /// The longest common prefix of the divisions, cut to a whole division level (2, 4, 6 or 9
@@ -155,44 +302,97 @@ fn sqlite_sql(rows: usize) -> String {
         }
         sql.push_str(&row);
     }
-    sql.push_str(" ON CONFLICT (uscc) DO NOTHING RETURNING uscc");
+    sql.push_str(" ON CONFLICT (uscc) DO NOTHING");
     sql
 }
 
 static SQLITE_FULL_CHUNK: LazyLock<String> = LazyLock::new(|| sqlite_sql(SQLITE_CHUNK));
 
+/// The arguments of each multi-row INSERT. Strings move into the arguments; the repeated
+/// values (type, status, timestamps) are shared `Arc<str>`s.
+fn sqlite_arguments(
+    batch: Vec<NewEntity>,
+    now: DateTime<Utc>,
+) -> Result<Vec<(usize, SqliteArguments)>, AppError> {
+    let now: Arc<str> = Arc::from(now.to_rfc3339_opts(SecondsFormat::AutoSi, false));
+    let mut shared: Vec<(&'static str, Arc<str>)> = Vec::new();
+    let mut intern = |s: &'static str| -> Arc<str> {
+        if let Some((_, a)) = shared.iter().find(|(k, _)| *k == s) {
+            return a.clone();
+        }
+        let a: Arc<str> = Arc::from(s);
+        shared.push((s, a.clone()));
+        a
+    };
+    let mut out = Vec::with_capacity(batch.len().div_ceil(SQLITE_CHUNK));
+    let mut args = SqliteArguments::default();
+    let mut rows = 0;
+    let encode = |e: sqlx::error::BoxDynError| AppError::Internal(anyhow::anyhow!(e));
+    for e in batch {
+        if rows == SQLITE_CHUNK {
+            out.push((rows, std::mem::take(&mut args)));
+            rows = 0;
+        }
+        if rows == 0 {
+            args.reserve(SQLITE_CHUNK * PER_ROW, 0);
+        }
+        args.add(e.uscc).map_err(encode)?;
+        args.add(e.name).map_err(encode)?;
+        args.add(intern(e.entity_type.as_str())).map_err(encode)?;
+        args.add(e.legal_rep).map_err(encode)?;
+        args.add(e.legal_rep_id).map_err(encode)?;
+        args.add(e.phone).map_err(encode)?;
+        args.add(e.capital_yuan).map_err(encode)?;
+        args.add(e.established).map_err(encode)?;
+        args.add(e.address).map_err(encode)?;
+        args.add(e.division).map_err(encode)?;
+        args.add(e.scope).map_err(encode)?;
+        args.add(e.industry).map_err(encode)?;
+        args.add(intern(e.status.as_str())).map_err(encode)?;
+        args.add(now.clone()).map_err(encode)?;
+        args.add(now.clone()).map_err(encode)?;
+        rows += 1;
+    }
+    if rows > 0 {
+        out.push((rows, args));
+    }
+    Ok(out)
+}
+
 async fn insert_sqlite(
     c: &mut sqlx::SqliteConnection,
-    batch: &[NewEntity],
-    now: DateTime<Utc>,
+    chunks: Vec<(usize, SqliteArguments)>,
+    keys: &[(String, String)],
 ) -> Result<Vec<String>, AppError> {
-    let mut inserted = Vec::with_capacity(batch.len());
-    for chunk in batch.chunks(SQLITE_CHUNK) {
-        let sql = if chunk.len() == SQLITE_CHUNK {
+    let mut inserted = Vec::with_capacity(keys.len());
+    let mut offset = 0;
+    for (rows, args) in chunks {
+        let sql = if rows == SQLITE_CHUNK {
             SQLITE_FULL_CHUNK.as_str().to_string()
         } else {
-            sqlite_sql(chunk.len())
+            sqlite_sql(rows)
         };
-        let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
-        for e in chunk {
-            q = q
-                .bind(&e.uscc)
-                .bind(&e.name)
-                .bind(e.entity_type.as_str())
-                .bind(&e.legal_rep)
-                .bind(&e.legal_rep_id)
-                .bind(&e.phone)
-                .bind(e.capital_yuan)
-                .bind(e.established)
-                .bind(&e.address)
-                .bind(&e.division)
-                .bind(&e.scope)
-                .bind(&e.industry)
-                .bind(e.status.as_str())
-                .bind(now)
-                .bind(now);
+        // New rows of a rowid table get rowids above the largest before the insert, so when
+        // some rows were skipped the inserted ones are those above it. (Cheaper than
+        // RETURNING, which costs a result row per inserted row.)
+        let before: i64 = sqlx::query_scalar("SELECT coalesce(max(rowid), 0) FROM entities")
+            .fetch_one(&mut *c)
+            .await?;
+        let done = sqlx::query_with(sqlx::AssertSqlSafe(sql), args)
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+        if done as usize == rows {
+            inserted.extend(keys[offset..offset + rows].iter().map(|(u, _)| u.clone()));
+        } else if done > 0 {
+            inserted.extend(
+                sqlx::query_scalar::<_, String>("SELECT uscc FROM entities WHERE rowid > $1")
+                    .bind(before)
+                    .fetch_all(&mut *c)
+                    .await?,
+            );
         }
-        inserted.extend(q.fetch_all(&mut *c).await?);
+        offset += rows;
     }
     Ok(inserted)
 }
@@ -259,7 +459,7 @@ const STAGED: &str = "uscc, name, entity_type, legal_rep, legal_rep_id, phone, c
 
 async fn insert_postgres(
     c: &mut sqlx::PgConnection,
-    batch: &[NewEntity],
+    data: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, AppError> {
     sqlx::query(
@@ -269,7 +469,6 @@ async fn insert_postgres(
     )
     .execute(&mut *c)
     .await?;
-    let data = copy_data(batch);
     let mut copy = c
         .copy_in_raw(&format!(
             "COPY registry_staging ({STAGED}) FROM STDIN (FORMAT text)"
@@ -313,7 +512,7 @@ mod tests {
         let sql = sqlite_sql(2);
         let row = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
         assert!(sql.ends_with(&format!(
-            ") VALUES {row},{row} ON CONFLICT (uscc) DO NOTHING RETURNING uscc"
+            ") VALUES {row},{row} ON CONFLICT (uscc) DO NOTHING"
         )));
     }
 
