@@ -1,4 +1,4 @@
-//! `amr import entities FILE`: bulk registration from a CSV file, streaming, resumable.
+//! `amr import entities FILE`: bulk registration from a CSV or XLSX file, streaming, resumable.
 //!
 //! The file is read row by row (never whole). Rows are parsed with `RawEntity::parse`; valid
 //! rows go into the registry in batches, each batch in one transaction together with the job's
