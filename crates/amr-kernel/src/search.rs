@@ -137,14 +137,32 @@ thread_local! {
 /// A tantivy tokenizer for text that is a list of phrases (see the module docs): the words of
 /// [`JiebaTokenizer`], each once per text, positions in order of first appearance, offsets
 /// those of the phrase the word came from.
+///
+/// Stop phrases ([`JiebaListTokenizer::with_stop_phrases`]) are phrases left out whole: the
+/// boilerplate a field's texts all carry, which would cost every document the same postings
+/// and find nothing.
 #[derive(Clone)]
 pub struct JiebaListTokenizer {
     jieba: Arc<Jieba>,
+    stop: Arc<[&'static str]>,
 }
 
 impl Default for JiebaListTokenizer {
     fn default() -> JiebaListTokenizer {
-        JiebaListTokenizer { jieba: jieba() }
+        JiebaListTokenizer {
+            jieba: jieba(),
+            stop: Arc::from([]),
+        }
+    }
+}
+
+impl JiebaListTokenizer {
+    /// A tokenizer that skips the phrases in `stop` (compared after trimming).
+    pub fn with_stop_phrases(stop: &[&'static str]) -> JiebaListTokenizer {
+        JiebaListTokenizer {
+            jieba: jieba(),
+            stop: Arc::from(stop),
+        }
     }
 }
 
@@ -164,7 +182,7 @@ impl Tokenizer for JiebaListTokenizer {
             let (from, to) = (start, start + part.len());
             start = to + text[to..].chars().next().map_or(0, char::len_utf8);
             let phrase = part.trim();
-            if phrase.is_empty() {
+            if phrase.is_empty() || self.stop.contains(&phrase) {
                 continue;
             }
             PHRASE_WORDS.with(|cache| {
@@ -360,6 +378,15 @@ mod tests {
         assert_eq!(a, expected, "{listed:?}");
         // Cached the second time, same answer; offsets point at the phrase.
         assert_eq!(texts(JiebaListTokenizer::default(), text), listed);
+        let stopped = texts(
+            JiebaListTokenizer::with_stop_phrases(&["一般项目", "信息技术咨询服务"]),
+            text,
+        );
+        assert!(stopped.contains(&"软件".to_string()), "{stopped:?}");
+        assert!(
+            !stopped.iter().any(|w| w == "咨询" || w == "项目"),
+            "{stopped:?}"
+        );
         let mut t = JiebaListTokenizer::default();
         let mut s = t.token_stream(text);
         s.advance();

@@ -34,7 +34,7 @@ use tantivy::tokenizer::TokenStream;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use amr_kernel::error::AppError;
-use amr_kernel::search::{self as ks, BIGRAM, JIEBA, JIEBA_LIST};
+use amr_kernel::search::{self as ks, BIGRAM, JIEBA};
 
 use crate::model::{Entity, EntityType, Status};
 
@@ -98,6 +98,33 @@ struct Fields {
     division: Field,
 }
 
+/// The tokenizer of the business scope: [`ks::JiebaListTokenizer`] without the standard
+/// clauses that close nearly every scope (经营范围规范表述), which match every entity.
+const SCOPE_TOKENIZER: &str = "registry_scope";
+
+/// Phrases of a business scope that say nothing about the business.
+const SCOPE_STOP_PHRASES: [&str; 6] = [
+    "依法须经批准的项目",
+    "经相关部门批准后方可开展经营活动",
+    "具体经营项目以相关部门批准文件或许可证件为准",
+    "一般项目",
+    "许可项目",
+    "除依法须经批准的项目外",
+];
+
+/// Opens (or creates) an entity index in `dir` with the kernel's tokenizers and the scope's.
+fn open_index(dir: &Path, schema: Schema) -> Result<tantivy::Index, AppError> {
+    let index = ks::open_or_create(dir, schema).map_err(AppError::Internal)?;
+    index.tokenizers().register(
+        SCOPE_TOKENIZER,
+        tantivy::tokenizer::TextAnalyzer::builder(ks::JiebaListTokenizer::with_stop_phrases(
+            &SCOPE_STOP_PHRASES,
+        ))
+        .build(),
+    );
+    Ok(index)
+}
+
 fn schema() -> (Schema, Fields) {
     let text = |tokenizer: &str| {
         TextOptions::default().set_indexing_options(
@@ -111,7 +138,7 @@ fn schema() -> (Schema, Fields) {
         uscc: b.add_text_field("uscc", STRING | STORED),
         name: b.add_text_field("name", text(JIEBA).set_stored()),
         name_bigram: b.add_text_field("name_bigram", text(BIGRAM)),
-        scope: b.add_text_field("scope", text(JIEBA_LIST)),
+        scope: b.add_text_field("scope", text(SCOPE_TOKENIZER)),
         city: b.add_text_field("city", STRING | FAST),
         county: b.add_text_field("county", STRING | FAST),
         entity_type: b.add_text_field("entity_type", STRING | STORED),
@@ -181,7 +208,7 @@ impl EntityIndex {
     /// Opens the index in `dir`, creating an empty one if there is none.
     pub fn open(dir: &Path) -> Result<EntityIndex, AppError> {
         let (schema, f) = schema();
-        let index = ks::open_or_create(dir, schema).map_err(AppError::Internal)?;
+        let index = open_index(dir, schema)?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)

@@ -184,7 +184,7 @@ pub async fn reindex(db: &Db, dir: &Path, progress: impl Fn(u64)) -> Result<u64,
         std::fs::remove_dir_all(&building).map_err(internal)?;
     }
     let (schema, f) = schema();
-    let index = ks::open_or_create(&building, schema).map_err(AppError::Internal)?;
+    let index = super::open_index(&building, schema)?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut writer: IndexWriter =
         ks::writer(&index, threads, BUILD_MEMORY).map_err(AppError::Internal)?;
