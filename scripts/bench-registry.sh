@@ -26,7 +26,7 @@ pg=postgres://postgres@127.0.0.1:5432/amr_bench_registry
 timed() { /usr/bin/time -f "wall_s=%e peak_rss_kb=%M" "$@"; }
 
 echo "== demo generation + import, SQLite ($n entities)"
-timed "$amr" --log warn --database-url "sqlite://$work/amr.db" demo --entities "$n"
+timed "$amr" --log warn --database-url "sqlite://$work/amr.db" demo --entities "$n" --no-addresses
 
 echo "== baseline: the sqlite3 shell's .import of 1,000,000 of the same rows into the same table, no secondary indexes"
 sample=$(( n < 1000000 ? n : 1000000 ))
@@ -53,10 +53,13 @@ if [ "${SKIP_PG:-0}" != 1 ]; then
   echo "== demo generation + import, PostgreSQL ($n entities, COPY)"
   psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS amr_bench_registry" -c "CREATE DATABASE amr_bench_registry"
   "$amr" --log warn --database-url "$pg" migrate >/dev/null
-  timed "$amr" --log warn --database-url "$pg" demo --entities "$n"
+  timed "$amr" --log warn --database-url "$pg" demo --entities "$n" --no-addresses
   psql -q -h 127.0.0.1 -U postgres -d amr_bench_registry -c "SELECT pg_size_pretty(pg_database_size('amr_bench_registry'))"
   psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE amr_bench_registry WITH (FORCE)"
 fi
+
+echo "== address risk counts for the loaded registry (so the server's address follower has nothing to replay)"
+timed "$amr" --log warn --database-url "sqlite://$work/amr.db" address risk rebuild 2>&1 | tr '\r' '\n' | tail -2
 
 echo "== HTTP: lookup by code, name search, baseline /healthz"
 sqlite3 amr.db "SELECT uscc FROM entities WHERE rowid IN (SELECT abs(random()) % (SELECT max(rowid) FROM entities) + 1 FROM generate_series(1, 2200)) LIMIT 2000" > usccs.txt 2>/dev/null \

@@ -191,6 +191,13 @@ pub async fn run(cli: Cli) -> Result<ExitCode, AppError> {
             Ok(code)
         }
         Command::Bench(a) => crate::bench::run(&settings, a).await,
+        Command::Address(crate::address::AddressCommand::Db(c)) => {
+            let db = open(&settings, true).await?;
+            let code = crate::address_db::run(&db, c).await?;
+            db.close().await;
+            Ok(code)
+        }
+        Command::Address(c) => crate::address::run(c),
     }
 }
 
@@ -332,8 +339,9 @@ async fn demo_province(db: &Db, entities: u64) -> Result<bool, AppError> {
         entities,
         seed: 37,
         batch: 10_000,
+        no_addresses: false,
     };
-    let report = crate::demo::run_demo(db, args.spec(), args.batch as usize).await?;
+    let report = crate::demo::run_demo(db, args.spec(), args.batch as usize, true).await?;
     println!("{report}");
     Ok(true)
 }

@@ -1,6 +1,15 @@
 //! `amr`: the one binary that runs the AMR platform and its chores.
 #![forbid(unsafe_code)]
 
+mod address;
+
+/// mimalloc rather than the system allocator: bulk loads allocate row values on one thread
+/// and free them on SQLite's, and glibc's malloc spends much of that time consolidating
+/// (see docs/PERFORMANCE.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+mod address_db;
 mod bench;
 mod commands;
 mod config;
@@ -59,7 +68,7 @@ pub enum Command {
     /// API keys for partner agencies.
     #[command(subcommand)]
     Key(commands::KeyCommand),
-    /// Bulk import: `amr import entities FILE.csv` (streaming, resumable, error report).
+    /// Bulk import: `amr import entities FILE.csv|FILE.xlsx` (streaming, resumable, error report).
     #[command(subcommand)]
     Import(import::ImportCommand),
     /// The entity search index.
@@ -69,6 +78,10 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Measure the event log on the configured database (figures for docs/PERFORMANCE.md).
     Bench(bench::BenchArgs),
+    /// Addresses: `amr address parse` (stdin → JSON lines; no database); `check`,
+    /// `library import`, `risk rebuild` (on the database).
+    #[command(subcommand)]
+    Address(address::AddressCommand),
 }
 
 fn main() -> ExitCode {

@@ -2,6 +2,7 @@
 //! API keys, and the wiring of the contexts and their event consumers at start-up.
 #![forbid(unsafe_code)]
 
+pub mod address_wiring;
 pub mod api;
 pub mod web;
 
@@ -23,12 +24,17 @@ pub fn migration_sets() -> Vec<amr_kernel::db::MigrationSet> {
     vec![
         amr_kernel::db::kernel_migrations(),
         amr_registry::migrations(),
+        amr_address::schema::migrations(),
     ]
 }
 
 /// Every crate's pages (templates and texts), for the shell.
 pub fn web_modules() -> Vec<WebModule> {
-    vec![web::module(), amr_registry::web::module()]
+    vec![
+        web::module(),
+        amr_registry::web::module(),
+        amr_address::schema::module(),
+    ]
 }
 
 /// A state over `db` with every crate's pages.
@@ -41,6 +47,8 @@ pub fn router(state: AppState, index: Arc<EntityIndex>) -> Router {
     Router::new()
         .merge(api::routes())
         .merge(amr_registry::web::api_routes())
+        .merge(amr_address::web::api_routes())
+        .merge(amr_address::api::routes())
         .merge(amr_registry::web::search_api_routes(index.clone()))
         .merge(web::routes(index))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
@@ -107,8 +115,8 @@ pub async fn start(state: AppState, listen: &str) -> Result<Running, AppError> {
     })
 }
 
-/// Starts the workers that run beside the server: the search index follows the event log,
-/// and expired sessions are purged.
+/// Starts the workers that run beside the server: the search index and the address risk
+/// counts follow the event log, and expired sessions are purged.
 fn spawn_workers(state: &AppState, index: Arc<EntityIndex>, mut shutdown: watch::Receiver<bool>) {
     let db = state.db.clone();
     tokio::spawn(amr_kernel::events::runner::run(
@@ -117,6 +125,12 @@ fn spawn_workers(state: &AppState, index: Arc<EntityIndex>, mut shutdown: watch:
             db: db.clone(),
             index,
         },
+        amr_kernel::events::runner::RunnerOptions::default(),
+        shutdown.clone(),
+    ));
+    tokio::spawn(amr_kernel::events::runner::run(
+        db.clone(),
+        address_wiring::AddressRiskFollower { db: db.clone() },
         amr_kernel::events::runner::RunnerOptions::default(),
         shutdown.clone(),
     ));

@@ -271,3 +271,98 @@ async fn find_and_open(
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn an_officer_checks_an_address_and_records_a_commitment() {
+    if !Path::new(CHROMEDRIVER).exists() {
+        if std::env::var("AMR_BROWSER_REQUIRED").is_ok_and(|v| v == "1") {
+            panic!("AMR_BROWSER_REQUIRED=1 but {CHROMEDRIVER} is missing");
+        }
+        eprintln!("NOTICE: browser test skipped: {CHROMEDRIVER} is missing.");
+        return;
+    }
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    app.add_account("address.officer", Role::Officer, "370102", PASSWORD)
+        .await;
+    let driver = start_driver().await;
+    let browser = open_browser(&driver).await;
+    let result = check_and_commit(&app, &browser).await;
+    let _ = browser.close().await;
+    drop(driver);
+    app.stop().await;
+    result.expect("address check path");
+}
+
+async fn check_and_commit(app: &TestApp, b: &Client) -> Result<(), fantoccini::error::CmdError> {
+    b.goto(&app.url("/login")).await?;
+    b.find(Locator::Id("f-username"))
+        .await?
+        .send_keys("address.officer")
+        .await?;
+    b.find(Locator::Id("f-password"))
+        .await?
+        .send_keys(PASSWORD)
+        .await?;
+    b.find(Locator::Css("form[action='/login'] button[type='submit']"))
+        .await?
+        .click()
+        .await?;
+    wait_for_path(b, "/office").await;
+    b.find(Locator::Css("a[href='/office/addresses/check']"))
+        .await?
+        .click()
+        .await?;
+    wait_for_path(b, "/office/addresses/check").await;
+    b.find(Locator::Id("f-address"))
+        .await?
+        .send_keys("历下区泉城路180号齐鲁国际大厦10楼")
+        .await?;
+    b.find(Locator::Css(
+        "form[action='/office/addresses/check'] button[type='submit']",
+    ))
+    .await?
+    .click()
+    .await?;
+    let text = |id: &'static str| async move { b.find(Locator::Id(id)).await?.text().await };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while b.find(Locator::Id("verdict")).await.is_err() {
+        assert!(Instant::now() < deadline, "no verdict shown");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(text("p-province").await?, "山东省");
+    assert_eq!(text("p-city").await?, "济南市");
+    assert_eq!(text("p-county").await?, "历下区 370102");
+    assert_eq!(text("p-road").await?, "泉城路");
+    assert_eq!(text("p-road_no").await?, "180号");
+    assert_eq!(text("p-poi").await?, "齐鲁国际大厦");
+    assert_eq!(text("p-floor").await?, "10");
+    assert!(text("negative-hits").await?.contains("未命中负面清单"));
+    let outcome = b.find(Locator::Id("outcome")).await?;
+    assert_eq!(
+        outcome.attr("data-outcome").await?.as_deref(),
+        Some("needs_commitment")
+    );
+
+    // Not in the library: the applicant commits, and it waits for verification.
+    b.find(Locator::Id("f-applicant"))
+        .await?
+        .send_keys("济南泉城科技有限公司")
+        .await?;
+    b.find(Locator::Css("#commit-form button[type='submit']"))
+        .await?
+        .click()
+        .await?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while b.find(Locator::Id("recorded")).await.is_err() {
+        assert!(Instant::now() < deadline, "the commitment was not recorded");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let queue = b.find(Locator::Id("commitments")).await?.text().await?;
+    assert!(
+        queue.contains("历下区泉城路180号齐鲁国际大厦10楼"),
+        "{queue}"
+    );
+    assert!(queue.contains("济南泉城科技有限公司"));
+    assert!(queue.contains("待核查"));
+    Ok(())
+}

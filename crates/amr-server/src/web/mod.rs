@@ -64,6 +64,7 @@ pub fn routes(index: std::sync::Arc<amr_registry::search::EntityIndex>) -> Route
         .merge(admin::routes())
         .merge(amr_registry::web::page_routes())
         .merge(amr_registry::web::search_page_routes(index))
+        .merge(amr_address::office::routes())
         .fallback(not_found)
         .layer(middleware::from_fn(page::page_frame));
     Router::new()

@@ -1,0 +1,439 @@
+//! What follows the divisions: village, road, road number, POI, building, unit, floor, room.
+//!
+//! The rest of the address is cut into number tokens (digits and letters, with the unit
+//! marker after them: 180号, 3单元, 12层, B座, 47-6-746) and text runs (齐鲁国际大厦). Text
+//! before the first road suffix is a village (…村, …社区) or a place; the run ending in a road
+//! suffix (路, 街, 大道, 巷, …) is the road; the first text after the road or its number is
+//! the POI. Numbers go by their marker; a bare number right after a road is its number, and
+//! `a-b-c` after a POI is building-unit-room (the common 幢-单元-室 shorthand).
+
+use super::clean::arabic_numerals;
+
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(crate) struct Detail {
+    pub town: Option<String>,
+    pub village: Option<String>,
+    pub road: Option<String>,
+    pub road_no: Option<String>,
+    pub poi: Option<String>,
+    pub building: Option<String>,
+    pub unit: Option<String>,
+    pub floor: Option<String>,
+    pub room: Option<String>,
+}
+
+#[derive(Debug)]
+enum Tok {
+    /// A number (characters `start..end`) and the marker after it.
+    Num {
+        start: usize,
+        end: usize,
+        marker: &'static str,
+    },
+    /// Text, characters `start..end`.
+    Text(usize, usize),
+}
+
+/// Markers after a number, longest first.
+const MARKERS: [&str; 18] = [
+    "号楼", "号院", "号馆", "号房", "号铺", "单元", "栋", "幢", "座", "层", "楼", "室", "号", "弄",
+    "房", "铺", "户", "F",
+];
+
+fn starts_with(chars: &[char], s: &str) -> bool {
+    let mut it = chars.iter();
+    s.chars().all(|c| it.next() == Some(&c))
+}
+
+fn ends_with(chars: &[char], s: &str) -> bool {
+    let n = s.chars().count();
+    chars.len() >= n && starts_with(&chars[chars.len() - n..], s)
+}
+
+fn is_num_char(c: char) -> bool {
+    c.is_ascii_alphanumeric()
+}
+
+fn tokens(chars: &[char]) -> Vec<Tok> {
+    let mut out: Vec<Tok> = Vec::with_capacity(8);
+    let mut i = 0;
+    let push_text = |out: &mut Vec<Tok>, a: usize, b: usize| {
+        if let Some(Tok::Text(_, end)) = out.last_mut()
+            && *end == a
+        {
+            *end = b;
+        } else {
+            out.push(Tok::Text(a, b));
+        }
+    };
+    while i < chars.len() {
+        let c = chars[i];
+        if is_num_char(c) {
+            let mut j = i;
+            loop {
+                while j < chars.len() && is_num_char(chars[j]) {
+                    j += 1;
+                }
+                if j + 1 < chars.len() && matches!(chars[j], '-' | '/') && is_num_char(chars[j + 1])
+                {
+                    j += 1;
+                    continue;
+                }
+                break;
+            }
+            let tok = &chars[i..j];
+            let mut end = j;
+            let mut marker = MARKERS
+                .iter()
+                .find(|m| starts_with(&chars[j..], m))
+                .copied()
+                .unwrap_or("");
+            let next = j + marker.chars().count();
+            let digits = tok.iter().any(|c| c.is_ascii_digit());
+            if marker.is_empty()
+                && tok.len() > 1
+                && tok.last() == Some(&'F')
+                && tok[..tok.len() - 1].iter().all(|c| c.is_ascii_digit())
+            {
+                end -= 1;
+                marker = "F";
+            }
+            if marker.is_empty() && !digits {
+                // Letters alone belong to a name (GQ生活馆).
+                push_text(&mut out, i, j);
+            } else {
+                out.push(Tok::Num {
+                    start: i,
+                    end,
+                    marker,
+                });
+            }
+            i = next;
+        } else if matches!(c, '-' | '/') {
+            i += 1;
+        } else {
+            let mut j = i;
+            while j < chars.len() && !is_num_char(chars[j]) && !matches!(chars[j], '-' | '/') {
+                j += 1;
+            }
+            push_text(&mut out, i, j);
+            i = j;
+        }
+    }
+    out
+}
+
+/// After a road: its section (中段, 东段, 一段).
+const SECTIONS: [&str; 7] = ["东段", "西段", "南段", "北段", "中段", "段", "延伸段"];
+/// Characters after which a new part begins (…区, …镇, …村).
+const BOUNDARY: [char; 8] = ['区', '县', '镇', '乡', '市', '村', '省', '州'];
+const VILLAGE_SUFFIXES: [&str; 6] = ["村委会", "居委会", "村民委员会", "社区", "嘎查", "村"];
+
+/// The length of a road suffix at the start of `t` (路, 大道, 街 but not 街道, ...), 0 if none.
+fn road_suffix(t: &[char]) -> usize {
+    let next = t.get(1).copied().unwrap_or('\0');
+    match t.first() {
+        Some('路' | '巷' | '弄') => 1,
+        Some('街') if !matches!(next, '道' | '办') => 1,
+        Some('大') if matches!(next, '道' | '街') => 2,
+        Some('公') if next == '路' => 2,
+        Some('胡') if next == '同' => 2,
+        _ => 0,
+    }
+}
+
+/// The end (exclusive) of the first road name in `t`, if any (with its section: 中段).
+fn road_end(t: &[char]) -> Option<usize> {
+    for i in 1..t.len() {
+        let n = road_suffix(&t[i..]);
+        if n > 0 {
+            let end = i + n;
+            let after = &t[end..];
+            let sec = SECTIONS
+                .iter()
+                .find(|x| starts_with(after, x))
+                .map_or(0, |x| x.chars().count());
+            return Some(end + sec);
+        }
+    }
+    None
+}
+
+/// Where the road in `t[..end]` starts: after the last boundary character, if that leaves a
+/// name of three characters or more (市南路 keeps its 市).
+fn road_start(t: &[char], end: usize) -> usize {
+    let mut start = 0;
+    for k in (0..end).rev() {
+        if BOUNDARY.contains(&t[k]) && end - (k + 1) >= 3 {
+            start = k + 1;
+            break;
+        }
+    }
+    start
+}
+
+fn village_end(t: &[char]) -> Option<usize> {
+    for i in 2..t.len() {
+        if !matches!(t[i], '村' | '居' | '社' | '嘎') {
+            continue;
+        }
+        for v in VILLAGE_SUFFIXES {
+            if starts_with(&t[i..], v) {
+                let end = i + v.chars().count();
+                let new_village = v == "村" && t[i - 1] == '新';
+                if road_suffix(&t[end..]) == 0 && !new_village {
+                    return Some(end);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// A town the division table lacks, at the very start (XX镇, XX乡, XX街道).
+fn loose_town(t: &[char]) -> Option<usize> {
+    for i in 2..t.len().min(7) {
+        match (t[i], t.get(i + 1)) {
+            ('街', Some('道')) => return Some(i + 2),
+            ('镇' | '乡', _) => return Some(i + 1),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn s(cs: &[char]) -> String {
+    cs.iter().collect()
+}
+
+/// Parses the part of an address after its divisions. `want_town` asks for a town the table
+/// does not know at the start.
+pub(crate) fn parse_detail(rest: &[char], want_town: bool) -> Detail {
+    let converted;
+    let chars: &[char] = if rest.iter().any(|&c| super::clean::is_numeral(c)) {
+        converted = arabic_numerals(rest);
+        &converted
+    } else {
+        rest
+    };
+    let mut d = Detail::default();
+    let mut pre_road: Option<String> = None;
+    let toks = tokens(chars);
+    let mut first = true;
+    for tok in toks {
+        match tok {
+            Tok::Text(a, b) => {
+                let mut t: &[char] = &chars[a..b];
+                if first
+                    && want_town
+                    && let Some(e) = loose_town(t)
+                {
+                    d.town = Some(s(&t[..e]));
+                    t = &t[e..];
+                }
+                text_run(&mut d, &mut pre_road, t);
+            }
+            Tok::Num { start, end, marker } => number(&mut d, s(&chars[start..end]), marker),
+        }
+        first = false;
+    }
+    if d.poi.is_none() {
+        d.poi = pre_road;
+    }
+    d
+}
+
+fn text_run(d: &mut Detail, pre_road: &mut Option<String>, mut t: &[char]) {
+    while let Some((&c, rest)) = t.split_first() {
+        if matches!(c, '与' | '和' | '第' | '负' | '地' | '下') && t.len() == 1 {
+            return;
+        }
+        if c == '第' {
+            t = rest;
+            continue;
+        }
+        break;
+    }
+    if t.is_empty() {
+        return;
+    }
+    if d.road.is_none() {
+        if d.village.is_none()
+            && d.poi.is_none()
+            && let Some(e) = village_end(t)
+            && road_end(&t[..e]).is_none()
+        {
+            d.village = Some(s(&t[..e]));
+            t = &t[e..];
+        }
+        if let Some(e) = road_end(t) {
+            let st = road_start(t, e);
+            if st > 0 && pre_road.is_none() {
+                *pre_road = Some(s(&t[..st]));
+            }
+            d.road = Some(s(&t[st..e]));
+            t = &t[e..];
+        }
+    }
+    if t.is_empty() {
+        return;
+    }
+    if d.road.is_none() && d.poi.is_none() && pre_road.is_none() && road_end(t).is_none() {
+        // Text before any road: a place name (the POI unless a road follows).
+        d.poi = Some(s(t));
+        return;
+    }
+    if d.poi.is_none() {
+        d.poi = Some(s(t));
+    } else if d.building.is_none()
+        && t.len() <= 3
+        && ["楼", "座", "栋", "幢", "馆"]
+            .iter()
+            .any(|m| ends_with(t, m))
+    {
+        d.building = Some(s(t));
+    } else if t.len() >= 2
+        && !["商铺", "铺", "门", "门面", "号"].contains(&s(t).as_str())
+        && let Some(p) = d.poi.as_mut()
+        && p.chars().count() + t.len() <= 40
+    {
+        p.extend(t.iter());
+    }
+}
+
+fn number(d: &mut Detail, text: String, marker: &'static str) {
+    match marker {
+        "号楼" | "栋" | "幢" | "座" | "号馆" => {
+            let m = if marker == "号馆" { "号馆" } else { marker };
+            set(&mut d.building, format!("{text}{m}"));
+        }
+        "单元" => set(&mut d.unit, text),
+        "层" | "F" => set(&mut d.floor, text),
+        "楼" => {
+            if text.bytes().all(|b| b.is_ascii_alphabetic()) {
+                set(&mut d.building, format!("{text}楼"));
+            } else {
+                set(&mut d.floor, text);
+            }
+        }
+        "室" | "房" | "号房" | "铺" | "号铺" | "户" => set(&mut d.room, text),
+        "号" | "弄" | "号院" => {
+            if d.road_no.is_none()
+                && (d.road.is_some() || (d.poi.is_none() && d.building.is_none()))
+            {
+                d.road_no = Some(format!("{text}{marker}"));
+            } else if d.building.is_none() && d.unit.is_none() && d.room.is_none() {
+                d.building = Some(format!("{text}{marker}"));
+            } else {
+                set(&mut d.room, text);
+            }
+        }
+        _ => bare_number(d, &text),
+    }
+}
+
+fn set(slot: &mut Option<String>, v: String) {
+    if slot.is_none() {
+        *slot = Some(v);
+    }
+}
+
+fn bare_number(d: &mut Detail, text: &str) {
+    let mut parts: Vec<&str> = text.split(['-', '/']).filter(|p| !p.is_empty()).collect();
+    if parts.is_empty() {
+        return;
+    }
+    if d.road.is_some() && d.road_no.is_none() && d.poi.is_none() && d.building.is_none() {
+        if parts.len() == 1 || text.contains('/') {
+            d.road_no = Some(text.to_owned());
+            return;
+        }
+        d.road_no = Some(parts.remove(0).to_owned());
+    }
+    let parts: Vec<String> = parts.into_iter().map(str::to_owned).collect();
+    match parts.as_slice() {
+        [] => {}
+        [r] => set(&mut d.room, r.clone()),
+        [b, r] => {
+            if d.building.is_none() {
+                d.building = Some(b.clone());
+            }
+            set(&mut d.room, r.clone());
+        }
+        [b, u, rest @ ..] => {
+            if d.building.is_none() {
+                d.building = Some(b.clone());
+            }
+            set(&mut d.unit, u.clone());
+            if let Some(r) = rest.last() {
+                set(&mut d.room, r.clone());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Detail {
+        parse_detail(&s.chars().collect::<Vec<_>>(), false)
+    }
+
+    #[test]
+    fn road_number_building_floor() {
+        let d = p("泉城路180号齐鲁国际大厦10楼");
+        assert_eq!(d.road.as_deref(), Some("泉城路"));
+        assert_eq!(d.road_no.as_deref(), Some("180号"));
+        assert_eq!(d.poi.as_deref(), Some("齐鲁国际大厦"));
+        assert_eq!(d.floor.as_deref(), Some("10"));
+    }
+
+    #[test]
+    fn chinese_numerals_and_units() {
+        let d = p("文化路一百零三号三号楼三单元十二楼一二零三室");
+        assert_eq!(d.road.as_deref(), Some("文化路"));
+        assert_eq!(d.road_no.as_deref(), Some("103号"));
+        assert_eq!(d.building.as_deref(), Some("3号楼"));
+        assert_eq!(d.unit.as_deref(), Some("3"));
+        assert_eq!(d.floor.as_deref(), Some("12"));
+        assert_eq!(d.room.as_deref(), Some("1203"));
+    }
+
+    #[test]
+    fn dashed_shorthand() {
+        let d = p("缤纷北苑47-6-746");
+        assert_eq!(d.poi.as_deref(), Some("缤纷北苑"));
+        assert_eq!(d.building.as_deref(), Some("47"));
+        assert_eq!(d.unit.as_deref(), Some("6"));
+        assert_eq!(d.room.as_deref(), Some("746"));
+        let d = p("将军路1326-11-6-434");
+        assert_eq!(d.road_no.as_deref(), Some("1326"));
+        assert_eq!(d.building.as_deref(), Some("11"));
+        assert_eq!(d.room.as_deref(), Some("434"));
+        let d = p("海滨中路568");
+        assert_eq!(d.road.as_deref(), Some("海滨中路"));
+        assert_eq!(d.road_no.as_deref(), Some("568"));
+    }
+
+    #[test]
+    fn village_and_letters() {
+        let d = p("花塘村西店陆186号");
+        assert_eq!(d.village.as_deref(), Some("花塘村"));
+        let d = p("北西环西路66号中国技术交易大厦B座1728");
+        assert_eq!(d.road.as_deref(), Some("北西环西路"));
+        assert_eq!(d.poi.as_deref(), Some("中国技术交易大厦"));
+        assert_eq!(d.building.as_deref(), Some("B座"));
+        assert_eq!(d.room.as_deref(), Some("1728"));
+        let d = p("科技中三路国人通信大厦5F");
+        assert_eq!(d.road.as_deref(), Some("科技中三路"));
+        assert_eq!(d.floor.as_deref(), Some("5"));
+    }
+
+    #[test]
+    fn loose_town_when_asked() {
+        let d = parse_detail(&"花桥镇工业路8号".chars().collect::<Vec<_>>(), true);
+        assert_eq!(d.town.as_deref(), Some("花桥镇"));
+        assert_eq!(d.road.as_deref(), Some("工业路"));
+    }
+}

@@ -1,0 +1,567 @@
+//! Which divisions an address names.
+//!
+//! Every name the index finds in the cleaned text is a candidate (a span and a division; one
+//! span may name several divisions: 朝阳区 is in Beijing and in Changchun). Each candidate is
+//! scored as the deepest division of a chain: its own weight plus the weight of the best
+//! mention of each of its ancestors elsewhere in the text (full weight before it, half after
+//! it), plus a bonus when it agrees with the jurisdiction hint. The best chain wins; levels
+//! it does not name are filled from the table (a county names its city and province).
+//! Where the winning span also names other divisions that fit the named ancestors just as
+//! well, that is an ambiguity: settled by a lower level named after it ("context"), by the
+//! hint ("hint"), or not at all ("unresolved": that level's code and those below stay empty).
+//!
+//! A town name shared by many towns (城关镇: hundreds) none of whose ancestors is named is
+//! kept as one representative candidate; its namesakes are listed only if it wins.
+
+use amr_kernel::codes::division::Level;
+
+use super::index::{Form, Index, NONE, PAT_HAS_FULL, PAT_TOWN_SHORT_ONLY, Target};
+
+/// A division name found in the text.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cand {
+    /// Character span in the cleaned text (the suffix after a short form included).
+    pub start: usize,
+    pub end: usize,
+    pub div: u32,
+    pub level: Level,
+    pub form: Form,
+    /// A short form followed by an administrative suffix (富阳市 for 富阳区, 山窝乡 for 山窝镇).
+    pub suffixed: bool,
+    pub former: u32,
+    pub weight: f32,
+    /// Province, prefecture, county above (or at) the division.
+    pub anc: [u32; 3],
+    /// The index pattern that matched.
+    pub pat: u32,
+    /// Stands for every same-named town without a named ancestor.
+    pub lone: bool,
+}
+
+impl Cand {
+    /// Whether the division is `a` or lies within it.
+    pub fn within(&self, a: u32, a_level: Level) -> bool {
+        self.div == a || (a_level < Level::Town && self.anc[level_slot(a_level)] == a)
+    }
+}
+
+/// What follows a name.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Follow {
+    /// Nothing that matters.
+    Nothing,
+    /// A road, a place or a building named after the division (山东路, 杭州湾, 中山公园):
+    /// a short form is not the division there (a full name still is: 西湖区学院路).
+    NotADivision,
+    /// An administrative suffix of this many characters, which a short form may take at these
+    /// levels (none: a short form is not a division there, e.g. 西湖片区).
+    Suffix(&'static [Level], usize),
+}
+
+const PROVINCE: &[Level] = &[Level::Province];
+const PREFECTURE: &[Level] = &[Level::Prefecture];
+const COUNTY: &[Level] = &[Level::County];
+const TOWN: &[Level] = &[Level::Town];
+const CITY: &[Level] = &[Level::Province, Level::Prefecture, Level::County];
+
+/// What follows a name: an administrative suffix (省, 市, 自治州, 街道, ...), a word that
+/// makes it something else (路, 大街, 公园, 市场, ...), or nothing of either.
+fn follow(rest: &[char]) -> Follow {
+    use Follow::{NotADivision as No, Nothing, Suffix};
+    let at = |k: usize| rest.get(k).copied().unwrap_or('\0');
+    let (c1, c2) = (at(1), at(2));
+    match at(0) {
+        '路' | '巷' | '弄' | '湾' => No,
+        '街' => match c1 {
+            '道' if at(2) == '办' && at(3) == '事' && at(4) == '处' => Suffix(TOWN, 5),
+            '道' | '办' => Suffix(TOWN, 2),
+            _ => No,
+        },
+        '大' if matches!(c1, '道' | '街' | '学' | '厦') => No,
+        '胡' if c1 == '同' => No,
+        '公' if matches!(c1, '路' | '园') => No,
+        '市' if c1 == '场' => No,
+        '医' if c1 == '院' => No,
+        '银' if c1 == '行' => No,
+        '宾' if c1 == '馆' => No,
+        '酒' | '饭' if c1 == '店' => No,
+        '广' if c1 == '场' => No,
+        '商' if c1 == '城' => No,
+        '中' | '小' if c1 == '学' => No,
+        '小' if c1 == '区' => No,
+        '学' if c1 == '院' => No,
+        '花' if c1 == '园' => No,
+        '高' if c1 == '速' => No,
+        '新' if c1 == '村' => No,
+        '新' if c1 == '区' => Suffix(COUNTY, 2),
+        '特' if c1 == '别' && c2 == '行' => Suffix(PROVINCE, 5),
+        '自' if c1 == '治' => match c2 {
+            '区' => Suffix(PROVINCE, 3),
+            '州' => Suffix(PREFECTURE, 3),
+            '县' | '旗' => Suffix(COUNTY, 3),
+            _ => Nothing,
+        },
+        '办' if c1 == '事' && c2 == '处' => Suffix(TOWN, 3),
+        '地' if c1 == '区' => Suffix(PREFECTURE, 2),
+        '林' if c1 == '区' => Suffix(COUNTY, 2),
+        '片' if c1 == '区' => Suffix(&[], 2),
+        '省' => Suffix(PROVINCE, 1),
+        '市' => Suffix(CITY, 1),
+        '州' | '盟' => Suffix(PREFECTURE, 1),
+        '区' | '县' | '旗' => Suffix(COUNTY, 1),
+        '镇' | '乡' => Suffix(TOWN, 1),
+        _ => Nothing,
+    }
+}
+
+fn base_weight(form: Form, suffixed: bool, level: Level) -> f32 {
+    let w = match form {
+        Form::Full => 3.0,
+        // Below the current name when both appear (绍兴县柯桥区 is 柯桥区).
+        Form::Former => 2.9,
+        Form::Short | Form::FormerShort if suffixed => 2.6,
+        Form::Short | Form::FormerShort => 2.0,
+        Form::Generic => 1.5,
+    };
+    if level == Level::Town { w * 0.7 } else { w }
+}
+
+/// A match of the index: span, pattern, the suffix after it.
+#[derive(Clone, Copy)]
+struct Hit {
+    start: usize,
+    end: usize,
+    pat: u32,
+    suffix: Option<(&'static [Level], usize)>,
+    /// The character after the match.
+    next: char,
+    /// A word follows that makes a short form something else (路, 公园, 市场).
+    not_a_division: bool,
+}
+
+/// Buffers reused from one address to the next.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    hits: Vec<Hit>,
+    tops: Vec<(u32, u32)>,
+    uppers: Vec<u32>,
+}
+
+/// Every candidate name in `text`, into `out`. Town candidates whose ancestors are not named
+/// are folded into one per span (preferring one within `hint`).
+pub(crate) fn candidates(
+    idx: &Index,
+    text: &[char],
+    hint: Option<(u32, Level)>,
+    scratch: &mut Scratch,
+    out: &mut Vec<Cand>,
+) {
+    out.clear();
+    let Scratch { hits, tops, uppers } = scratch;
+    hits.clear();
+    idx.trie.for_each_match(text, |start, end, pat| {
+        let flags = idx.pat_flags.get(pat).copied().unwrap_or(0);
+        let f = follow(text.get(end..).unwrap_or(&[]));
+        if f == Follow::NotADivision && flags & PAT_HAS_FULL == 0 {
+            return;
+        }
+        let suffix = match f {
+            Follow::Suffix(levels, len) => Some((levels, len)),
+            _ => None,
+        };
+        if flags & PAT_TOWN_SHORT_ONLY != 0
+            && start > 0
+            && suffix.is_none()
+            && !hits
+                .iter()
+                .any(|h: &Hit| h.end + h.suffix.map_or(0, |s| s.1) == start)
+        {
+            // A bare town short form away from any other name (西溪 in 西溪花园).
+            return;
+        }
+        hits.push(Hit {
+            start,
+            end,
+            pat: pat as u32,
+            suffix,
+            next: text.get(end).copied().unwrap_or('\0'),
+            not_a_division: f == Follow::NotADivision,
+        });
+    });
+    for h in hits.iter() {
+        let Some(m) = idx.pats.get(h.pat as usize) else {
+            continue;
+        };
+        for t in idx
+            .targets
+            .get(m.start as usize..m.towns_full as usize)
+            .unwrap_or(&[])
+        {
+            out.extend(cand(t, h));
+        }
+    }
+    // The named divisions no other named division contains: the towns under any named
+    // division are the towns under these.
+    tops.clear();
+    uppers.clear();
+    uppers.extend(out.iter().map(|c| c.div));
+    uppers.sort_unstable();
+    uppers.dedup();
+    for &d in uppers.iter() {
+        if !tops.iter().any(|&(a, end)| d > a && d < end) {
+            tops.push((d, idx.subtree_end.get(d as usize).copied().unwrap_or(d)));
+        }
+    }
+    for h in hits.iter() {
+        let Some(m) = idx.pats.get(h.pat as usize) else {
+            continue;
+        };
+        for (a, b) in [(m.towns_full, m.towns_short), (m.towns_short, m.end)] {
+            let towns = idx.targets.get(a as usize..b as usize).unwrap_or(&[]);
+            let (Some(lo), Some(hi)) = (towns.first(), towns.last()) else {
+                continue;
+            };
+            // Towns under a named division, each a candidate.
+            let before = out.len();
+            for &(d, end) in tops.iter() {
+                if hi.div <= d || lo.div >= end {
+                    continue;
+                }
+                let from = towns.partition_point(|t| t.div <= d);
+                let to = towns.partition_point(|t| t.div < end);
+                for t in towns.get(from..to.max(from)).unwrap_or(&[]) {
+                    out.extend(cand(t, h));
+                }
+            }
+            if out.len() > before {
+                continue;
+            }
+            // No named ancestor: one candidate stands for all (one within the hint if any).
+            let in_hint = hint.and_then(|(hd, hl)| {
+                let (d, end) = if hl == Level::Town {
+                    (hd.saturating_sub(1), hd + 1)
+                } else {
+                    (hd, idx.subtree_end.get(hd as usize).copied().unwrap_or(hd))
+                };
+                let from = towns.partition_point(|t| t.div <= d);
+                towns.get(from).filter(|t| t.div < end)
+            });
+            if let Some(mut c) = in_hint.or(Some(lo)).and_then(|t| cand(t, h)) {
+                c.lone = towns.len() > 1;
+                out.push(c);
+            }
+        }
+    }
+}
+
+fn cand(t: &Target, h: &Hit) -> Option<Cand> {
+    let level = t.level;
+    let mut end = h.end;
+    let mut suffixed = false;
+    if h.not_a_division && !matches!(t.form, Form::Full | Form::Former) {
+        return None;
+    }
+    if !matches!(t.form, Form::Full | Form::Former)
+        && let Some((levels, len)) = h.suffix
+    {
+        if !levels.contains(&level) {
+            // 龙港镇 is a town, not 龙港市.
+            return None;
+        }
+        if t.own_suffix == (h.next, len as u8) {
+            // 浙江 + 省: the full name 浙江省 matched too.
+            return None;
+        }
+        end += len;
+        suffixed = true;
+    }
+    let mut weight = base_weight(t.form, suffixed, level);
+    if matches!(t.form, Form::Former | Form::FormerShort) && !t.main {
+        // A secondary successor of a former name: chosen only when a town under it says so.
+        weight -= 0.1;
+    }
+    Some(Cand {
+        start: h.start,
+        end,
+        div: t.div,
+        level,
+        form: t.form,
+        suffixed,
+        former: t.former,
+        weight,
+        anc: t.anc,
+        pat: h.pat,
+        lone: false,
+    })
+}
+
+/// The divisions an address names, level by level.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Chain {
+    /// The deepest division found (or given by the hint).
+    pub deepest: Option<u32>,
+    /// The candidate naming each level (province, prefecture, county, town), if named.
+    pub named: [Option<Cand>; 4],
+    /// Levels filled from the jurisdiction hint.
+    pub from_hint: bool,
+    /// The named divisions contradict the hint.
+    pub against_hint: bool,
+    pub ambiguity: Option<Ambiguous>,
+}
+
+/// An ambiguity found while choosing the chain.
+#[derive(Debug, Clone)]
+pub(crate) struct Ambiguous {
+    pub level: Level,
+    /// The chosen division first, then the others (at most [`MAX_NAMESAKES`] + 1), each with
+    /// its province, prefecture and county.
+    pub candidates: Vec<(u32, [u32; 3])>,
+    pub basis: &'static str,
+}
+
+/// Namesakes looked at for an ambiguity: enough to tell whether they share their upper
+/// levels and to list some.
+pub(crate) const MAX_NAMESAKES: usize = 32;
+
+pub(crate) fn level_slot(level: Level) -> usize {
+    match level {
+        Level::Province => 0,
+        Level::Prefecture => 1,
+        Level::County => 2,
+        Level::Town => 3,
+    }
+}
+
+pub(crate) const LEVELS: [Level; 4] = [
+    Level::Province,
+    Level::Prefecture,
+    Level::County,
+    Level::Town,
+];
+
+fn overlaps(a: &Cand, b: &Cand) -> bool {
+    a.start < b.end && b.start < a.end
+}
+
+/// The hint as `(division, level)`.
+pub(crate) type Hint = Option<(u32, Level)>;
+
+fn fits_hint(c: &Cand, hint: Hint, idx: &Index) -> bool {
+    match hint {
+        None => false,
+        // The candidate lies within the hint, or the hint within the candidate.
+        Some((h, hl)) => c.within(h, hl) || idx.is_within(h, c.div),
+    }
+}
+
+/// Scores `x` as the deepest division of a chain. `upper` are the candidates above town
+/// level.
+fn score_chain(
+    idx: &Index,
+    upper: &[Cand],
+    x: &Cand,
+    hint: Hint,
+    named: &mut [Option<Cand>; 4],
+) -> Option<f32> {
+    *named = [None; 4];
+    named[level_slot(x.level)] = Some(*x);
+    let mut score = x.weight;
+    let mut has_ancestor = false;
+    let mut first = x.start;
+    let mut prev_end = 0;
+    for slot in 0..level_slot(x.level) {
+        let a = x.anc[slot];
+        if a == NONE {
+            continue;
+        }
+        let mut best: Option<(f32, &Cand)> = None;
+        for y in upper.iter().filter(|y| y.div == a) {
+            if named.iter().flatten().any(|n| overlaps(n, y)) {
+                continue;
+            }
+            let w = if y.end <= x.start {
+                y.weight
+            } else {
+                y.weight * 0.5
+            };
+            if best.is_none_or(|(bw, _)| w > bw) {
+                best = Some((w, y));
+            }
+        }
+        if let Some((w, y)) = best {
+            named[slot] = Some(*y);
+            score += w;
+            has_ancestor = true;
+            first = first.min(y.start);
+            if y.end <= x.start {
+                prev_end = prev_end.max(y.end);
+            }
+        }
+    }
+    if x.form == Form::Generic && !has_ancestor {
+        return None;
+    }
+    if x.level == Level::Town && x.form == Form::Short && !x.suffixed && prev_end != x.start {
+        // A bare town short form counts only at the start or right after the division above.
+        return None;
+    }
+    if fits_hint(x, hint, idx) {
+        score += 1.5;
+    }
+    // Addresses begin with their divisions: a chain that starts later is less likely.
+    if first > 0 {
+        score -= 0.5;
+    }
+    Some(score)
+}
+
+/// Chooses the chain of divisions for `text` (already cleaned).
+pub(crate) fn resolve(idx: &Index, cands: &[Cand], hint: Hint) -> Chain {
+    // Candidates above town level come first (see `candidates`).
+    let upper = &cands[..cands.partition_point(|c| c.level < Level::Town)];
+    let mut best: Option<(f32, usize)> = None;
+    let mut named = [None; 4];
+    // The most each level above town can add to a chain, to pass over hopeless candidates.
+    let mut level_max = [0f32; 3];
+    for u in upper {
+        let m = &mut level_max[level_slot(u.level)];
+        *m = m.max(u.weight);
+    }
+    let hint_bonus = if hint.is_some() { 1.5 } else { 0.0 };
+    for (i, x) in cands.iter().enumerate() {
+        if let Some((bs, _)) = best {
+            let most = x.weight + level_max[..level_slot(x.level)].iter().sum::<f32>() + hint_bonus;
+            if most < bs - 1e-3 {
+                continue;
+            }
+        }
+        let Some(score) = score_chain(idx, upper, x, hint, &mut named) else {
+            continue;
+        };
+        let better = match &best {
+            None => true,
+            Some((bs, bi)) => {
+                let b = &cands[*bi];
+                score > *bs + 1e-4
+                    || ((score - *bs).abs() <= 1e-4
+                        && (x.level > b.level
+                            || (x.level == b.level
+                                && (x.start < b.start || (x.start == b.start && x.div < b.div)))))
+            }
+        };
+        if better {
+            best = Some((score, i));
+        }
+    }
+    let mut chain = Chain::default();
+    let Some((_, bi)) = best else {
+        if let Some((h, _)) = hint {
+            chain.deepest = Some(h);
+            chain.from_hint = true;
+        }
+        return chain;
+    };
+    let _ = score_chain(idx, upper, &cands[bi], hint, &mut named);
+    chain.named = named;
+    chain.deepest = Some(cands[bi].div);
+    chain.ambiguity = ambiguity(idx, cands, &chain, hint);
+    if let Some((h, _)) = hint {
+        let x = cands[bi].div;
+        if idx.is_within(h, x) && h != x {
+            // The text stops above the hint (济南市... with hint 历下区): the hint goes deeper.
+            chain.deepest = Some(h);
+            chain.from_hint = true;
+        } else if !idx.is_within(x, h) {
+            chain.against_hint = true;
+        }
+    }
+    chain
+}
+
+/// The first level (from the top) whose naming span also names other divisions that fit the
+/// chain's named ancestors.
+fn ambiguity(idx: &Index, cands: &[Cand], chain: &Chain, hint: Hint) -> Option<Ambiguous> {
+    for level in LEVELS {
+        let Some(y) = chain.named[level_slot(level)] else {
+            continue;
+        };
+        let mut ancestors = [(NONE, Level::Town); 3];
+        for (k, n) in chain
+            .named
+            .iter()
+            .flatten()
+            .filter(|n| n.level < level)
+            .enumerate()
+        {
+            if let Some(a) = ancestors.get_mut(k) {
+                *a = (n.div, n.level);
+            }
+        }
+        let has_ancestor = ancestors[0].0 != NONE;
+        let fits = |div: u32, anc: &[u32; 3]| {
+            ancestors
+                .iter()
+                .filter(|a| a.0 != NONE)
+                .all(|&(a, al)| div == a || (al < Level::Town && anc[level_slot(al)] == a))
+        };
+        let same = |z: &Cand| {
+            z.start == y.start
+                && z.level == level
+                && z.div != y.div
+                && z.weight >= y.weight - 1e-3
+                && !(z.former == y.former && z.former != NONE)
+                && (z.form != Form::Generic || has_ancestor)
+                && fits(z.div, &z.anc)
+        };
+        let mut others: Vec<(u32, [u32; 3])> = Vec::new();
+        for z in cands.iter().filter(|z| same(z)) {
+            if !others.iter().any(|o| o.0 == z.div) {
+                others.push((z.div, z.anc));
+            }
+        }
+        if y.lone
+            && let Some(m) = idx.pats.get(y.pat as usize)
+        {
+            // The namesakes folded into this candidate.
+            let (a, b) = if y.form == Form::Full {
+                (m.towns_full, m.towns_short)
+            } else {
+                (m.towns_short, m.end)
+            };
+            for t in idx.targets.get(a as usize..b as usize).unwrap_or(&[]) {
+                if others.len() >= MAX_NAMESAKES {
+                    break;
+                }
+                if t.div != y.div {
+                    others.push((t.div, t.anc));
+                }
+            }
+        }
+        if others.is_empty() {
+            continue;
+        }
+        others.sort_unstable();
+        others.dedup_by_key(|o| o.0);
+        let below = chain.named.iter().flatten().any(|n| n.level > level);
+        let by_hint = hint.is_some_and(|(h, _)| {
+            let fits = |d: u32| idx.is_within(d, h) || idx.is_within(h, d);
+            fits(y.div) && !others.iter().any(|&(o, _)| fits(o))
+        });
+        let basis = if below {
+            "context"
+        } else if by_hint {
+            "hint"
+        } else {
+            "unresolved"
+        };
+        let mut candidates = Vec::with_capacity(others.len() + 1);
+        candidates.push((y.div, y.anc));
+        candidates.extend(others);
+        return Some(Ambiguous {
+            level,
+            candidates,
+            basis,
+        });
+    }
+    None
+}

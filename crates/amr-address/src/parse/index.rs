@@ -1,0 +1,766 @@
+//! The name index: every division name in the national table (full names, short forms,
+//! informal variants) and every former name in `data/former_divisions.csv`, in one character
+//! trie built once, on first use.
+//!
+//! The trie is walked from every position of the (short) cleaned text, which finds every
+//! occurrence of every name, overlapping ones included. It replaced an Aho-Corasick automaton
+//! over the same ~100,000 names (the `aho-corasick` crate's overlapping search): on the NAACL
+//! addresses the trie with its bigram filter took about half the time per address, since an
+//! address is some twenty characters, most of which begin no name.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use amr_kernel::codes::division::{Level, divisions};
+
+/// No parent (a province) / no former-name row.
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// One division of the table.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Div {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub level: Level,
+    /// Index of the parent in [`Index::divs`], [`NONE`] for a province.
+    pub parent: u32,
+    /// A prefecture-level statistical grouping (市辖区, 县, 省直辖县级行政区划).
+    pub grouping: bool,
+}
+
+/// How a pattern names its division.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Form {
+    /// The official name (山东省, 历下区, 泉城路街道).
+    Full,
+    /// The name without its administrative suffix (山东, 历下); a town's short form counts
+    /// only right after the division above it or before a town suffix.
+    Short,
+    /// A name shared by many divisions that only counts under a named ancestor (高新区,
+    /// 经济开发区, 城区).
+    Generic,
+    /// A former official name (江干区, 莱芜市); [`Target::former`] says which.
+    Former,
+    /// A former name without its suffix (江东 for 江东区).
+    FormerShort,
+}
+
+/// One division a pattern may name.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Target {
+    pub div: u32,
+    pub level: Level,
+    pub form: Form,
+    /// Row in [`Index::former`] for [`Form::Former`] and [`Form::FormerShort`], else
+    /// [`NONE`].
+    pub former: u32,
+    /// For a former name, whether this is its main successor.
+    pub main: bool,
+    /// The province, prefecture and county above (or at) the division, [`NONE`] where there
+    /// is none: kept here so that choosing a chain reads no other memory.
+    pub anc: [u32; 3],
+    /// For a short form that is the start of the full name: the first character and the
+    /// length of the rest (浙江 of 浙江省: `('省', 1)`). A short form followed by exactly that
+    /// is the full name, which has its own match.
+    pub own_suffix: (char, u8),
+}
+
+/// A row of `data/former_divisions.csv`.
+#[derive(Debug, Clone)]
+pub(crate) struct FormerRow {
+    pub name: &'static str,
+    pub level: Level,
+    /// Indices (in [`Index::divs`]) of the divisions in force that cover the area; the first
+    /// is the main successor.
+    pub successors: Vec<u32>,
+    pub year: u16,
+    pub change: &'static str,
+}
+
+pub(crate) struct Index {
+    pub divs: Vec<Div>,
+    pub targets: Vec<Target>,
+    /// Where the targets of each pattern lie in [`Index::targets`].
+    pub pats: Vec<PatTargets>,
+    /// Per pattern, [`PAT_TOWN_SHORT_ONLY`] and [`PAT_HAS_FULL`] (a small array the search
+    /// reads for every match).
+    pub pat_flags: Vec<u8>,
+    /// One past the last descendant of each division (descendants follow a division in code
+    /// order, so they are `i + 1..subtree_end[i]`).
+    pub subtree_end: Vec<u32>,
+    pub trie: Trie,
+    pub former: Vec<FormerRow>,
+}
+
+/// The targets of one pattern: `targets[start..towns_full]` above town level (by division),
+/// then towns named in full (`..towns_short`, by division), then towns by their short form
+/// (`..end`, by division). Towns by division means towns of one county, prefecture or
+/// province are a contiguous run, found by binary search.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PatTargets {
+    pub start: u32,
+    pub towns_full: u32,
+    pub towns_short: u32,
+    pub end: u32,
+    /// Some target names its division in full (a full or former name).
+    pub has_full: bool,
+}
+
+impl PatTargets {
+    /// Only towns by their short form: such a match counts only at the start, right after
+    /// another name, or before a town suffix.
+    pub fn town_short_only(&self) -> bool {
+        self.start == self.towns_short
+    }
+}
+
+/// Pattern flag: only towns by their short form (see [`PatTargets::town_short_only`]).
+pub(crate) const PAT_TOWN_SHORT_ONLY: u8 = 1;
+/// Pattern flag: some target is a full or former name (see [`PatTargets::has_full`]).
+pub(crate) const PAT_HAS_FULL: u8 = 2;
+
+/// A character trie in flat arrays, nodes numbered breadth-first. Every name has at least two
+/// characters, so the first two levels are one open-addressing hash table keyed by the first
+/// two characters (the node there and its pattern inline): one probe tells whether a name
+/// begins at a position of the address, which for most positions it does not.
+pub(crate) struct Trie {
+    /// Slots of the bigram table for two characters of the CJK block: `(key, node at depth
+    /// 2)`, key [`EMPTY`] for an empty slot. 8 bytes a slot, so the table stays in cache.
+    bigrams: Vec<(u32, u32)>,
+    bigram_mask: usize,
+    /// Pairs with a character outside the block (rare in names): `(a, b) → node`.
+    other_pairs: HashMap<(char, char), u32>,
+    nodes: Vec<Node>,
+    /// Children of all nodes, each node's sorted by character.
+    edges: Vec<(char, u32)>,
+}
+
+#[derive(Clone, Copy)]
+struct Node {
+    first_edge: u32,
+    edge_count: u32,
+    /// The pattern ending here, or [`NONE`].
+    terminal: u32,
+}
+
+const EMPTY: u32 = u32::MAX;
+const CJK_FIRST: u32 = 0x4E00;
+const CJK_LEN: u32 = 0x9FFF - CJK_FIRST + 1;
+
+/// The key of two characters of the CJK block (below [`EMPTY`]), `None` for others.
+fn bigram_key(a: char, b: char) -> Option<u32> {
+    let a = (a as u32).checked_sub(CJK_FIRST).filter(|&x| x < CJK_LEN)?;
+    let b = (b as u32).checked_sub(CJK_FIRST).filter(|&x| x < CJK_LEN)?;
+    Some(a * CJK_LEN + b)
+}
+
+fn bigram_slot(key: u32, mask: usize) -> usize {
+    ((key as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as usize & mask
+}
+
+impl Trie {
+    fn build(patterns: &[Vec<char>]) -> Trie {
+        // Per-node child lists first, then flattened breadth-first.
+        let mut children: Vec<Vec<(char, u32)>> = vec![Vec::new()];
+        let mut terminal = vec![NONE];
+        for (p, pat) in patterns.iter().enumerate() {
+            if pat.len() < 2 {
+                continue;
+            }
+            let mut node = 0usize;
+            for &c in pat {
+                let next = match children[node].iter().find(|(x, _)| *x == c) {
+                    Some(&(_, n)) => n as usize,
+                    None => {
+                        let n = children.len();
+                        children.push(Vec::new());
+                        terminal.push(NONE);
+                        children[node].push((c, n as u32));
+                        n
+                    }
+                };
+                node = next;
+            }
+            terminal[node] = p as u32;
+        }
+        let mut order = Vec::with_capacity(children.len());
+        let mut new_id = vec![NONE; children.len()];
+        order.push(0u32);
+        new_id[0] = 0;
+        let mut k = 0;
+        while k < order.len() {
+            let n = order[k] as usize;
+            children[n].sort_unstable();
+            for &(_, c) in &children[n] {
+                new_id[c as usize] = order.len() as u32;
+                order.push(c);
+            }
+            k += 1;
+        }
+        let mut nodes = Vec::with_capacity(order.len());
+        let mut edges = Vec::with_capacity(order.len());
+        for &old in &order {
+            let list = &children[old as usize];
+            nodes.push(Node {
+                first_edge: edges.len() as u32,
+                edge_count: list.len() as u32,
+                terminal: terminal[old as usize],
+            });
+            edges.extend(list.iter().map(|&(c, n)| (c, new_id[n as usize])));
+        }
+        // The first two levels as a hash table.
+        let mut pairs = Vec::new();
+        let mut other_pairs = HashMap::new();
+        for &(a, n1) in &children[0] {
+            for &(b, n2) in &children[n1 as usize] {
+                let n2 = new_id[n2 as usize];
+                match bigram_key(a, b) {
+                    Some(key) => pairs.push((key, n2)),
+                    None => {
+                        other_pairs.insert((a, b), n2);
+                    }
+                }
+            }
+        }
+        let cap = (pairs.len() * 2).next_power_of_two().max(16);
+        let mask = cap - 1;
+        let mut bigrams = vec![(EMPTY, NONE); cap];
+        for (key, n) in pairs {
+            let mut slot = bigram_slot(key, mask);
+            while bigrams[slot].0 != EMPTY {
+                slot = (slot + 1) & mask;
+            }
+            bigrams[slot] = (key, n);
+        }
+        Trie {
+            bigrams,
+            bigram_mask: mask,
+            other_pairs,
+            nodes,
+            edges,
+        }
+    }
+
+    fn child(&self, node: u32, c: char) -> u32 {
+        let n = self.nodes[node as usize];
+        let a = n.first_edge as usize;
+        let edges = &self.edges[a..a + n.edge_count as usize];
+        if edges.len() <= 8 {
+            edges.iter().find(|e| e.0 == c).map_or(NONE, |e| e.1)
+        } else {
+            edges
+                .binary_search_by_key(&c, |e| e.0)
+                .map_or(NONE, |k| edges[k].1)
+        }
+    }
+
+    /// Calls `f(start, end, pattern)` for every occurrence of every pattern in `text`
+    /// (character positions, `end` exclusive), by start then end.
+    pub fn for_each_match(&self, text: &[char], mut f: impl FnMut(usize, usize, usize)) {
+        for i in 0..text.len().saturating_sub(1) {
+            let mut node = match bigram_key(text[i], text[i + 1]) {
+                Some(key) => {
+                    let mut slot = bigram_slot(key, self.bigram_mask);
+                    loop {
+                        let (k, n) = self.bigrams[slot];
+                        if k == key || k == EMPTY {
+                            break n;
+                        }
+                        slot = (slot + 1) & self.bigram_mask;
+                    }
+                }
+                None if self.other_pairs.is_empty() => NONE,
+                None => self
+                    .other_pairs
+                    .get(&(text[i], text[i + 1]))
+                    .copied()
+                    .unwrap_or(NONE),
+            };
+            if node == NONE {
+                continue;
+            }
+            let t = self.nodes[node as usize].terminal;
+            if t != NONE {
+                f(i, i + 2, t as usize);
+            }
+            let mut j = i + 2;
+            while let Some(&c) = text.get(j) {
+                node = self.child(node, c);
+                if node == NONE {
+                    break;
+                }
+                j += 1;
+                let t = self.nodes[node as usize].terminal;
+                if t != NONE {
+                    f(i, j, t as usize);
+                }
+            }
+        }
+    }
+}
+
+const FORMER: &str = include_str!("../../data/former_divisions.csv");
+
+static INDEX: OnceLock<Index> = OnceLock::new();
+
+/// The index, built on first use (about a hundred thousand names).
+pub(crate) fn index() -> &'static Index {
+    INDEX.get_or_init(Index::build)
+}
+
+/// The 56 ethnic groups as they appear in names of autonomous divisions, longest first.
+const ETHNIC: [&str; 55] = [
+    "柯尔克孜族",
+    "维吾尔族",
+    "乌孜别克族",
+    "俄罗斯族",
+    "达斡尔族",
+    "哈萨克族",
+    "鄂伦春族",
+    "塔吉克族",
+    "塔塔尔族",
+    "鄂温克族",
+    "蒙古族",
+    "布依族",
+    "朝鲜族",
+    "土家族",
+    "哈尼族",
+    "傈僳族",
+    "拉祜族",
+    "东乡族",
+    "纳西族",
+    "景颇族",
+    "仫佬族",
+    "布朗族",
+    "撒拉族",
+    "毛南族",
+    "仡佬族",
+    "锡伯族",
+    "阿昌族",
+    "普米族",
+    "德昂族",
+    "保安族",
+    "裕固族",
+    "独龙族",
+    "赫哲族",
+    "门巴族",
+    "珞巴族",
+    "基诺族",
+    "回族",
+    "藏族",
+    "苗族",
+    "彝族",
+    "壮族",
+    "满族",
+    "侗族",
+    "瑶族",
+    "白族",
+    "傣族",
+    "黎族",
+    "佤族",
+    "畲族",
+    "水族",
+    "土族",
+    "羌族",
+    "怒族",
+    "京族",
+    "高山族",
+];
+
+/// Strips trailing ethnic-group names (红河哈尼族彝族 → 红河).
+fn strip_ethnic(mut s: &str) -> &str {
+    'outer: loop {
+        for e in ETHNIC {
+            if let Some(rest) = s.strip_suffix(e)
+                && rest.chars().count() >= 2
+            {
+                s = rest;
+                continue 'outer;
+            }
+        }
+        return s;
+    }
+}
+
+/// Characters after which a short form is a road or a place named after the division
+/// (山东路, 杭州湾), not the division: checked by [`super::divisions`].
+const ROAD_END: [char; 5] = ['路', '街', '道', '巷', '弄'];
+
+/// Short and informal forms of a division name, with the form each counts as.
+fn variants(d: &Div, out: &mut Vec<(String, Form)>) {
+    let name = d.name;
+    let n = name.chars().count();
+    let short = |s: &str, out: &mut Vec<(String, Form)>| {
+        if s.chars().count() >= 2 && s != name {
+            out.push((s.to_owned(), Form::Short));
+        }
+    };
+    match d.level {
+        Level::Province => {
+            for suf in ["特别行政区", "自治区", "省", "市"] {
+                if let Some(rest) = name.strip_suffix(suf) {
+                    short(strip_ethnic(rest), out);
+                    break;
+                }
+            }
+        }
+        Level::Prefecture | Level::County => {
+            if let Some(rest) = name
+                .strip_suffix("自治州")
+                .or_else(|| name.strip_suffix("自治县"))
+                .or_else(|| name.strip_suffix("自治旗"))
+            {
+                let base = strip_ethnic(rest);
+                short(base, out);
+                // 文山州, 酉阳县, 莫旗-style informal names.
+                let tail = if name.ends_with("州") {
+                    "州"
+                } else if name.ends_with("县") {
+                    "县"
+                } else {
+                    "旗"
+                };
+                out.push((format!("{base}{tail}"), Form::Full));
+                out.push((rest.to_owned(), Form::Short));
+            } else if is_zone(name) {
+                zone_variants(name, out);
+            } else if n == 2 && matches!(name, "城区" | "郊区" | "矿区") {
+                out.push((name.to_owned(), Form::Generic));
+            } else {
+                for suf in ["地区", "新区", "林区", "市", "区", "县", "盟", "旗"] {
+                    if let Some(rest) = name.strip_suffix(suf) {
+                        short(rest, out);
+                        break;
+                    }
+                }
+            }
+        }
+        Level::Town => {
+            for suf in ["街道", "镇", "乡"] {
+                if let Some(rest) = name.strip_suffix(suf) {
+                    let last = rest.chars().last().unwrap_or(' ');
+                    if !ROAD_END.contains(&last) && last != '村' {
+                        short(rest, out);
+                    }
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// NBS statistical development zones (济南高新技术产业开发区, 河北唐山芦台经济开发区, ...).
+fn is_zone(name: &str) -> bool {
+    [
+        "开发区",
+        "园区",
+        "试验区",
+        "示范区",
+        "管理区",
+        "新区",
+        "新城",
+        "合作区",
+        "实验区",
+    ]
+    .iter()
+    .any(|s| name.ends_with(s))
+        && name.chars().count() > 5
+}
+
+/// 高新区, 经开区 and the zone's name without its province or city prefix: generic forms that
+/// count only under the named prefecture.
+fn zone_variants(name: &str, out: &mut Vec<(String, Form)>) {
+    if name.contains("高新技术产业开发区") || name.contains("高新技术开发区") {
+        for g in [
+            "高新区",
+            "高新技术开发区",
+            "高新技术产业开发区",
+            "高新开发区",
+        ] {
+            out.push((g.to_owned(), Form::Generic));
+        }
+    }
+    if name.contains("经济技术开发区") {
+        for g in ["经开区", "经济技术开发区", "经济开发区", "开发区"] {
+            out.push((g.to_owned(), Form::Generic));
+        }
+    } else if name.contains("经济开发区") {
+        for g in ["经济开发区", "开发区"] {
+            out.push((g.to_owned(), Form::Generic));
+        }
+    }
+}
+
+impl Index {
+    fn build() -> Index {
+        let table = divisions();
+        let mut divs: Vec<Div> = table
+            .iter()
+            .map(|d| Div {
+                code: d.code,
+                name: d.name,
+                level: d.level,
+                parent: NONE,
+                grouping: d.is_grouping(),
+            })
+            .collect();
+        let pos: HashMap<&'static str, u32> = divs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.code, i as u32))
+            .collect();
+        for (i, d) in table.iter().enumerate() {
+            divs[i].parent = d.parent.and_then(|p| pos.get(p).copied()).unwrap_or(NONE);
+        }
+
+        let ancs: Vec<[u32; 3]> = (0..divs.len())
+            .map(|i| {
+                let mut a = [NONE; 3];
+                let mut k = i as u32;
+                while let Some(d) = divs.get(k as usize) {
+                    match d.level {
+                        Level::Province => a[0] = k,
+                        Level::Prefecture => a[1] = k,
+                        Level::County => a[2] = k,
+                        Level::Town => {}
+                    }
+                    k = d.parent;
+                }
+                a
+            })
+            .collect();
+        let mut by_pattern: HashMap<String, Vec<Target>> = HashMap::with_capacity(divs.len() * 2);
+        let mut add = |p: String, t: Target| {
+            let v = by_pattern.entry(p).or_default();
+            if !v.iter().any(|x| x.div == t.div && x.form == t.form) {
+                v.push(t);
+            }
+        };
+        let mut scratch = Vec::new();
+        for (i, d) in divs.iter().enumerate() {
+            if d.grouping {
+                continue;
+            }
+            let t = |form| Target {
+                div: i as u32,
+                level: d.level,
+                form,
+                former: NONE,
+                main: false,
+                anc: ancs[i],
+                own_suffix: ('\0', 0),
+            };
+            if d.name.chars().count() >= 2 && !matches!(d.name, "城区" | "郊区" | "矿区") {
+                add(d.name.to_owned(), t(Form::Full));
+            }
+            scratch.clear();
+            variants(d, &mut scratch);
+            for (p, form) in scratch.drain(..) {
+                let mut target = t(form);
+                if let Some(rest) = d.name.strip_prefix(p.as_str())
+                    && let Some(first) = rest.chars().next()
+                {
+                    target.own_suffix = (first, rest.chars().count().min(255) as u8);
+                }
+                add(p, target);
+            }
+        }
+
+        let former = parse_former(&pos);
+        for (row_i, row) in former.iter().enumerate() {
+            let short = ["区", "县", "市"]
+                .iter()
+                .find_map(|s| row.name.strip_suffix(s))
+                .filter(|s| s.chars().count() >= 2);
+            for (k, &s) in row.successors.iter().enumerate() {
+                let t = |form| Target {
+                    div: s,
+                    level: divs[s as usize].level,
+                    form,
+                    former: row_i as u32,
+                    main: k == 0,
+                    anc: ancs[s as usize],
+                    own_suffix: ('\0', 0),
+                };
+                add(row.name.to_owned(), t(Form::Former));
+                if let Some(short) = short {
+                    add(short.to_owned(), t(Form::FormerShort));
+                }
+            }
+        }
+
+        let mut patterns: Vec<String> = by_pattern.keys().cloned().collect();
+        patterns.sort_unstable();
+        let chars: Vec<Vec<char>> = patterns.iter().map(|p| p.chars().collect()).collect();
+        let mut targets = Vec::with_capacity(patterns.len() * 2);
+        let mut pats = Vec::with_capacity(patterns.len());
+        for p in &patterns {
+            let mut ts = by_pattern.remove(p).unwrap_or_default();
+            let group = |t: &Target| match (t.level, t.form) {
+                (Level::Town, Form::Full) => 1,
+                (Level::Town, _) => 2,
+                _ => 0,
+            };
+            ts.sort_by_key(|t| (group(t), t.div));
+            let start = targets.len() as u32;
+            let count = |g| ts.iter().filter(|t| group(t) == g).count() as u32;
+            let towns_full = start + count(0);
+            let towns_short = towns_full + count(1);
+            let has_full = ts
+                .iter()
+                .any(|t| matches!(t.form, Form::Full | Form::Former));
+            targets.extend(ts);
+            pats.push(PatTargets {
+                start,
+                towns_full,
+                towns_short,
+                end: targets.len() as u32,
+                has_full,
+            });
+        }
+        let mut subtree_end = vec![0u32; divs.len()];
+        for i in (0..divs.len()).rev() {
+            let mut j = i + 1;
+            while j < divs.len() && divs[j].code.starts_with(divs[i].code) {
+                j = subtree_end[j] as usize;
+            }
+            subtree_end[i] = j as u32;
+        }
+        let trie = Trie::build(&chars);
+        let pat_flags = pats
+            .iter()
+            .map(|m| {
+                let mut f = 0;
+                if m.town_short_only() {
+                    f |= PAT_TOWN_SHORT_ONLY;
+                }
+                if m.has_full {
+                    f |= PAT_HAS_FULL;
+                }
+                f
+            })
+            .collect();
+        Index {
+            divs,
+            targets,
+            pats,
+            pat_flags,
+            subtree_end,
+            trie,
+            former,
+        }
+    }
+
+    /// The ancestor of `i` at `level` (or `i` itself), if any.
+    pub fn ancestor_at(&self, mut i: u32, level: Level) -> Option<u32> {
+        loop {
+            let d = self.divs.get(i as usize)?;
+            if d.level == level {
+                return Some(i);
+            }
+            if d.level < level {
+                return None;
+            }
+            i = d.parent;
+        }
+    }
+
+    /// Whether `a` is `i` or one of its ancestors.
+    pub fn is_within(&self, i: u32, a: u32) -> bool {
+        self.divs
+            .get(a as usize)
+            .and_then(|d| self.ancestor_at(i, d.level))
+            == Some(a)
+    }
+
+    /// Index of a division by code (2, 4, 6 or 9 digits, or the 6-digit `XX0000` forms).
+    pub fn find_code(&self, code: &str) -> Option<u32> {
+        let d = divisions().get(code)?;
+        self.divs
+            .binary_search_by_key(&d.code, |x| x.code)
+            .ok()
+            .map(|i| i as u32)
+    }
+}
+
+fn parse_former(pos: &HashMap<&'static str, u32>) -> Vec<FormerRow> {
+    FORMER
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut f = line.splitn(6, ',');
+            let name = f.next()?.trim();
+            let level = match f.next()?.trim() {
+                "province" => Level::Province,
+                "prefecture" => Level::Prefecture,
+                "county" => Level::County,
+                _ => Level::Town,
+            };
+            let successors: Vec<u32> = f
+                .next()?
+                .split(';')
+                .filter_map(|c| pos.get(c.trim()).copied())
+                .collect();
+            let year = f.next()?.trim().parse().ok()?;
+            let _kind = f.next()?;
+            let change = f.next()?.trim();
+            (!name.is_empty() && !successors.is_empty()).then_some(FormerRow {
+                name,
+                level,
+                successors,
+                year,
+                change,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_former_row_names_divisions_in_force() {
+        let rows = FORMER
+            .lines()
+            .skip(1)
+            .filter(|l| !l.trim().is_empty())
+            .count();
+        let idx = index();
+        assert_eq!(
+            idx.former.len(),
+            rows,
+            "a row has an unknown successor code"
+        );
+        for r in &idx.former {
+            for &s in &r.successors {
+                let d = idx.divs[s as usize];
+                assert!(
+                    d.level <= r.level,
+                    "{} succeeded by {} at a lower level",
+                    r.name,
+                    d.code
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn short_forms_of_autonomous_divisions() {
+        let mut v = Vec::new();
+        let d = |name: &'static str, level| Div {
+            code: "",
+            name,
+            level,
+            parent: NONE,
+            grouping: false,
+        };
+        variants(&d("广西壮族自治区", Level::Province), &mut v);
+        variants(&d("红河哈尼族彝族自治州", Level::Prefecture), &mut v);
+        variants(&d("酉阳土家族苗族自治县", Level::County), &mut v);
+        let names: Vec<&str> = v.iter().map(|(s, _)| s.as_str()).collect();
+        for n in ["广西", "红河", "红河州", "酉阳", "酉阳县"] {
+            assert!(names.contains(&n), "{n} missing from {names:?}");
+        }
+    }
+}

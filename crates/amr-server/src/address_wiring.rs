@@ -1,0 +1,105 @@
+//! How entity registrations reach the address service: the registry and the address service
+//! do not know each other, so the server wires them.
+//!
+//! [`AddressRiskFollower`] follows the event log (`registry.entity.registered`,
+//! `registry.entity.changed`, `registry.entities.imported`), reads each touched entity through
+//! `amr_registry::store` and records it with `amr_address::risk::record_registration`, in the
+//! batch's transaction (so the counts and the cursor commit together). `amr address risk
+//! rebuild` does the same for every entity at once ([`rebuild`]).
+
+use std::collections::BTreeSet;
+
+use amr_address::risk::{self, Registration};
+use amr_kernel::auth::Scope;
+use amr_kernel::db::{Db, Tx};
+use amr_kernel::error::AppError;
+use amr_kernel::events::Event;
+use amr_kernel::events::runner::Consumer;
+use amr_registry::model::Entity;
+use amr_registry::store::{self, EntityFilter};
+
+/// What the address service is told about an entity.
+pub fn registration(e: &Entity) -> Registration {
+    Registration {
+        uscc: e.uscc.clone(),
+        address: e.address.clone(),
+        division: e.division.clone(),
+        registered_on: e.established,
+        status: e.status.as_str().to_string(),
+    }
+}
+
+/// The event-log consumer that keeps the address risk counts current.
+pub struct AddressRiskFollower {
+    pub db: Db,
+}
+
+/// The USCCs the events of `batch` touched.
+fn touched(batch: &[Event]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for e in batch {
+        match e.kind.as_str() {
+            "registry.entities.imported" => {
+                if let Some(list) = e.payload_json().get("usccs").and_then(|v| v.as_array()) {
+                    out.extend(list.iter().filter_map(|u| u.as_str().map(str::to_string)));
+                }
+            }
+            "registry.entity.registered" | "registry.entity.changed" => {
+                let payload = e.payload_json();
+                if let Some(u) = payload
+                    .get("uscc")
+                    .and_then(|v| v.as_str())
+                    .or(e.uscc.as_deref())
+                {
+                    out.insert(u.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+impl Consumer for AddressRiskFollower {
+    fn name(&self) -> &str {
+        risk::CONSUMER
+    }
+
+    async fn handle(&self, tx: &mut Tx, batch: &[Event]) -> Result<(), AppError> {
+        for uscc in touched(batch) {
+            match store::get_scoped(&self.db, &Scope::all(), &uscc).await {
+                Ok(e) => {
+                    risk::record_registration(tx, &registration(&e)).await?;
+                }
+                // Not committed yet by its writer, or gone: nothing to count.
+                Err(AppError::NotFound) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Rebuilds the risk counts from every entity in the registry; `progress` is told how many
+/// entities were recorded so far. Returns the count.
+pub async fn rebuild(db: &Db, mut progress: impl FnMut(u64)) -> Result<u64, AppError> {
+    let mut rb = risk::Rebuild::begin(db).await?;
+    let filter = EntityFilter::default();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store::list_scoped(db, &Scope::all(), &filter, after.as_deref(), 5000).await?;
+        let batch: Vec<Registration> = page.iter().map(registration).collect();
+        rb.add(db, &batch).await?;
+        progress(rb.added);
+        match page.last() {
+            Some(last) if page.len() == 5000 => after = Some(last.uscc.clone()),
+            _ => break,
+        }
+    }
+    rb.finish(db).await
+}
+
+/// Total entities, for a progress bar.
+pub async fn entity_count(db: &Db) -> Result<i64, AppError> {
+    store::count_scoped(db, &Scope::all(), &EntityFilter::default()).await
+}
