@@ -137,6 +137,66 @@ async fn create_get_and_mask_for_the_public() {
 }
 
 #[tokio::test]
+async fn get_many_reads_in_chunks_within_the_scope() {
+    for b in backends() {
+        let t = test_db(b).await;
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let mut inside = Vec::new();
+        for n in 0..3 {
+            inside.push(
+                create(&t.db, &entity(&mut rng, "370102", "370102001", n))
+                    .await
+                    .unwrap(),
+            );
+        }
+        let outside = create(&t.db, &entity(&mut rng, "370103", "370103", 9))
+            .await
+            .unwrap();
+        // More USCCs than one query takes (499), the known ones spread over the chunks, with
+        // a repeat, a lower-case one and unknown ones.
+        let unknown: Vec<String> = (0..1200).map(|k| format!("9137XXXX{k:010}")).collect();
+        let lower = inside[1].uscc.to_lowercase();
+        let mut asked: Vec<&str> = unknown.iter().map(String::as_str).collect();
+        asked.insert(0, &inside[0].uscc);
+        asked.insert(600, &lower);
+        asked.insert(1100, &inside[2].uscc);
+        asked.push(&outside.uscc);
+        asked.push(&inside[0].uscc);
+
+        let mut want: Vec<&str> = inside.iter().map(|e| e.uscc.as_str()).collect();
+        want.push(&outside.uscc);
+        want.sort_unstable();
+        let got = store::get_many(&t.db, &Scope::all(), &asked).await.unwrap();
+        let got_usccs: Vec<&str> = got.iter().map(|e| e.uscc.as_str()).collect();
+        assert_eq!(got_usccs, want, "{b:?}");
+        for e in &got {
+            let one = store::get_scoped(&t.db, &Scope::all(), &e.uscc)
+                .await
+                .unwrap();
+            assert_eq!(e.to_new(), one.to_new(), "{b:?}");
+        }
+
+        // Within a jurisdiction only its entities.
+        let got = store::get_many(&t.db, &Scope::prefix("370102"), &asked)
+            .await
+            .unwrap();
+        let mut want: Vec<&str> = inside.iter().map(|e| e.uscc.as_str()).collect();
+        want.sort_unstable();
+        assert_eq!(
+            got.iter().map(|e| e.uscc.as_str()).collect::<Vec<_>>(),
+            want,
+            "{b:?}"
+        );
+        assert!(
+            store::get_many(&t.db, &Scope::all(), &[])
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_duplicate_code_is_a_conflict() {
     for b in backends() {
         let t = test_db(b).await;

@@ -15,6 +15,11 @@ pub(crate) fn clean_into(input: &str, buf: &mut Vec<char>) {
     let mut chars = std::mem::take(buf);
     chars.clear();
     for c in input.chars() {
+        if ('\u{4E00}'..='\u{9FFF}').contains(&c) {
+            // Most of an address: a CJK ideograph, kept as it is (none of the cases below).
+            chars.push(c);
+            continue;
+        }
         let c = match c as u32 {
             0xFF01..=0xFF5E => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
             _ => c,

@@ -22,8 +22,8 @@ pub(crate) struct Detail {
     pub room: Option<String>,
 }
 
-#[derive(Debug)]
-enum Tok {
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Tok {
     /// A number (characters `start..end`) and the marker after it.
     Num {
         start: usize,
@@ -54,8 +54,8 @@ fn is_num_char(c: char) -> bool {
     c.is_ascii_alphanumeric()
 }
 
-fn tokens(chars: &[char]) -> Vec<Tok> {
-    let mut out: Vec<Tok> = Vec::with_capacity(8);
+fn tokens(chars: &[char], out: &mut Vec<Tok>) {
+    out.clear();
     let mut i = 0;
     let push_text = |out: &mut Vec<Tok>, a: usize, b: usize| {
         if let Some(Tok::Text(_, end)) = out.last_mut()
@@ -100,7 +100,7 @@ fn tokens(chars: &[char]) -> Vec<Tok> {
             }
             if marker.is_empty() && !digits {
                 // Letters alone belong to a name (GQ生活馆).
-                push_text(&mut out, i, j);
+                push_text(out, i, j);
             } else {
                 out.push(Tok::Num {
                     start: i,
@@ -116,11 +116,10 @@ fn tokens(chars: &[char]) -> Vec<Tok> {
             while j < chars.len() && !is_num_char(chars[j]) && !matches!(chars[j], '-' | '/') {
                 j += 1;
             }
-            push_text(&mut out, i, j);
+            push_text(out, i, j);
             i = j;
         }
     }
-    out
 }
 
 /// After a road: its section (中段, 东段, 一段).
@@ -203,12 +202,26 @@ fn loose_town(t: &[char]) -> Option<usize> {
 }
 
 fn s(cs: &[char]) -> String {
-    cs.iter().collect()
+    let mut out = String::with_capacity(cs.iter().map(|c| c.len_utf8()).sum());
+    out.extend(cs);
+    out
+}
+
+/// `text` followed by `marker` (one allocation, no formatting machinery).
+fn cat(mut text: String, marker: &str) -> String {
+    text.push_str(marker);
+    text
 }
 
 /// Parses the part of an address after its divisions. `want_town` asks for a town the table
 /// does not know at the start.
+#[cfg(test)]
 pub(crate) fn parse_detail(rest: &[char], want_town: bool) -> Detail {
+    parse_detail_with(rest, want_town, &mut Vec::new())
+}
+
+/// [`parse_detail`] with a token buffer reused from one address to the next.
+pub(crate) fn parse_detail_with(rest: &[char], want_town: bool, toks: &mut Vec<Tok>) -> Detail {
     let converted;
     let chars: &[char] = if rest.iter().any(|&c| super::clean::is_numeral(c)) {
         converted = arabic_numerals(rest);
@@ -218,9 +231,9 @@ pub(crate) fn parse_detail(rest: &[char], want_town: bool) -> Detail {
     };
     let mut d = Detail::default();
     let mut pre_road: Option<String> = None;
-    let toks = tokens(chars);
+    tokens(chars, toks);
     let mut first = true;
-    for tok in toks {
+    for &tok in toks.iter() {
         match tok {
             Tok::Text(a, b) => {
                 let mut t: &[char] = &chars[a..b];
@@ -293,7 +306,9 @@ fn text_run(d: &mut Detail, pre_road: &mut Option<String>, mut t: &[char]) {
     {
         d.building = Some(s(t));
     } else if t.len() >= 2
-        && !["商铺", "铺", "门", "门面", "号"].contains(&s(t).as_str())
+        && !["商铺", "铺", "门", "门面", "号"]
+            .iter()
+            .any(|w| w.chars().count() == t.len() && starts_with(t, w))
         && let Some(p) = d.poi.as_mut()
         && p.chars().count() + t.len() <= 40
     {
@@ -305,13 +320,13 @@ fn number(d: &mut Detail, text: String, marker: &'static str) {
     match marker {
         "号楼" | "栋" | "幢" | "座" | "号馆" => {
             let m = if marker == "号馆" { "号馆" } else { marker };
-            set(&mut d.building, format!("{text}{m}"));
+            set(&mut d.building, cat(text, m));
         }
         "单元" => set(&mut d.unit, text),
         "层" | "F" => set(&mut d.floor, text),
         "楼" => {
             if text.bytes().all(|b| b.is_ascii_alphabetic()) {
-                set(&mut d.building, format!("{text}楼"));
+                set(&mut d.building, cat(text, "楼"));
             } else {
                 set(&mut d.floor, text);
             }
@@ -321,9 +336,9 @@ fn number(d: &mut Detail, text: String, marker: &'static str) {
             if d.road_no.is_none()
                 && (d.road.is_some() || (d.poi.is_none() && d.building.is_none()))
             {
-                d.road_no = Some(format!("{text}{marker}"));
+                d.road_no = Some(cat(text, marker));
             } else if d.building.is_none() && d.unit.is_none() && d.room.is_none() {
-                d.building = Some(format!("{text}{marker}"));
+                d.building = Some(cat(text, marker));
             } else {
                 set(&mut d.room, text);
             }

@@ -15,7 +15,7 @@
 
 use amr_kernel::codes::division::Level;
 
-use super::index::{Form, Index, NONE, PAT_HAS_FULL, PAT_TOWN_SHORT_ONLY, Target};
+use super::index::{Form, Index, NONE, PAT_HAS_FULL, PAT_TOWN_SHORT_ONLY, PatTargets, Target};
 
 /// A division name found in the text.
 #[derive(Debug, Clone, Copy)]
@@ -132,6 +132,8 @@ struct Hit {
     start: usize,
     end: usize,
     pat: u32,
+    /// Where the pattern's targets lie (from the trie, with the match).
+    m: PatTargets,
     suffix: Option<(&'static [Level], usize)>,
     /// The character after the match.
     next: char,
@@ -143,6 +145,7 @@ struct Hit {
 #[derive(Default)]
 pub(crate) struct Scratch {
     hits: Vec<Hit>,
+    starts: Vec<u32>,
     tops: Vec<(u32, u32)>,
     uppers: Vec<u32>,
 }
@@ -157,41 +160,45 @@ pub(crate) fn candidates(
     out: &mut Vec<Cand>,
 ) {
     out.clear();
-    let Scratch { hits, tops, uppers } = scratch;
+    let Scratch {
+        hits,
+        starts,
+        tops,
+        uppers,
+    } = scratch;
     hits.clear();
-    idx.trie.for_each_match(text, |start, end, pat| {
-        let flags = idx.pat_flags.get(pat).copied().unwrap_or(0);
-        let f = follow(text.get(end..).unwrap_or(&[]));
-        if f == Follow::NotADivision && flags & PAT_HAS_FULL == 0 {
-            return;
-        }
-        let suffix = match f {
-            Follow::Suffix(levels, len) => Some((levels, len)),
-            _ => None,
-        };
-        if flags & PAT_TOWN_SHORT_ONLY != 0
-            && start > 0
-            && suffix.is_none()
-            && !hits
-                .iter()
-                .any(|h: &Hit| h.end + h.suffix.map_or(0, |s| s.1) == start)
-        {
-            // A bare town short form away from any other name (西溪 in 西溪花园).
-            return;
-        }
-        hits.push(Hit {
-            start,
-            end,
-            pat: pat as u32,
-            suffix,
-            next: text.get(end).copied().unwrap_or('\0'),
-            not_a_division: f == Follow::NotADivision,
+    idx.trie
+        .for_each_match(text, starts, |start, end, pat, flags, m| {
+            let f = follow(text.get(end..).unwrap_or(&[]));
+            if f == Follow::NotADivision && flags & PAT_HAS_FULL == 0 {
+                return;
+            }
+            let suffix = match f {
+                Follow::Suffix(levels, len) => Some((levels, len)),
+                _ => None,
+            };
+            if flags & PAT_TOWN_SHORT_ONLY != 0
+                && start > 0
+                && suffix.is_none()
+                && !hits
+                    .iter()
+                    .any(|h: &Hit| h.end + h.suffix.map_or(0, |s| s.1) == start)
+            {
+                // A bare town short form away from any other name (西溪 in 西溪花园).
+                return;
+            }
+            hits.push(Hit {
+                start,
+                end,
+                pat: pat as u32,
+                m,
+                suffix,
+                next: text.get(end).copied().unwrap_or('\0'),
+                not_a_division: f == Follow::NotADivision,
+            });
         });
-    });
     for h in hits.iter() {
-        let Some(m) = idx.pats.get(h.pat as usize) else {
-            continue;
-        };
+        let m = &h.m;
         for t in idx
             .targets
             .get(m.start as usize..m.towns_full as usize)
@@ -213,9 +220,7 @@ pub(crate) fn candidates(
         }
     }
     for h in hits.iter() {
-        let Some(m) = idx.pats.get(h.pat as usize) else {
-            continue;
-        };
+        let m = &h.m;
         for (a, b) in [(m.towns_full, m.towns_short), (m.towns_short, m.end)] {
             let towns = idx.targets.get(a as usize..b as usize).unwrap_or(&[]);
             let (Some(lo), Some(hi)) = (towns.first(), towns.last()) else {

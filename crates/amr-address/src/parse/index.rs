@@ -82,9 +82,6 @@ pub(crate) struct Index {
     pub targets: Vec<Target>,
     /// Where the targets of each pattern lie in [`Index::targets`].
     pub pats: Vec<PatTargets>,
-    /// Per pattern, [`PAT_TOWN_SHORT_ONLY`] and [`PAT_HAS_FULL`] (a small array the search
-    /// reads for every match).
-    pub pat_flags: Vec<u8>,
     /// One past the last descendant of each division (descendants follow a division in code
     /// order, so they are `i + 1..subtree_end[i]`).
     pub subtree_end: Vec<u32>,
@@ -128,20 +125,24 @@ pub(crate) struct Trie {
     /// 2)`, key [`EMPTY`] for an empty slot. 8 bytes a slot, so the table stays in cache.
     bigrams: Vec<(u32, u32)>,
     bigram_mask: usize,
+    /// One bit per hashed bigram key (a one-hash Bloom filter, 8 bits or more per bigram,
+    /// small enough for the first-level cache): a clear bit means no name begins with the
+    /// pair, without touching the larger table.
+    bigram_bits: Vec<u64>,
+    bigram_bits_mask: usize,
     /// Pairs with a character outside the block (rare in names): `(a, b) → node`.
-    other_pairs: HashMap<(char, char), u32>,
-    nodes: Vec<Node>,
-    /// Children of all nodes, each node's sorted by character.
-    edges: Vec<(char, u32)>,
+    /// Sorted by pair, searched by bisection.
+    other_pairs: Vec<((char, char), u32)>,
+    /// The nodes in one array, each at its offset: its pattern ([`NONE`] if none), its pattern's
+    /// flags (top 8 bits) and number of children (low 24 bits), for a pattern the four bounds
+    /// of its [`PatTargets`], then its children as `(character, offset)` pairs sorted by
+    /// character. A step down the trie reads one place in memory, not a node table and an
+    /// edge table, and a match brings where its targets lie.
+    data: Vec<u32>,
 }
 
-#[derive(Clone, Copy)]
-struct Node {
-    first_edge: u32,
-    edge_count: u32,
-    /// The pattern ending here, or [`NONE`].
-    terminal: u32,
-}
+/// Low bits of a node's second word: the number of children.
+const EDGE_COUNT_MASK: u32 = 0x00FF_FFFF;
 
 const EMPTY: u32 = u32::MAX;
 const CJK_FIRST: u32 = 0x4E00;
@@ -158,8 +159,15 @@ fn bigram_slot(key: u32, mask: usize) -> usize {
     ((key as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as usize & mask
 }
 
+/// The filter bit of a bigram key (a hash independent of [`bigram_slot`]'s).
+fn bigram_bit(key: u32, mask: usize) -> usize {
+    ((key as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F) >> 32) as usize & mask
+}
+
 impl Trie {
-    fn build(patterns: &[Vec<char>]) -> Trie {
+    /// `flags[p]` and `pats[p]` are pattern `p`'s flags and targets, handed to the search
+    /// with each match.
+    fn build(patterns: &[Vec<char>], flags: &[u8], pats: &[PatTargets]) -> Trie {
         // Per-node child lists first, then flattened breadth-first.
         let mut children: Vec<Vec<(char, u32)>> = vec![Vec::new()];
         let mut terminal = vec![NONE];
@@ -184,46 +192,62 @@ impl Trie {
             terminal[node] = p as u32;
         }
         let mut order = Vec::with_capacity(children.len());
-        let mut new_id = vec![NONE; children.len()];
         order.push(0u32);
-        new_id[0] = 0;
         let mut k = 0;
         while k < order.len() {
             let n = order[k] as usize;
             children[n].sort_unstable();
-            for &(_, c) in &children[n] {
-                new_id[c as usize] = order.len() as u32;
-                order.push(c);
-            }
+            order.extend(children[n].iter().map(|&(_, c)| c));
             k += 1;
         }
-        let mut nodes = Vec::with_capacity(order.len());
-        let mut edges = Vec::with_capacity(order.len());
+        // Offsets breadth-first, then the nodes written there.
+        let mut new_id = vec![NONE; children.len()];
+        let mut len = 0usize;
+        for &old in &order {
+            new_id[old as usize] = len as u32;
+            let extra = if terminal[old as usize] == NONE { 0 } else { 4 };
+            len += 2 + extra + 2 * children[old as usize].len();
+        }
+        let mut data = Vec::with_capacity(len);
         for &old in &order {
             let list = &children[old as usize];
-            nodes.push(Node {
-                first_edge: edges.len() as u32,
-                edge_count: list.len() as u32,
-                terminal: terminal[old as usize],
-            });
-            edges.extend(list.iter().map(|&(c, n)| (c, new_id[n as usize])));
+            let t = terminal[old as usize];
+            let f = flags.get(t as usize).copied().unwrap_or(0);
+            data.push(t);
+            data.push((list.len() as u32 & EDGE_COUNT_MASK) | (u32::from(f) << 24));
+            if t != NONE {
+                let m = pats.get(t as usize);
+                data.extend(m.map_or([0; 4], |m| [m.start, m.towns_full, m.towns_short, m.end]));
+            }
+            for &(c, n) in list {
+                data.push(c as u32);
+                data.push(new_id[n as usize]);
+            }
         }
         // The first two levels as a hash table.
         let mut pairs = Vec::new();
-        let mut other_pairs = HashMap::new();
+        let mut other_pairs = Vec::new();
         for &(a, n1) in &children[0] {
             for &(b, n2) in &children[n1 as usize] {
                 let n2 = new_id[n2 as usize];
                 match bigram_key(a, b) {
                     Some(key) => pairs.push((key, n2)),
                     None => {
-                        other_pairs.insert((a, b), n2);
+                        other_pairs.push(((a, b), n2));
                     }
                 }
             }
         }
+        other_pairs.sort_unstable();
         let cap = (pairs.len() * 2).next_power_of_two().max(16);
         let mask = cap - 1;
+        let bits = (pairs.len() * 8).next_power_of_two().max(64);
+        let bits_mask = bits - 1;
+        let mut bigram_bits = vec![0u64; bits / 64];
+        for &(key, _) in &pairs {
+            let b = bigram_bit(key, bits_mask);
+            bigram_bits[b / 64] |= 1 << (b % 64);
+        }
         let mut bigrams = vec![(EMPTY, NONE); cap];
         for (key, n) in pairs {
             let mut slot = bigram_slot(key, mask);
@@ -235,53 +259,130 @@ impl Trie {
         Trie {
             bigrams,
             bigram_mask: mask,
+            bigram_bits,
+            bigram_bits_mask: bits_mask,
             other_pairs,
-            nodes,
-            edges,
+            data,
         }
     }
 
     fn child(&self, node: u32, c: char) -> u32 {
-        let n = self.nodes[node as usize];
-        let a = n.first_edge as usize;
-        let edges = &self.edges[a..a + n.edge_count as usize];
-        if edges.len() <= 8 {
-            edges.iter().find(|e| e.0 == c).map_or(NONE, |e| e.1)
-        } else {
-            edges
-                .binary_search_by_key(&c, |e| e.0)
-                .map_or(NONE, |k| edges[k].1)
+        let o = node as usize;
+        let (Some(&t), Some(&w)) = (self.data.get(o), self.data.get(o + 1)) else {
+            return NONE;
+        };
+        let count = (w & EDGE_COUNT_MASK) as usize;
+        let first = o + if t == NONE { 2 } else { 6 };
+        let Some(edges) = self.data.get(first..first + 2 * count) else {
+            return NONE;
+        };
+        let c = c as u32;
+        if count <= 8 {
+            return edges
+                .chunks_exact(2)
+                .find(|e| e[0] == c)
+                .map_or(NONE, |e| e[1]);
+        }
+        let (mut lo, mut hi) = (0, count);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match edges[2 * mid].cmp(&c) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return edges[2 * mid + 1],
+            }
+        }
+        NONE
+    }
+
+    /// The pattern ending at a node ([`NONE`] if none), its flags and its targets.
+    fn terminal(&self, node: u32) -> (u32, u8, PatTargets) {
+        let o = node as usize;
+        let none = PatTargets {
+            start: 0,
+            towns_full: 0,
+            towns_short: 0,
+            end: 0,
+            has_full: false,
+        };
+        match self.data.get(o..o + 2) {
+            Some(&[t, w]) if t != NONE => {
+                let flags = (w >> 24) as u8;
+                match self.data.get(o + 2..o + 6) {
+                    Some(&[start, towns_full, towns_short, end]) => (
+                        t,
+                        flags,
+                        PatTargets {
+                            start,
+                            towns_full,
+                            towns_short,
+                            end,
+                            has_full: flags & PAT_HAS_FULL != 0,
+                        },
+                    ),
+                    _ => (NONE, 0, none),
+                }
+            }
+            _ => (NONE, 0, none),
         }
     }
 
-    /// Calls `f(start, end, pattern)` for every occurrence of every pattern in `text`
-    /// (character positions, `end` exclusive), by start then end.
-    pub fn for_each_match(&self, text: &[char], mut f: impl FnMut(usize, usize, usize)) {
-        for i in 0..text.len().saturating_sub(1) {
-            let mut node = match bigram_key(text[i], text[i + 1]) {
-                Some(key) => {
-                    let mut slot = bigram_slot(key, self.bigram_mask);
-                    loop {
-                        let (k, n) = self.bigrams[slot];
-                        if k == key || k == EMPTY {
-                            break n;
-                        }
-                        slot = (slot + 1) & self.bigram_mask;
-                    }
+    /// The node two characters deep for `a` then `b`, [`NONE`] if no name begins so.
+    fn bigram_node(&self, a: char, b: char) -> u32 {
+        match bigram_key(a, b) {
+            Some(key) => {
+                let bit = bigram_bit(key, self.bigram_bits_mask);
+                if self.bigram_bits[bit / 64] & (1 << (bit % 64)) == 0 {
+                    return NONE;
                 }
-                None if self.other_pairs.is_empty() => NONE,
-                None => self
-                    .other_pairs
-                    .get(&(text[i], text[i + 1]))
-                    .copied()
-                    .unwrap_or(NONE),
-            };
+                let mut slot = bigram_slot(key, self.bigram_mask);
+                loop {
+                    let (k, n) = self.bigrams[slot];
+                    if k == key || k == EMPTY {
+                        return n;
+                    }
+                    slot = (slot + 1) & self.bigram_mask;
+                }
+            }
+            None if self.other_pairs.is_empty() => NONE,
+            None => self
+                .other_pairs
+                .binary_search_by_key(&(a, b), |p| p.0)
+                .map_or(NONE, |k| self.other_pairs[k].1),
+        }
+    }
+
+    /// Calls `f(start, end, pattern, flags, targets)` for every occurrence of every pattern in
+    /// `text` (character positions, `end` exclusive), by start then end. `starts` is working
+    /// memory.
+    ///
+    /// The table and the trie are larger than the processor's nearer caches, and an address
+    /// reads a few dozen places in them: the lookups of every position are made first, each
+    /// independent of the others so that their memory reads overlap, then the nodes found are
+    /// read (again all at once), and only then is the trie walked from each.
+    pub fn for_each_match(
+        &self,
+        text: &[char],
+        starts: &mut Vec<u32>,
+        mut f: impl FnMut(usize, usize, usize, u8, PatTargets),
+    ) {
+        starts.clear();
+        starts.extend(text.windows(2).map(|w| self.bigram_node(w[0], w[1])));
+        let mut touch = 0u32;
+        for &n in starts.iter() {
+            if n != NONE {
+                touch ^= self.data.get(n as usize).copied().unwrap_or(0);
+            }
+        }
+        std::hint::black_box(touch);
+        for (i, &start) in starts.iter().enumerate() {
+            let mut node = start;
             if node == NONE {
                 continue;
             }
-            let t = self.nodes[node as usize].terminal;
+            let (t, fl, m) = self.terminal(node);
             if t != NONE {
-                f(i, i + 2, t as usize);
+                f(i, i + 2, t as usize, fl, m);
             }
             let mut j = i + 2;
             while let Some(&c) = text.get(j) {
@@ -290,9 +391,9 @@ impl Trie {
                     break;
                 }
                 j += 1;
-                let t = self.nodes[node as usize].terminal;
+                let (t, fl, m) = self.terminal(node);
                 if t != NONE {
-                    f(i, j, t as usize);
+                    f(i, j, t as usize, fl, m);
                 }
             }
         }
@@ -626,8 +727,7 @@ impl Index {
             }
             subtree_end[i] = j as u32;
         }
-        let trie = Trie::build(&chars);
-        let pat_flags = pats
+        let pat_flags: Vec<u8> = pats
             .iter()
             .map(|m| {
                 let mut f = 0;
@@ -640,11 +740,11 @@ impl Index {
                 f
             })
             .collect();
+        let trie = Trie::build(&chars, &pat_flags, &pats);
         Index {
             divs,
             targets,
             pats,
-            pat_flags,
             subtree_end,
             trie,
             former,

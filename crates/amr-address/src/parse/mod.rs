@@ -165,6 +165,7 @@ struct Buffers {
     scratch: divisions::Scratch,
     spans: Vec<(usize, usize)>,
     rest: Vec<char>,
+    toks: Vec<detail::Tok>,
 }
 
 fn parse_with(input: &str, hint: Option<&str>, b: &mut Buffers) -> ParsedAddress {
@@ -189,7 +190,7 @@ fn parse_with(input: &str, hint: Option<&str>, b: &mut Buffers) -> ParsedAddress
 
     remainder(text, cands, &chain, &mut b.spans, &mut b.rest);
     let want_town = out.town.is_none();
-    let d = detail::parse_detail(&b.rest, want_town);
+    let d = detail::parse_detail_with(&b.rest, want_town, &mut b.toks);
     if want_town && d.town.is_some() {
         out.town = d.town.map(Cow::Owned);
     }

@@ -111,6 +111,43 @@ pub async fn get_scoped(db: &Db, scope: &Scope, uscc: &str) -> Result<Entity, Ap
     row.ok_or(AppError::NotFound)?.try_into()
 }
 
+/// USCCs per query in [`get_many`]: with the scope's pattern, at most 500 parameters.
+const MANY_CHUNK: usize = 499;
+
+/// The entities within the officer's jurisdiction among `usccs`, by USCC; unknown ones and
+/// those outside the jurisdiction are left out (no [`AppError::NotFound`]), repeats are read
+/// once. Reads in chunks of [`MANY_CHUNK`] USCCs, one query each.
+pub async fn get_many(db: &Db, scope: &Scope, usccs: &[&str]) -> Result<Vec<Entity>, AppError> {
+    let mut keys: Vec<String> = usccs
+        .iter()
+        .map(|u| u.trim().to_ascii_uppercase())
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut out = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(MANY_CHUNK) {
+        let list = (1..=chunk.len())
+            .map(|n| format!("${n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {COLUMNS} FROM entities WHERE uscc IN ({list}) AND {} ORDER BY uscc",
+            scope.division_filter("division", chunk.len() + 1)
+        );
+        let rows: Vec<EntityRow> = on_conn!(db, c => {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+            for u in chunk {
+                q = q.bind(u.as_str());
+            }
+            q.bind(scope.like_pattern()).fetch_all(c).await?
+        });
+        for row in rows {
+            out.push(row.try_into()?);
+        }
+    }
+    Ok(out)
+}
+
 /// A change to the registered fields; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EntityChange {
