@@ -730,39 +730,25 @@ fn import_entities_from_xlsx_with_chinese_headers_dates_and_numbers() {
     let mut book = Workbook::new();
     book.add_worksheet().write_string(0, 0, "注册号码").unwrap();
     book.save(&bad).unwrap();
-    let out = amr()
-        .args([
-            "--database-url",
-            &db,
-            "import",
-            "entities",
-            bad.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("未知的列"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let refused = |file: &std::path::Path| {
+        let out = amr()
+            .args([
+                "--database-url",
+                &db,
+                "import",
+                "entities",
+                file.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = refused(&bad);
+    assert!(err.contains("未知的列"), "{err}");
     // Not a workbook at all.
     std::fs::write(&bad, b"not a zip").unwrap();
-    let out = amr()
-        .args([
-            "--database-url",
-            &db,
-            "import",
-            "entities",
-            bad.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("XLSX"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let err = refused(&bad);
+    assert!(err.contains("XLSX"), "{err}");
     assert_eq!(count_entities(&db), 300);
 }

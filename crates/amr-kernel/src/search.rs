@@ -9,9 +9,10 @@
 //! - [`JiebaListTokenizer`]: the same words for text that is a list of standard phrases
 //!   (a business scope: `软件开发；信息技术咨询服务；…`): each phrase is cut once per thread
 //!   and remembered, and a word is indexed once per text.
-//! - [`register_tokenizers`]: registers [`JIEBA`] (words, search mode), [`JIEBA_LIST`] and
-//!   [`BIGRAM`] (overlapping pairs of characters) on an index; a field's schema names one of
-//!   them. All fold case ([`fold_case`]) as they cut, rather than in a separate filter:
+//! - [`register_tokenizers`]: registers [`JIEBA`] (words, search mode) and [`BIGRAM`]
+//!   (overlapping pairs of characters) on an index; a field's schema names one of them. A
+//!   [`JiebaListTokenizer`] is registered by the crate that owns the field, with that field's
+//!   stop phrases. All fold case ([`fold_case`]) as they cut, rather than in a separate filter:
 //!   Chinese has no case, so the common path is a scan that changes nothing.
 //! - [`open_or_create`], [`writer`]: an index in a directory, and its writer.
 
@@ -28,8 +29,6 @@ use tantivy::{Index, IndexWriter, TantivyDocument};
 
 /// The name under which [`JiebaTokenizer`] is registered.
 pub const JIEBA: &str = "jieba";
-/// The name under which [`JiebaListTokenizer`] is registered.
-pub const JIEBA_LIST: &str = "jieba_list";
 /// The name under which the character-bigram tokenizer is registered.
 pub const BIGRAM: &str = "bigram";
 
@@ -283,14 +282,10 @@ fn jieba_analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(JiebaTokenizer::default()).build()
 }
 
-/// Registers [`JIEBA`], [`JIEBA_LIST`] and [`BIGRAM`] on `index` (needed after every open:
-/// tokenizers are not stored in the index).
+/// Registers [`JIEBA`] and [`BIGRAM`] on `index` (needed after every open: tokenizers are
+/// not stored in the index).
 pub fn register_tokenizers(index: &Index) {
     index.tokenizers().register(JIEBA, jieba_analyzer());
-    index.tokenizers().register(
-        JIEBA_LIST,
-        TextAnalyzer::builder(JiebaListTokenizer::default()).build(),
-    );
     index
         .tokenizers()
         .register(BIGRAM, TextAnalyzer::builder(BigramTokenizer).build());

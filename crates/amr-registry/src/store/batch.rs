@@ -372,22 +372,20 @@ async fn insert_sqlite(
         } else {
             sqlite_sql(rows)
         };
-        // New rows of a rowid table get rowids above the largest before the insert, so when
-        // some rows were skipped the inserted ones are those above it. (Cheaper than
-        // RETURNING, which costs a result row per inserted row.)
-        let before: i64 = sqlx::query_scalar("SELECT coalesce(max(rowid), 0) FROM entities")
-            .fetch_one(&mut *c)
-            .await?;
-        let done = sqlx::query_with(sqlx::AssertSqlSafe(sql), args)
+        // New rows of a rowid table each get the largest rowid so far plus one, so the rows
+        // one INSERT added are the `done` rowids ending at `last_insert_rowid`: when some were
+        // skipped, those are the ones inserted. (Cheaper than RETURNING, which costs a result
+        // row per inserted row.)
+        let result = sqlx::query_with(sqlx::AssertSqlSafe(sql), args)
             .execute(&mut *c)
-            .await?
-            .rows_affected();
+            .await?;
+        let done = result.rows_affected();
         if done as usize == rows {
             inserted.extend(keys[offset..offset + rows].iter().map(|(u, _)| u.clone()));
         } else if done > 0 {
             inserted.extend(
                 sqlx::query_scalar::<_, String>("SELECT uscc FROM entities WHERE rowid > $1")
-                    .bind(before)
+                    .bind(result.last_insert_rowid() - done as i64)
                     .fetch_all(&mut *c)
                     .await?,
             );

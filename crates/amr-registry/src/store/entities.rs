@@ -89,8 +89,10 @@ fn audit_view(e: &Entity) -> Value {
 /// An entity by its USCC, for the public record ([`AppError::NotFound`] if unknown). The
 /// caller shows it only as a [`PublicEntity`].
 pub async fn get_public(db: &Db, uscc: &str) -> Result<Entity, AppError> {
-    let sql = format!("SELECT {COLUMNS} FROM entities WHERE uscc = $1");
-    let row: Option<EntityRow> = on_conn!(db, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    // The public lookup is the hottest query: its text is built once.
+    static SQL: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| format!("SELECT {COLUMNS} FROM entities WHERE uscc = $1"));
+    let row: Option<EntityRow> = on_conn!(db, c => sqlx::query_as(sqlx::AssertSqlSafe(SQL.as_str()))
         .bind(uscc.trim().to_ascii_uppercase())
         .fetch_optional(c)
         .await?);
