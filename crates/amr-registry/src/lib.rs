@@ -6,12 +6,14 @@
 //! - [`store`]: one function per use case over both backends; every change writes its event
 //!   and audit entry in the same transaction.
 //! - [`demo`]: the deterministic synthetic province.
+//! - [`registration`]: online registration: the name check, filing, examination, approval.
 //! - [`web`]: the public record as JSON and as a page.
 #![forbid(unsafe_code)]
 
 pub mod demo;
 pub mod industry;
 pub mod model;
+pub mod registration;
 pub mod search;
 pub mod store;
 pub mod web;

@@ -26,7 +26,7 @@
 //! [`OfficerEntity`] is everything, for officers within their jurisdiction.
 
 mod public;
-mod raw;
+pub(crate) mod raw;
 mod rules;
 
 use chrono::{DateTime, NaiveDate, Utc};

@@ -50,6 +50,7 @@ pub fn router(state: AppState, index: Arc<EntityIndex>) -> Router {
         .merge(amr_address::web::api_routes())
         .merge(amr_address::api::routes())
         .merge(amr_registry::web::search_api_routes(index.clone()))
+        .merge(amr_registry::web::registration_api_routes(index.clone()))
         .merge(web::routes(index))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             state.config.max_body_bytes,

@@ -366,3 +366,130 @@ async fn check_and_commit(app: &TestApp, b: &Client) -> Result<(), fantoccini::e
     assert!(queue.contains("待核查"));
     Ok(())
 }
+
+#[tokio::test]
+async fn an_applicant_registers_a_company_and_an_officer_approves_it() {
+    if !Path::new(CHROMEDRIVER).exists() {
+        if std::env::var("AMR_BROWSER_REQUIRED").is_ok_and(|v| v == "1") {
+            panic!("AMR_BROWSER_REQUIRED=1 but {CHROMEDRIVER} is missing");
+        }
+        eprintln!("NOTICE: browser test skipped: {CHROMEDRIVER} is missing.");
+        return;
+    }
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    app.add_account("browser.examiner", Role::Officer, "370102", PASSWORD)
+        .await;
+    let driver = start_driver().await;
+    let browser = open_browser(&driver).await;
+    let result = register_and_approve(&app, &browser).await;
+    let _ = browser.close().await;
+    drop(driver);
+    app.stop().await;
+    result.expect("registration path");
+}
+
+async fn fill(b: &Client, id: &str, text: &str) -> Result<(), fantoccini::error::CmdError> {
+    let e = b.find(Locator::Id(id)).await?;
+    e.clear().await?;
+    e.send_keys(text).await
+}
+
+async fn register_and_approve(
+    app: &TestApp,
+    b: &Client,
+) -> Result<(), fantoccini::error::CmdError> {
+    const REP_ID: &str = "370102199003071238";
+    // The name check step, from the home page.
+    b.goto(&app.url("/")).await?;
+    b.find(Locator::Css("a[href='/registrations/name-check']"))
+        .await?
+        .click()
+        .await?;
+    wait_for_path(b, "/registrations/name-check").await;
+    fill(b, "f-name", "济南明月商贸有限公司").await?;
+    fill(b, "f-division", "370102").await?;
+    b.find(Locator::Css(
+        "form[action='/registrations/name-check'] button",
+    ))
+    .await?
+    .click()
+    .await?;
+    b.wait().for_element(Locator::Id("name-ok")).await?;
+    b.find(Locator::Css("a.button[href^='/registrations/new']"))
+        .await?
+        .click()
+        .await?;
+    b.wait()
+        .for_element(Locator::Id("registration-form"))
+        .await?;
+    assert_eq!(
+        b.find(Locator::Id("f-name"))
+            .await?
+            .prop("value")
+            .await?
+            .as_deref(),
+        Some("济南明月商贸有限公司")
+    );
+    // The form.
+    fill(
+        b,
+        "f-address",
+        "山东省济南市历下区泉城路180号齐鲁国际大厦10楼",
+    )
+    .await?;
+    b.find(Locator::Id("f-address_commitment"))
+        .await?
+        .click()
+        .await?;
+    fill(b, "f-capital", "100万").await?;
+    fill(b, "f-scope", "日用百货销售；五金产品零售").await?;
+    fill(b, "f-industry", "5211").await?;
+    fill(b, "f-legal_rep", "王五").await?;
+    fill(b, "f-legal_rep_id", REP_ID).await?;
+    let names = b.find_all(Locator::Css("input[name='sh_name']")).await?;
+    let ids = b.find_all(Locator::Css("input[name='sh_id']")).await?;
+    let capitals = b.find_all(Locator::Css("input[name='sh_capital']")).await?;
+    names[0].send_keys("王五").await?;
+    ids[0].send_keys(REP_ID).await?;
+    capitals[0].send_keys("100万").await?;
+    b.find(Locator::Css("#registration-form button[type='submit']"))
+        .await?
+        .click()
+        .await?;
+    b.wait().for_element(Locator::Id("filing-no")).await?;
+    let filing_no = b.find(Locator::Id("filing-no")).await?.text().await?;
+    let applicant_link = b.current_url().await?.to_string();
+    assert!(filing_no.starts_with("DJ"), "{filing_no}");
+    assert!(applicant_link.contains("token="));
+
+    // The officer logs in and approves.
+    b.goto(&app.url("/login?next=/office/registrations"))
+        .await?;
+    fill(b, "f-username", "browser.examiner").await?;
+    fill(b, "f-password", PASSWORD).await?;
+    b.find(Locator::Css("form[action='/login'] button[type='submit']"))
+        .await?
+        .click()
+        .await?;
+    wait_for_path(b, "/office/registrations").await;
+    b.find(Locator::LinkText(&filing_no)).await?.click().await?;
+    b.wait().for_element(Locator::Id("approve")).await?;
+    assert!(
+        b.source().await?.contains(REP_ID),
+        "the officer sees the ID number"
+    );
+    b.find(Locator::Id("approve")).await?.click().await?;
+    b.wait().for_element(Locator::Id("approved-uscc")).await?;
+    let uscc = b.find(Locator::Id("approved-uscc")).await?.text().await?;
+    assert!(uscc.trim().starts_with("91370102"), "{uscc}");
+
+    // The applicant's link shows the licence; the public page shows the entity.
+    b.goto(&applicant_link).await?;
+    b.wait().for_element(Locator::Id("licence-uscc")).await?;
+    b.goto(&app.url(&format!("/entities/{}", uscc.trim())))
+        .await?;
+    let page = b.source().await?;
+    assert!(page.contains("济南明月商贸有限公司"), "{page}");
+    assert!(!page.contains(REP_ID), "no ID number on the public page");
+    Ok(())
+}

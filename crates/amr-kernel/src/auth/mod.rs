@@ -60,7 +60,11 @@ impl Role {
                 Permission::ReadRecords,
                 Permission::ManageApiKeys,
             ],
-            Role::Officer => &[Permission::ReadEvents, Permission::ReadRecords],
+            Role::Officer => &[
+                Permission::ReadEvents,
+                Permission::ReadRecords,
+                Permission::ExamineRegistrations,
+            ],
             Role::Enterprise => &[Permission::ActForEntity],
         }
     }
@@ -80,6 +84,8 @@ pub enum Permission {
     ReadEvents,
     /// Read the full records (registry and the rest) within the jurisdiction.
     ReadRecords,
+    /// Examine registration filings (approve or return) within the jurisdiction.
+    ExamineRegistrations,
     ActForEntity,
 }
 
@@ -91,6 +97,7 @@ impl Permission {
             Permission::ReadAudit => "read_audit",
             Permission::ReadEvents => "read_events",
             Permission::ReadRecords => "read_records",
+            Permission::ExamineRegistrations => "examine_registrations",
             Permission::ActForEntity => "act_for_entity",
         }
     }

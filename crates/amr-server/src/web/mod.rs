@@ -63,7 +63,8 @@ pub fn routes(index: std::sync::Arc<amr_registry::search::EntityIndex>) -> Route
         .route("/office", get(office::get_office))
         .merge(admin::routes())
         .merge(amr_registry::web::page_routes())
-        .merge(amr_registry::web::search_page_routes(index))
+        .merge(amr_registry::web::search_page_routes(index.clone()))
+        .merge(amr_registry::web::registration_page_routes(index))
         .merge(amr_address::office::routes())
         .fallback(not_found)
         .layer(middleware::from_fn(page::page_frame));
