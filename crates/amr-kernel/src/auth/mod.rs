@@ -60,7 +60,11 @@ impl Role {
                 Permission::ReadRecords,
                 Permission::ManageApiKeys,
             ],
-            Role::Officer => &[Permission::ReadEvents, Permission::ReadRecords],
+            Role::Officer => &[
+                Permission::ReadEvents,
+                Permission::ReadRecords,
+                Permission::RecordLifecycle,
+            ],
             Role::Enterprise => &[Permission::ActForEntity],
         }
     }
@@ -80,6 +84,9 @@ pub enum Permission {
     ReadEvents,
     /// Read the full records (registry and the rest) within the jurisdiction.
     ReadRecords,
+    /// Record and decide lifecycle acts within the jurisdiction: suspensions, premises and
+    /// deregistrations on an entity's behalf, deregistration decisions, objections, flags.
+    RecordLifecycle,
     ActForEntity,
 }
 
@@ -91,6 +98,7 @@ impl Permission {
             Permission::ReadAudit => "read_audit",
             Permission::ReadEvents => "read_events",
             Permission::ReadRecords => "read_records",
+            Permission::RecordLifecycle => "record_lifecycle",
             Permission::ActForEntity => "act_for_entity",
         }
     }
