@@ -141,11 +141,7 @@ pub async fn add(
              covers premises in the same city only: register a branch, 分支机构登记)"
         )));
     }
-    let division = p
-        .town_code
-        .as_deref()
-        .unwrap_or(county)
-        .to_string();
+    let division = p.town_code.as_deref().unwrap_or(county).to_string();
     let normalized = p.normalized.clone().unwrap_or_else(|| address.clone());
     let open = open_in(tx, &e.uscc).await?;
     let home = amr_address::parse(&e.address, Some(&e.division));
@@ -296,5 +292,6 @@ async fn audit_entry(
             after,
         },
     )
-    .await
+    .await?;
+    Ok(())
 }

@@ -128,12 +128,14 @@ async fn lifecycle_sweeper(db: amr_kernel::db::Db, mut shutdown: watch::Receiver
             Ok(n) => tracing::info!(resumed = n, "suspension periods ended"),
             Err(e) => tracing::warn!(error = %e, "resuming ended suspensions failed"),
         }
-        tokio::select! {
-            _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
-            _ = commits.changed() => {
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            }
+        let woken = tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => false,
+            _ = commits.changed() => true,
             _ = shutdown.wait_for(|v| *v) => return,
+        };
+        if woken {
+            // At most one sweep a second, however many commits.
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
     }
 }

@@ -49,7 +49,13 @@ struct Session {
     csrf: String,
 }
 
-async fn account(app: &TestApp, username: &str, role: Role, jurisdiction: &str, uscc: Option<&str>) -> Session {
+async fn account(
+    app: &TestApp,
+    username: &str,
+    role: Role,
+    jurisdiction: &str,
+    uscc: Option<&str>,
+) -> Session {
     let mut tx = app.db.begin().await.unwrap();
     let a = auth::create_account(
         &mut tx,
@@ -101,7 +107,10 @@ async fn post(app: &TestApp, s: Option<&Session>, path: &str, body: Value) -> (S
     let resp = r.send().await.unwrap();
     let status = resp.status();
     let text = resp.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 async fn public(app: &TestApp, uscc: &str) -> Value {
@@ -157,30 +166,49 @@ async fn suspension_and_resumption_are_public_and_streamed() {
 
         let rec = public(&w.app, &w.uscc).await;
         assert_eq!(rec["status"], "suspended");
-        assert_eq!(rec["suspension"]["service_address"], "山东省济南市历下区泉城路1号101室");
+        assert_eq!(
+            rec["suspension"]["service_address"],
+            "山东省济南市历下区泉城路1号101室"
+        );
         assert_eq!(rec["suspension"]["end"], day(180));
         assert_eq!(rec["history"][0]["field"], "status");
         assert_eq!(rec["history"][0]["before"], "active");
         assert_eq!(rec["history"][0]["after"], "suspended");
-        assert!(rec["history"][0].get("actor").is_none(), "who is for officers");
+        assert!(
+            rec["history"][0].get("actor").is_none(),
+            "who is for officers"
+        );
         let page = reqwest::get(w.app.url(&format!("/entities/{}", w.uscc)))
             .await
             .unwrap()
             .text()
             .await
             .unwrap();
-        assert!(page.contains("歇业") && page.contains("泉城路1号101室"), "{page}");
+        assert!(
+            page.contains("歇业") && page.contains("泉城路1号101室"),
+            "{page}"
+        );
 
         // Without the CSRF header a session cannot write; another entity's account cannot.
         let (st, _) = post(
             &w.app,
-            Some(&Session { csrf: String::new(), ..w.firm.clone() }),
+            Some(&Session {
+                csrf: String::new(),
+                ..w.firm.clone()
+            }),
             &format!("/api/v1/entities/{}/suspension/resumption", w.uscc),
             json!({}),
         )
         .await;
         assert_eq!(st, StatusCode::FORBIDDEN);
-        let other = account(&w.app, "other.firm", Role::Enterprise, "", Some("91110108551385082Q")).await;
+        let other = account(
+            &w.app,
+            "other.firm",
+            Role::Enterprise,
+            "",
+            Some("91110108551385082Q"),
+        )
+        .await;
         let (st, _) = post(
             &w.app,
             Some(&other),
@@ -202,7 +230,10 @@ async fn suspension_and_resumption_are_public_and_streamed() {
         let html = portal.text().await.unwrap();
         assert!(html.contains("/resumption"), "{html}");
         let r = c
-            .post(w.app.url(&format!("/manage/entities/{}/resumption", w.uscc)))
+            .post(
+                w.app
+                    .url(&format!("/manage/entities/{}/resumption", w.uscc)),
+            )
             .header("cookie", &w.firm.cookie)
             .form(&[("csrf", w.firm.csrf.as_str())])
             .send()
@@ -214,8 +245,14 @@ async fn suspension_and_resumption_are_public_and_streamed() {
         assert!(rec["suspension"].is_null());
 
         let kinds = stream_kinds(&w.app).await;
-        assert!(kinds.contains(&"registry.entity.suspended".to_string()), "{kinds:?}");
-        assert!(kinds.contains(&"registry.entity.resumed".to_string()), "{kinds:?}");
+        assert!(
+            kinds.contains(&"registry.entity.suspended".to_string()),
+            "{kinds:?}"
+        );
+        assert!(
+            kinds.contains(&"registry.entity.resumed".to_string()),
+            "{kinds:?}"
+        );
         let actions: Vec<String> = audit::list(&w.app.db, &Scope::all(), None, 100)
             .await
             .unwrap()
@@ -262,7 +299,11 @@ async fn suspending_a_deregistered_entity_is_refused() {
         .await;
         assert_eq!(st, StatusCode::OK, "{v}");
         assert_eq!(public(&w.app, &w.uscc).await["status"], "deregistered");
-        assert!(stream_kinds(&w.app).await.contains(&"registry.entity.deregistered".to_string()));
+        assert!(
+            stream_kinds(&w.app)
+                .await
+                .contains(&"registry.entity.deregistered".to_string())
+        );
 
         let before = audit_count(&w.app).await;
         let (st, v) = post(
@@ -274,7 +315,11 @@ async fn suspending_a_deregistered_entity_is_refused() {
         .await;
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(message(&v).starts_with("主体状态为「注销」"), "{v}");
-        assert_eq!(audit_count(&w.app).await, before, "a refusal writes nothing");
+        assert_eq!(
+            audit_count(&w.app).await,
+            before,
+            "a refusal writes nothing"
+        );
         w.app.stop().await;
     }
 }
@@ -284,7 +329,13 @@ async fn ordinary_deregistration_needs_its_liquidation_facts() {
     for b in backends() {
         let w = world(b).await;
         let path = format!("/api/v1/entities/{}/deregistration", w.uscc);
-        let (st, v) = post(&w.app, Some(&w.firm), &path, json!({"kind": "ordinary", "reason": "解散"})).await;
+        let (st, v) = post(
+            &w.app,
+            Some(&w.firm),
+            &path,
+            json!({"kind": "ordinary", "reason": "解散"}),
+        )
+        .await;
         assert_eq!(st, StatusCode::BAD_REQUEST);
         assert_eq!(v["field"], "liquidation_group_on");
         // The creditors' 45 days have not run.
@@ -382,7 +433,11 @@ async fn more_than_three_years_of_suspension_is_refused() {
         )
         .await;
         assert_eq!(st, StatusCode::CREATED, "{v}");
-        assert!(stream_kinds(&w.app).await.contains(&"registry.entity.suspension_extended".to_string()));
+        assert!(
+            stream_kinds(&w.app)
+                .await
+                .contains(&"registry.entity.suspension_extended".to_string())
+        );
         w.app.stop().await;
     }
 }
@@ -391,7 +446,9 @@ async fn more_than_three_years_of_suspension_is_refused() {
 async fn suspensions_end_by_themselves_when_the_period_is_over() {
     for b in backends() {
         let w = world(b).await;
-        // Filed 40 days ago for 30 days: the server's worker (woken by the commit) resumes it.
+        // Filed 40 days ago for 30 days, as if the period had ended while the server was
+        // down: a second server started on the same database catches up at start (the first
+        // one's worker may get there too; either way it is resumed once).
         let today = today_in_china();
         let mut tx = w.app.db.begin().await.unwrap();
         suspension::suspend(
@@ -410,6 +467,14 @@ async fn suspensions_end_by_themselves_when_the_period_is_over() {
         .await
         .unwrap();
         tx.commit().await.unwrap();
+        let mut config = amr_server::ServerConfig::default();
+        config.search_dir = w.app.test_db.dir().join("search-2");
+        let second = amr_server::start(
+            amr_server::app_state(w.app.db.clone(), config),
+            "127.0.0.1:0",
+        )
+        .await
+        .unwrap();
         let mut status = Value::Null;
         for _ in 0..50 {
             status = public(&w.app, &w.uscc).await["status"].clone();
@@ -432,12 +497,19 @@ async fn suspensions_end_by_themselves_when_the_period_is_over() {
             .collect();
         assert_eq!(resumed.len(), 1, "{text}");
         assert_eq!(resumed[0]["payload"]["automatic"], true);
-        assert_eq!(resumed[0]["payload"]["on"], (today - Duration::days(10)).to_string());
+        assert_eq!(
+            resumed[0]["payload"]["on"],
+            (today - Duration::days(10)).to_string()
+        );
         // Idempotent: nothing left to resume.
-        assert_eq!(suspension::resume_expired(&w.app.db, today).await.unwrap(), 0);
+        assert_eq!(
+            suspension::resume_expired(&w.app.db, today).await.unwrap(),
+            0
+        );
         let list = suspension::list(&w.app.db, &w.uscc).await.unwrap();
         assert_eq!(list[0].end_kind.as_deref(), Some("expired"));
         assert_eq!(list[0].days_used(), 30);
+        second.stop().await.unwrap();
         w.app.stop().await;
     }
 }
@@ -450,16 +522,32 @@ async fn simplified_deregistration_is_refused_for_flagged_entities() {
         let far = account(&w.app, "officer.qingdao", Role::Officer, "3702", None).await;
         // An officer of another city cannot see it; the enterprise cannot set flags.
         let flags = format!("/api/v1/office/entities/{}/flags", w.uscc);
-        let (st, _) = post(&w.app, Some(&far), &flags, json!({"abnormal_list": true, "note": "x"})).await;
+        let (st, _) = post(
+            &w.app,
+            Some(&far),
+            &flags,
+            json!({"abnormal_list": true, "note": "x"}),
+        )
+        .await;
         assert_eq!(st, StatusCode::NOT_FOUND);
-        let (st, _) = post(&w.app, Some(&w.firm), &flags, json!({"abnormal_list": true, "note": "x"})).await;
+        let (st, _) = post(
+            &w.app,
+            Some(&w.firm),
+            &flags,
+            json!({"abnormal_list": true, "note": "x"}),
+        )
+        .await;
         assert_eq!(st, StatusCode::FORBIDDEN);
         // The officer sets the flag through the back-office form (audited).
         let before = audit_count(&w.app).await;
         let r = client()
             .post(w.app.url(&format!("/office/entities/{}/flags", w.uscc)))
             .header("cookie", &officer.cookie)
-            .form(&[("csrf", officer.csrf.as_str()), ("abnormal_list", "1"), ("note", "未按期年报")])
+            .form(&[
+                ("csrf", officer.csrf.as_str()),
+                ("abnormal_list", "1"),
+                ("note", "未按期年报"),
+            ])
             .send()
             .await
             .unwrap();
@@ -467,9 +555,18 @@ async fn simplified_deregistration_is_refused_for_flagged_entities() {
         assert_eq!(audit_count(&w.app).await, before + 1);
 
         let path = format!("/api/v1/entities/{}/deregistration", w.uscc);
-        let (st, v) = post(&w.app, Some(&w.firm), &path, json!({"kind": "simplified", "reason": "不再经营"})).await;
+        let (st, v) = post(
+            &w.app,
+            Some(&w.firm),
+            &path,
+            json!({"kind": "simplified", "reason": "不再经营"}),
+        )
+        .await;
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b:?} {v}");
-        assert!(message(&v).starts_with("不适用简易注销：被列入经营异常名录"), "{v}");
+        assert!(
+            message(&v).starts_with("不适用简易注销：被列入经营异常名录"),
+            "{v}"
+        );
 
         // Pledged equity bars it too.
         let (st, _) = post(
@@ -480,7 +577,13 @@ async fn simplified_deregistration_is_refused_for_flagged_entities() {
         )
         .await;
         assert_eq!(st, StatusCode::OK);
-        let (st, v) = post(&w.app, Some(&w.firm), &path, json!({"kind": "simplified", "reason": "不再经营"})).await;
+        let (st, v) = post(
+            &w.app,
+            Some(&w.firm),
+            &path,
+            json!({"kind": "simplified", "reason": "不再经营"}),
+        )
+        .await;
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(message(&v).contains("股权出质"), "{v}");
         w.app.stop().await;
@@ -502,7 +605,11 @@ async fn objections_block_simplified_deregistration_until_resolved() {
         assert_eq!(st, StatusCode::CREATED, "{b:?} {v}");
         let rec = public(&w.app, &w.uscc).await;
         assert_eq!(rec["deregistration"]["notice_end"], day(19));
-        assert!(stream_kinds(&w.app).await.contains(&"registry.entity.deregistration_notice".to_string()));
+        assert!(
+            stream_kinds(&w.app)
+                .await
+                .contains(&"registry.entity.deregistration_notice".to_string())
+        );
 
         // Applying during the notice is refused.
         let (st, v) = post(
@@ -552,7 +659,12 @@ async fn objections_block_simplified_deregistration_until_resolved() {
         // A forged form is refused.
         let r = c
             .post(w.app.url(&format!("/entities/{}/objections", w.uscc)))
-            .form(&[("csrf", "forged"), ("objector", "x"), ("contact", "y"), ("reason", "z")])
+            .form(&[
+                ("csrf", "forged"),
+                ("objector", "x"),
+                ("contact", "y"),
+                ("reason", "z"),
+            ])
             .send()
             .await
             .unwrap();
@@ -579,16 +691,28 @@ async fn objections_block_simplified_deregistration_until_resolved() {
         // After the notice, the open objections still block the application.
         let after_notice = today_in_china() + Duration::days(21);
         let mut tx = w.app.db.begin().await.unwrap();
-        let err = deregistration::apply(&mut tx, &Actor::system(), &Scope::all(), &w.uscc, after_notice)
-            .await
-            .unwrap_err();
+        let err = deregistration::apply(
+            &mut tx,
+            &Actor::system(),
+            &Scope::all(),
+            &w.uscc,
+            after_notice,
+        )
+        .await
+        .unwrap_err();
         drop(tx);
         assert!(err.to_string().contains("件异议尚未处理"), "{err}");
 
         // The officer dismisses both (one via the page, one via the API).
-        let objections = deregistration::objections(&w.app.db, &w.uscc).await.unwrap();
+        let objections = deregistration::objections(&w.app.db, &w.uscc)
+            .await
+            .unwrap();
         assert_eq!(objections.len(), 2);
-        let page_objection = objections.iter().find(|o| o.id != api_objection).unwrap().id;
+        let page_objection = objections
+            .iter()
+            .find(|o| o.id != api_objection)
+            .unwrap()
+            .id;
         let office = client()
             .get(w.app.url(&format!("/office/entities/{}", w.uscc)))
             .header("cookie", &officer.cookie)
@@ -598,11 +722,21 @@ async fn objections_block_simplified_deregistration_until_resolved() {
             .text()
             .await
             .unwrap();
-        assert!(office.contains("0531-8888888"), "officers see the objector's contact");
+        assert!(
+            office.contains("0531-8888888"),
+            "officers see the objector's contact"
+        );
         let r = client()
-            .post(w.app.url(&format!("/office/objections/{page_objection}/resolution")))
+            .post(
+                w.app
+                    .url(&format!("/office/objections/{page_objection}/resolution")),
+            )
             .header("cookie", &officer.cookie)
-            .form(&[("csrf", officer.csrf.as_str()), ("decision", "dismissed"), ("note", "货款已结清，有收据")])
+            .form(&[
+                ("csrf", officer.csrf.as_str()),
+                ("decision", "dismissed"),
+                ("note", "货款已结清，有收据"),
+            ])
             .send()
             .await
             .unwrap();
@@ -616,9 +750,15 @@ async fn objections_block_simplified_deregistration_until_resolved() {
         .await;
         assert_eq!(st, StatusCode::OK, "{v}");
         let mut tx = w.app.db.begin().await.unwrap();
-        let d = deregistration::apply(&mut tx, &Actor::system(), &Scope::all(), &w.uscc, after_notice)
-            .await
-            .unwrap();
+        let d = deregistration::apply(
+            &mut tx,
+            &Actor::system(),
+            &Scope::all(),
+            &w.uscc,
+            after_notice,
+        )
+        .await
+        .unwrap();
         tx.commit().await.unwrap();
         assert_eq!(d.state, "applied");
         let (st, v) = post(
@@ -649,7 +789,13 @@ async fn premises_in_the_city_are_recorded_and_elsewhere_refused() {
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b:?} {v}");
         assert!(message(&v).contains("分支机构登记"), "{v}");
 
-        let (st, v) = post(&w.app, Some(&w.firm), &path, json!({"address": "济南市槐荫区经十路100号"})).await;
+        let (st, v) = post(
+            &w.app,
+            Some(&w.firm),
+            &path,
+            json!({"address": "济南市槐荫区经十路100号"}),
+        )
+        .await;
         assert_eq!(st, StatusCode::CREATED, "{v}");
         assert!(v["division"].as_str().unwrap().starts_with("370104"), "{v}");
         let rec = public(&w.app, &w.uscc).await;
@@ -661,7 +807,11 @@ async fn premises_in_the_city_are_recorded_and_elsewhere_refused() {
             .await
             .unwrap();
         assert!(page.contains("经十路100号"));
-        assert!(stream_kinds(&w.app).await.contains(&"registry.entity.premises_added".to_string()));
+        assert!(
+            stream_kinds(&w.app)
+                .await
+                .contains(&"registry.entity.premises_added".to_string())
+        );
 
         // The address risk follower counts the premises at its address.
         let key = amr_address::risk::risk_key(
@@ -720,12 +870,17 @@ async fn the_officer_page_shows_who_changed_what() {
             .text()
             .await
             .unwrap();
-        assert!(html.contains("zhang.registrar") && html.contains("文具用品零售"), "{html}");
+        assert!(
+            html.contains("zhang.registrar") && html.contains("文具用品零售"),
+            "{html}"
+        );
         let rec = public(&w.app, &w.uscc).await;
         assert_eq!(rec["history"][0]["field"], "scope");
         assert_eq!(rec["history"][0]["after"], "日用百货销售；文具用品零售");
         assert!(!rec.to_string().contains("zhang.registrar"));
-        let rows = store::history(&w.app.db, &Scope::all(), &w.uscc).await.unwrap();
+        let rows = store::history(&w.app.db, &Scope::all(), &w.uscc)
+            .await
+            .unwrap();
         assert_eq!(rows[0].actor.as_deref(), Some("account:99"));
         w.app.stop().await;
     }

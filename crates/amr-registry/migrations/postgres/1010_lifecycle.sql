@@ -17,7 +17,7 @@ CREATE TABLE entity_suspensions (
     start_date DATE NOT NULL,
     end_date DATE NOT NULL,
     original_end_date DATE NOT NULL,
-    extensions INTEGER NOT NULL DEFAULT 0,
+    extensions BIGINT NOT NULL DEFAULT 0,
     ended_on DATE,
     end_kind TEXT,
     filed_at TIMESTAMPTZ NOT NULL,

@@ -319,7 +319,15 @@ pub async fn file(
     )
     .await?;
     let d = get_in(tx, id).await?;
-    audit_entry(tx, actor, &e, "entity.deregistration_file", None, Some(json!(d))).await?;
+    audit_entry(
+        tx,
+        actor,
+        &e,
+        "entity.deregistration_file",
+        None,
+        Some(json!(d)),
+    )
+    .await?;
     Ok(d)
 }
 
@@ -417,7 +425,10 @@ pub async fn object(
         Some(d) if d.state == "notice" => d,
         _ => return Err(no_notice()),
     };
-    let (start, end) = (d.notice_start.ok_or_else(no_notice)?, d.notice_end.ok_or_else(no_notice)?);
+    let (start, end) = (
+        d.notice_start.ok_or_else(no_notice)?,
+        d.notice_end.ok_or_else(no_notice)?,
+    );
     if today < start || today > end {
         return Err(AppError::rejected(format!(
             "异议应在公示期（{start} 至 {end}）内提出 \
@@ -707,5 +718,6 @@ async fn audit_entry(
             after,
         },
     )
-    .await
+    .await?;
+    Ok(())
 }

@@ -363,12 +363,14 @@ pub fn date_field(field: &str, value: &str) -> Result<Option<NaiveDate>, AppErro
     if v.is_empty() {
         return Ok(None);
     }
-    NaiveDate::parse_from_str(v, "%Y-%m-%d").map(Some).map_err(|_| {
-        AppError::bad_request(
-            field,
-            "日期格式应为 YYYY-MM-DD (a date is written YYYY-MM-DD)",
-        )
-    })
+    NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| {
+            AppError::bad_request(
+                field,
+                "日期格式应为 YYYY-MM-DD (a date is written YYYY-MM-DD)",
+            )
+        })
 }
 
 #[cfg(test)]
@@ -439,7 +441,9 @@ mod tests {
         assert!(ok.is_ok(), "{ok:?}");
         assert!(check_liquidation(None, Some(t), Some(t), t).is_err());
         // The declaration period has not run.
-        assert!(check_liquidation(Some(d("2026-05-01")), Some(d("2026-05-02")), Some(t), t).is_err());
+        assert!(
+            check_liquidation(Some(d("2026-05-01")), Some(d("2026-05-02")), Some(t), t).is_err()
+        );
         assert!(
             check_liquidation(
                 Some(d("2026-01-05")),

@@ -98,8 +98,9 @@ pub async fn suspend(
     let service_address =
         rules::text_field("service_address", &input.service_address, 200, true, true)?;
     let start = rules::date_field("start", &input.start)?.unwrap_or(today);
-    let end = rules::date_field("end", &input.end)?
-        .ok_or_else(|| AppError::bad_request("end", "请填写歇业结束日期 (the end date is required)"))?;
+    let end = rules::date_field("end", &input.end)?.ok_or_else(|| {
+        AppError::bad_request("end", "请填写歇业结束日期 (the end date is required)")
+    })?;
     let e = store::lock_scoped(tx, scope, uscc).await?;
     let past = list_in(tx, &e.uscc).await?;
     let used: i64 = past.iter().map(Suspension::days_used).sum();
@@ -185,7 +186,10 @@ pub async fn extend(
     today: NaiveDate,
 ) -> Result<Suspension, AppError> {
     let new_end = rules::date_field("end", new_end)?.ok_or_else(|| {
-        AppError::bad_request("end", "请填写延期后的结束日期 (the new end date is required)")
+        AppError::bad_request(
+            "end",
+            "请填写延期后的结束日期 (the new end date is required)",
+        )
     })?;
     let e = store::lock_scoped(tx, scope, uscc).await?;
     let current = match open_in(tx, &e.uscc).await? {
@@ -253,7 +257,9 @@ pub async fn resume(
 ) -> Result<Suspension, AppError> {
     let e = store::lock_scoped(tx, scope, uscc).await?;
     rules::check_resume(e.status)?;
-    let current = open_in(tx, &e.uscc).await?.ok_or_else(|| not_suspended(&e))?;
+    let current = open_in(tx, &e.uscc)
+        .await?
+        .ok_or_else(|| not_suspended(&e))?;
     end_one(tx, actor, &e, &current, today, "declared").await
 }
 
@@ -388,7 +394,8 @@ async fn audit_entry(
             after,
         },
     )
-    .await
+    .await?;
+    Ok(())
 }
 
 pub(crate) fn store_now() -> DateTime<Utc> {

@@ -94,11 +94,17 @@ fn body<T: serde::de::DeserializeOwned>(
     let Json(v) = b.map_err(|e| {
         AppError::bad_request(
             "body",
-            format!("请求体应为 JSON 对象 (the body must be a JSON object): {}", e.body_text()),
+            format!(
+                "请求体应为 JSON 对象 (the body must be a JSON object): {}",
+                e.body_text()
+            ),
         )
     })?;
     serde_json::from_value(v).map_err(|e| {
-        AppError::bad_request("body", format!("请求内容无法识别 (the body could not be read): {e}"))
+        AppError::bad_request(
+            "body",
+            format!("请求内容无法识别 (the body could not be read): {e}"),
+        )
     })
 }
 
@@ -124,8 +130,12 @@ pub(crate) async fn run_act(
     let today = today_in_china();
     let mut tx = state.db.begin().await?;
     let v = match act {
-        Act::Suspend(i) => json!(suspension::suspend(&mut tx, actor, scope, uscc, &i, today).await?),
-        Act::Extend(end) => json!(suspension::extend(&mut tx, actor, scope, uscc, &end, today).await?),
+        Act::Suspend(i) => {
+            json!(suspension::suspend(&mut tx, actor, scope, uscc, &i, today).await?)
+        }
+        Act::Extend(end) => {
+            json!(suspension::extend(&mut tx, actor, scope, uscc, &end, today).await?)
+        }
         Act::Resume => json!(suspension::resume(&mut tx, actor, scope, uscc, today).await?),
         Act::AddPremises(i) => json!(premises::add(&mut tx, actor, scope, uscc, &i, today).await?),
         Act::ClosePremises(id) => {
@@ -311,15 +321,9 @@ pub async fn post_resolution(
     let id = id.parse::<i64>().map_err(|_| AppError::NotFound)?;
     let b: DecisionBody = body(b)?;
     let mut tx = state.db.begin().await?;
-    let o = deregistration::resolve_objection(
-        &mut tx,
-        &caller.actor,
-        &scope,
-        id,
-        &b.decision,
-        &b.note,
-    )
-    .await?;
+    let o =
+        deregistration::resolve_objection(&mut tx, &caller.actor, &scope, id, &b.decision, &b.note)
+            .await?;
     tx.commit().await?;
     Ok(Json(json!(o)))
 }

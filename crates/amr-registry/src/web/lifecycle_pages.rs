@@ -28,13 +28,19 @@ use crate::store;
 pub async fn portal(viewer: Viewer) -> Result<Response, PageError> {
     let s = viewer.require_login()?;
     match (s.account.role(), s.account.uscc.as_deref()) {
-        (Role::Enterprise, Some(u)) => Ok(Redirect::to(&format!("/portal/entities/{u}")).into_response()),
+        (Role::Enterprise, Some(u)) => {
+            Ok(Redirect::to(&format!("/portal/entities/{u}")).into_response())
+        }
         _ => Err(AppError::forbidden().into()),
     }
 }
 
 /// The scope the viewer acts in for `uscc` and the page to return to.
-async fn acting(state: &AppState, viewer: &Viewer, uscc: &str) -> Result<(Scope, String), PageError> {
+async fn acting(
+    state: &AppState,
+    viewer: &Viewer,
+    uscc: &str,
+) -> Result<(Scope, String), PageError> {
     let s = viewer.require_login()?;
     let role = s.account.role();
     let scope = entity_scope(state, role, Some(s.account.id), &s.account.scope(), uscc).await?;
@@ -67,7 +73,13 @@ pub async fn portal_entity(
         "base": format!("/manage/entities/{uscc}"),
         "today": today_in_china(),
     });
-    render(&state, &viewer, StatusCode::OK, "registry/portal.html", page)
+    render(
+        &state,
+        &viewer,
+        StatusCode::OK,
+        "registry/portal.html",
+        page,
+    )
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -251,7 +263,10 @@ pub async fn post_resolution(
 
 /// `GET /office/deregistrations`: the deregistrations awaiting a decision or with open
 /// objections, within the jurisdiction.
-pub async fn get_queue(viewer: Viewer, State(state): State<AppState>) -> Result<Response, PageError> {
+pub async fn get_queue(
+    viewer: Viewer,
+    State(state): State<AppState>,
+) -> Result<Response, PageError> {
     let scope = officer(&viewer)?;
     let items = deregistration::queue(&state.db, &scope).await?;
     render(
@@ -299,4 +314,3 @@ pub async fn post_objection(
     let o = run_objection(&state, &actor, &uscc, &input).await?;
     Ok(Redirect::to(&format!("/entities/{uscc}?objection={}", o.id)).into_response())
 }
-

@@ -68,7 +68,10 @@ pub fn api_routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/entities/{uscc}", get(api::get_entity))
         .route("/api/v1/entities/{uscc}/lifecycle", get(l::get_lifecycle))
-        .route("/api/v1/entities/{uscc}/suspension", post(l::post_suspension))
+        .route(
+            "/api/v1/entities/{uscc}/suspension",
+            post(l::post_suspension),
+        )
         .route(
             "/api/v1/entities/{uscc}/suspension/extension",
             post(l::post_extension),
@@ -90,7 +93,10 @@ pub fn api_routes() -> Router<AppState> {
             "/api/v1/entities/{uscc}/deregistration/application",
             post(l::post_application),
         )
-        .route("/api/v1/entities/{uscc}/objections", post(l::post_objection))
+        .route(
+            "/api/v1/entities/{uscc}/objections",
+            post(l::post_objection),
+        )
         .route(
             "/api/v1/office/deregistrations/{id}/decision",
             post(l::post_decision),
@@ -112,7 +118,10 @@ pub fn page_routes() -> Router<AppState> {
             post(lifecycle_pages::post_objection),
         )
         .route("/portal", get(lifecycle_pages::portal))
-        .route("/portal/entities/{uscc}", get(lifecycle_pages::portal_entity))
+        .route(
+            "/portal/entities/{uscc}",
+            get(lifecycle_pages::portal_entity),
+        )
         .route(
             "/manage/entities/{uscc}/{act}",
             post(lifecycle_pages::post_manage),
@@ -125,10 +134,7 @@ pub fn page_routes() -> Router<AppState> {
             "/office/entities/{uscc}/flags",
             post(lifecycle_pages::post_flags),
         )
-        .route(
-            "/office/deregistrations",
-            get(lifecycle_pages::get_queue),
-        )
+        .route("/office/deregistrations", get(lifecycle_pages::get_queue))
         .route(
             "/office/deregistrations/{id}/decision",
             post(lifecycle_pages::post_decision),

@@ -14,10 +14,10 @@ use amr_web::csrf;
 use amr_web::extract::PageQuery;
 use amr_web::page::{PageError, Viewer, render};
 
+use super::lifecycle::path_uscc;
 use crate::lifecycle::view;
 use crate::model::today_in_china;
 use crate::store;
-use super::lifecycle::path_uscc;
 
 #[derive(Debug, Deserialize)]
 pub struct LookupQuery {
@@ -68,7 +68,13 @@ pub async fn get_entity_page(
         "form_csrf": form_csrf,
         "objections_open": objections_open,
     });
-    let resp = render(&state, &viewer, StatusCode::OK, "registry/entity.html", page)?;
+    let resp = render(
+        &state,
+        &viewer,
+        StatusCode::OK,
+        "registry/entity.html",
+        page,
+    )?;
     Ok(match cookie {
         Some(c) => ([(SET_COOKIE, c.header())], resp).into_response(),
         None => resp,
