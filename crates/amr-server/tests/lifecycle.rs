@@ -467,8 +467,10 @@ async fn suspensions_end_by_themselves_when_the_period_is_over() {
         .await
         .unwrap();
         tx.commit().await.unwrap();
-        let mut config = amr_server::ServerConfig::default();
-        config.search_dir = w.app.test_db.dir().join("search-2");
+        let config = amr_server::ServerConfig {
+            search_dir: w.app.test_db.dir().join("search-2"),
+            ..Default::default()
+        };
         let second = amr_server::start(
             amr_server::app_state(w.app.db.clone(), config),
             "127.0.0.1:0",
