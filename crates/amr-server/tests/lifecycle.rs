@@ -887,3 +887,50 @@ async fn the_officer_page_shows_who_changed_what() {
         w.app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_notice_not_followed_by_an_application_lapses() {
+    for b in backends() {
+        let w = world(b).await;
+        // A simplified notice filed 45 days ago: its 20 days and the 20 days to apply are over.
+        let today = today_in_china();
+        let mut tx = w.app.db.begin().await.unwrap();
+        deregistration::file(
+            &mut tx,
+            &Actor::system(),
+            &Scope::all(),
+            &w.uscc,
+            &deregistration::DeregInput {
+                kind: "simplified".into(),
+                reason: "不再经营".into(),
+                ..Default::default()
+            },
+            today - Duration::days(45),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert!(public(&w.app, &w.uscc).await["deregistration"].is_null());
+        let (st, v) = post(
+            &w.app,
+            Some(&w.firm),
+            &format!("/api/v1/entities/{}/deregistration/application", w.uscc),
+            json!({}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b:?} {v}");
+        assert!(message(&v).starts_with("公示期满后 20 日内"), "{v}");
+        // It no longer blocks a suspension.
+        let (st, v) = post(
+            &w.app,
+            Some(&w.firm),
+            &format!("/api/v1/entities/{}/suspension", w.uscc),
+            json!({"reason": "事故", "end": day(30), "service_address": "济南市历下区泉城路1号"}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        let list = deregistration::list(&w.app.db, &w.uscc).await.unwrap();
+        assert_eq!(list[0].state, "lapsed");
+        w.app.stop().await;
+    }
+}

@@ -119,6 +119,37 @@ pub(crate) async fn open_in(tx: &mut Tx, uscc: &str) -> Result<Option<Deregistra
         .await?))
 }
 
+/// The deregistration of an entity under way on `today`: a simplified notice whose
+/// application window has passed without an application is marked `lapsed` first (so it no
+/// longer blocks a new filing or a suspension).
+pub(crate) async fn current_in(
+    tx: &mut Tx,
+    uscc: &str,
+    today: NaiveDate,
+) -> Result<Option<Deregistration>, AppError> {
+    let Some(d) = open_in(tx, uscc).await? else {
+        return Ok(None);
+    };
+    if is_lapsed(&d, today) {
+        on_tx!(tx, c => sqlx::query(
+            "UPDATE entity_deregistrations SET state = 'lapsed' WHERE id = $1 AND state = 'notice'",
+        )
+        .bind(d.id)
+        .execute(&mut *c)
+        .await?
+        .rows_affected());
+        return Ok(None);
+    }
+    Ok(Some(d))
+}
+
+/// Whether a simplified notice was not followed by an application in time.
+pub fn is_lapsed(d: &Deregistration, today: NaiveDate) -> bool {
+    d.state == "notice"
+        && d.notice_end
+            .is_some_and(|e| today > e + chrono::Duration::days(rules::SIMPLIFIED_APPLY_DAYS))
+}
+
 /// Every deregistration of an entity, newest first.
 pub async fn list(db: &Db, uscc: &str) -> Result<Vec<Deregistration>, AppError> {
     let sql =
@@ -262,7 +293,7 @@ pub async fn file(
     let notice = rules::date_field("creditor_notice_on", &input.creditor_notice_on)?;
     let report = rules::date_field("liquidation_report_on", &input.liquidation_report_on)?;
     let e = store::lock_scoped(tx, scope, uscc).await?;
-    let open = open_in(tx, &e.uscc).await?.is_some();
+    let open = current_in(tx, &e.uscc, today).await?.is_some();
     rules::check_deregister(e.status, kind, open)?;
     let now = store_now();
     let (state, notice_start, notice_end) = match kind {
@@ -694,6 +725,7 @@ pub fn state_zh(state: &str) -> &'static str {
         "approved" => "准予注销",
         "refused" => "不予注销",
         "terminated" => "因异议终止",
+        "lapsed" => "逾期未申请，已失效",
         _ => "未知",
     }
 }

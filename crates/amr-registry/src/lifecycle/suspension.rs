@@ -104,7 +104,9 @@ pub async fn suspend(
     let e = store::lock_scoped(tx, scope, uscc).await?;
     let past = list_in(tx, &e.uscc).await?;
     let used: i64 = past.iter().map(Suspension::days_used).sum();
-    let deregistering = super::deregistration::open_in(tx, &e.uscc).await?.is_some();
+    let deregistering = super::deregistration::current_in(tx, &e.uscc, today)
+        .await?
+        .is_some();
     rules::check_suspend(e.status, deregistering, used, start, end, today)?;
 
     let now = store_now();

@@ -132,6 +132,7 @@ pub async fn public_record(db: &Db, e: &Entity) -> Result<PublicRecord, AppError
         .into_iter()
         .next()
         .filter(|d| d.kind == "simplified" && matches!(d.state.as_str(), "notice" | "applied"))
+        .filter(|d| !deregistration::is_lapsed(d, crate::model::today_in_china()))
         .map(|d| PublicNotice {
             kind: d.kind,
             state: d.state,
