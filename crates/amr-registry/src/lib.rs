@@ -5,6 +5,8 @@
 //! - [`industry`]: the GB/T 4754-2017 industry classification, embedded.
 //! - [`store`]: one function per use case over both backends; every change writes its event
 //!   and audit entry in the same transaction.
+//! - [`lifecycle`]: suspension, resumption, deregistration (ordinary and simplified), flags.
+//! - [`premises`]: extra business premises in the domicile's city (一照多址).
 //! - [`demo`]: the deterministic synthetic province.
 //! - [`registration`]: online registration: the name check, filing, examination, approval.
 //! - [`web`]: the public record as JSON and as a page.
@@ -12,8 +14,10 @@
 
 pub mod demo;
 pub mod industry;
+pub mod lifecycle;
 pub mod model;
 pub mod registration;
+pub mod premises;
 pub mod search;
 pub mod store;
 pub mod web;

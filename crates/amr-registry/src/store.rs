@@ -32,6 +32,7 @@ pub use batch::{
 };
 pub use entities::{
     EntityChange, EntityChangeRow, change, create, get_many, get_public, get_scoped, history,
+    lock_scoped,
 };
 pub use jobs::{ImportJob, job_finish, job_get, job_progress, job_start};
 pub use query::{EntityFilter, PAGE, count_scoped, list_scoped, stream_scoped};

@@ -1,14 +1,20 @@
 //! How entity registrations reach the address service: the registry and the address service
 //! do not know each other, so the server wires them.
 //!
-//! [`AddressRiskFollower`] follows the event log (`registry.entity.registered`,
-//! `registry.entity.changed`, `registry.entities.imported`), reads the touched entities
-//! through `amr_registry::store::get_many` (499 a query) and records each with
+//! [`AddressRiskFollower`] follows the event log (`registry.entities.imported` and every
+//! kind in `amr_registry::lifecycle::ENTITY_EVENTS`: registered, changed, suspended,
+//! resumed, deregistered, premises added or closed), reads the touched entities through
+//! `amr_registry::store::get_many` (499 a query) and records each with
 //! `amr_address::risk::record_registration`, in the batch's transaction (so the counts and
 //! the cursor commit together). `amr address risk rebuild` does the same for every entity at
 //! once ([`rebuild`]).
+//!
+//! Extra premises (一照多址) count at their own addresses like domiciles: each is recorded
+//! under the key `USCC/P{id}` ([`premises_registration`]), with the entity's status while
+//! open and `deregistered` once closed (a closed place stays in the address's history, as a
+//! deregistered entity does).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use amr_address::risk::{self, Registration};
 use amr_kernel::auth::Scope;
@@ -16,7 +22,9 @@ use amr_kernel::db::{Db, Tx};
 use amr_kernel::error::AppError;
 use amr_kernel::events::Event;
 use amr_kernel::events::runner::Consumer;
+use amr_registry::lifecycle;
 use amr_registry::model::Entity;
+use amr_registry::premises::{self, Premises};
 use amr_registry::store::{self, EntityFilter};
 
 /// What the address service is told about an entity.
@@ -27,6 +35,22 @@ pub fn registration(e: &Entity) -> Registration {
         division: e.division.clone(),
         registered_on: e.established,
         status: e.status.as_str().to_string(),
+    }
+}
+
+/// What the address service is told about extra premises of `e`.
+pub fn premises_registration(e: &Entity, p: &Premises) -> Registration {
+    let status = if p.closed_on.is_some() {
+        "deregistered".to_string()
+    } else {
+        e.status.as_str().to_string()
+    };
+    Registration {
+        uscc: format!("{}/P{}", p.uscc, p.id),
+        address: p.address.clone(),
+        division: p.division.clone(),
+        registered_on: p.opened_on,
+        status,
     }
 }
 
@@ -45,7 +69,7 @@ fn touched(batch: &[Event]) -> BTreeSet<String> {
                     out.extend(list.iter().filter_map(|u| u.as_str().map(str::to_string)));
                 }
             }
-            "registry.entity.registered" | "registry.entity.changed" => {
+            k if lifecycle::ENTITY_EVENTS.contains(&k) => {
                 let payload = e.payload_json();
                 if let Some(u) = payload
                     .get("uscc")
@@ -72,8 +96,22 @@ impl Consumer for AddressRiskFollower {
         // One query per 499 entities, not one per entity (an import event names up to
         // 10,000). An entity not committed yet by its writer, or gone, is not among them:
         // nothing to count.
-        for e in store::get_many(&self.db, &Scope::all(), &usccs).await? {
-            risk::record_registration(tx, &registration(&e)).await?;
+        let entities = store::get_many(&self.db, &Scope::all(), &usccs).await?;
+        for e in &entities {
+            risk::record_registration(tx, &registration(e)).await?;
+        }
+        // Premises only for the entities a lifecycle event named (an import has none).
+        let named: Vec<&str> = batch
+            .iter()
+            .filter(|e| e.kind.starts_with("registry.entity."))
+            .filter_map(|e| e.uscc.as_deref())
+            .collect();
+        let owners: HashMap<&str, &Entity> =
+            entities.iter().map(|e| (e.uscc.as_str(), e)).collect();
+        for p in premises::list_for(&self.db, &named).await? {
+            if let Some(e) = owners.get(p.uscc.as_str()) {
+                risk::record_registration(tx, &premises_registration(e, &p)).await?;
+            }
         }
         Ok(())
     }
@@ -94,6 +132,26 @@ pub async fn rebuild(db: &Db, mut progress: impl FnMut(u64)) -> Result<u64, AppE
             Some(last) if page.len() == 5000 => after = Some(last.uscc.clone()),
             _ => break,
         }
+    }
+    // Then every recorded premises, with its entity's status.
+    let mut after_id = 0;
+    loop {
+        let page = premises::page_all(db, after_id, 5000).await?;
+        let Some(last) = page.last() else { break };
+        after_id = last.id;
+        let usccs: Vec<&str> = page.iter().map(|p| p.uscc.as_str()).collect();
+        let owners = store::get_many(db, &Scope::all(), &usccs).await?;
+        let owners: HashMap<&str, &Entity> = owners.iter().map(|e| (e.uscc.as_str(), e)).collect();
+        let batch: Vec<Registration> = page
+            .iter()
+            .filter_map(|p| {
+                owners
+                    .get(p.uscc.as_str())
+                    .map(|e| premises_registration(e, p))
+            })
+            .collect();
+        rb.add(db, &batch).await?;
+        progress(rb.added);
     }
     rb.finish(db).await
 }

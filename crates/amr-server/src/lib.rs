@@ -116,8 +116,34 @@ pub async fn start(state: AppState, listen: &str) -> Result<Running, AppError> {
     })
 }
 
+/// The automatic end of suspensions: at start (catching up on every period that ended while
+/// the server was down), then every minute and soon after any commit of this process (at
+/// most once a second), entities whose suspension period has ended are resumed
+/// (`amr_registry::lifecycle::suspension::resume_expired`, idempotent, one transaction each).
+async fn lifecycle_sweeper(db: amr_kernel::db::Db, mut shutdown: watch::Receiver<bool>) {
+    let mut commits = amr_kernel::events::subscribe();
+    loop {
+        let today = amr_registry::model::today_in_china();
+        match amr_registry::lifecycle::suspension::resume_expired(&db, today).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(resumed = n, "suspension periods ended"),
+            Err(e) => tracing::warn!(error = %e, "resuming ended suspensions failed"),
+        }
+        let woken = tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => false,
+            _ = commits.changed() => true,
+            _ = shutdown.wait_for(|v| *v) => return,
+        };
+        if woken {
+            // At most one sweep a second, however many commits.
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    }
+}
+
 /// Starts the workers that run beside the server: the search index and the address risk
-/// counts follow the event log, and expired sessions are purged.
+/// counts follow the event log, ended suspensions are resumed, and expired sessions are
+/// purged.
 fn spawn_workers(state: &AppState, index: Arc<EntityIndex>, mut shutdown: watch::Receiver<bool>) {
     let db = state.db.clone();
     tokio::spawn(amr_kernel::events::runner::run(
@@ -135,6 +161,7 @@ fn spawn_workers(state: &AppState, index: Arc<EntityIndex>, mut shutdown: watch:
         amr_kernel::events::runner::RunnerOptions::default(),
         shutdown.clone(),
     ));
+    tokio::spawn(lifecycle_sweeper(db.clone(), shutdown.clone()));
     tokio::spawn(async move {
         loop {
             if let Err(e) = amr_kernel::auth::store::purge_expired(&db).await {

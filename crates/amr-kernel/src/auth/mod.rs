@@ -64,6 +64,7 @@ impl Role {
                 Permission::ReadEvents,
                 Permission::ReadRecords,
                 Permission::ExamineRegistrations,
+                Permission::RecordLifecycle,
             ],
             Role::Enterprise => &[Permission::ActForEntity],
         }
@@ -86,6 +87,9 @@ pub enum Permission {
     ReadRecords,
     /// Examine registration filings (approve or return) within the jurisdiction.
     ExamineRegistrations,
+    /// Record and decide lifecycle acts within the jurisdiction: suspensions, premises and
+    /// deregistrations on an entity's behalf, deregistration decisions, objections, flags.
+    RecordLifecycle,
     ActForEntity,
 }
 
@@ -98,6 +102,7 @@ impl Permission {
             Permission::ReadEvents => "read_events",
             Permission::ReadRecords => "read_records",
             Permission::ExamineRegistrations => "examine_registrations",
+            Permission::RecordLifecycle => "record_lifecycle",
             Permission::ActForEntity => "act_for_entity",
         }
     }

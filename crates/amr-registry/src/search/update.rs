@@ -65,7 +65,7 @@ fn touched(batch: &[Event]) -> BTreeSet<String> {
                     out.extend(list.iter().filter_map(|u| u.as_str().map(str::to_string)));
                 }
             }
-            "registry.entity.registered" | "registry.entity.changed" => {
+            k if crate::lifecycle::ENTITY_EVENTS.contains(&k) => {
                 let payload = e.payload_json();
                 let from_payload = payload.get("uscc").and_then(|v| v.as_str());
                 if let Some(u) = from_payload.or(e.uscc.as_deref()) {

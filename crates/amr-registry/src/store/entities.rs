@@ -175,6 +175,11 @@ pub struct EntityChangeRow {
     pub field: String,
     pub before_value: Option<String>,
     pub after_value: Option<String>,
+    /// Who made the change: the actor's label (`account:12`, `system`); `None` for changes
+    /// recorded before the actor was kept.
+    pub actor: Option<String>,
+    /// The actor's name (the account's user name).
+    pub actor_name: Option<String>,
 }
 
 /// A changed field: name, stored text before/after, JSON before/after.
@@ -218,21 +223,10 @@ fn diffs(old: &Entity, new: &NewEntity) -> Vec<Diff> {
     out
 }
 
-/// Changes an entity within the officer's jurisdiction ([`AppError::NotFound`] outside it).
-/// The new values are validated; a new division must stay within the jurisdiction. Writes one
-/// `entity_changes` row per changed field, the public event `registry.entity.changed`
-/// (`{uscc, fields: [{field, before, after}]}`, an individual business's operator masked) and
-/// the audit entry `entity.change` with before and after. A change that changes nothing is
-/// rejected ("没有变更") and writes nothing.
-pub async fn change(
-    tx: &mut Tx,
-    actor: &Actor,
-    scope: &Scope,
-    uscc: &str,
-    ch: &EntityChange,
-) -> Result<Entity, AppError> {
-    // On PostgreSQL the row is locked until commit; on SQLite the write transaction
-    // (BEGIN IMMEDIATE) already excludes other writers.
+/// An entity within the scope, read in `tx` and locked until commit (on PostgreSQL the row is
+/// locked `FOR UPDATE`; on SQLite the write transaction, `BEGIN IMMEDIATE`, already excludes
+/// other writers); [`AppError::NotFound`] if unknown or outside the scope.
+pub async fn lock_scoped(tx: &mut Tx, scope: &Scope, uscc: &str) -> Result<Entity, AppError> {
     let lock = match tx.inner {
         TxInner::Postgres(_) => " FOR UPDATE",
         TxInner::Sqlite(_) => "",
@@ -246,7 +240,54 @@ pub async fn change(
         .bind(scope.like_pattern())
         .fetch_optional(&mut *c)
         .await?);
-    let old: Entity = row.ok_or(AppError::NotFound)?.try_into()?;
+    row.ok_or(AppError::NotFound)?.try_into()
+}
+
+/// Writes one history row: `field` of `uscc` went from `before` to `after` in the change
+/// whose event has `timepoint`, by `actor`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn write_change_row(
+    tx: &mut Tx,
+    actor: &Actor,
+    uscc: &str,
+    timepoint: i64,
+    at: DateTime<Utc>,
+    field: &str,
+    before: Option<&str>,
+    after: Option<&str>,
+) -> Result<(), AppError> {
+    on_tx!(tx, c => sqlx::query(
+        "INSERT INTO entity_changes (uscc, timepoint, changed_at, field, before_value, after_value, actor, actor_name) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(uscc)
+    .bind(timepoint)
+    .bind(at)
+    .bind(field)
+    .bind(before)
+    .bind(after)
+    .bind(actor.label())
+    .bind(&actor.name)
+    .execute(&mut *c)
+    .await?
+    .rows_affected());
+    Ok(())
+}
+
+/// Changes an entity within the officer's jurisdiction ([`AppError::NotFound`] outside it).
+/// The new values are validated; a new division must stay within the jurisdiction. Writes one
+/// `entity_changes` row per changed field, the public event `registry.entity.changed`
+/// (`{uscc, fields: [{field, before, after}]}`, an individual business's operator masked) and
+/// the audit entry `entity.change` with before and after. A change that changes nothing is
+/// rejected ("没有变更") and writes nothing.
+pub async fn change(
+    tx: &mut Tx,
+    actor: &Actor,
+    scope: &Scope,
+    uscc: &str,
+    ch: &EntityChange,
+) -> Result<Entity, AppError> {
+    let old = lock_scoped(tx, scope, uscc).await?;
 
     let mut new = old.to_new();
     let set = |slot: &mut String, v: &Option<String>| {
@@ -319,19 +360,17 @@ pub async fn change(
     )
     .await?;
     for d in &diffs {
-        on_tx!(tx, c => sqlx::query(
-            "INSERT INTO entity_changes (uscc, timepoint, changed_at, field, before_value, after_value) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+        write_change_row(
+            tx,
+            actor,
+            &old.uscc,
+            timepoint,
+            now,
+            d.field,
+            d.before.as_deref(),
+            d.after.as_deref(),
         )
-        .bind(&old.uscc)
-        .bind(timepoint)
-        .bind(now)
-        .bind(d.field)
-        .bind(&d.before)
-        .bind(&d.after)
-        .execute(&mut *c)
-        .await?
-        .rows_affected());
+        .await?;
     }
     on_tx!(tx, c => sqlx::query(
         "UPDATE entities SET name = $2, legal_rep = $3, capital_yuan = $4, address = $5, \
@@ -379,7 +418,7 @@ pub async fn change(
 pub async fn history(db: &Db, scope: &Scope, uscc: &str) -> Result<Vec<EntityChangeRow>, AppError> {
     let entity = super::get_scoped(db, scope, uscc).await?;
     Ok(on_conn!(db, c => sqlx::query_as(
-        "SELECT id, uscc, timepoint, changed_at, field, before_value, after_value \
+        "SELECT id, uscc, timepoint, changed_at, field, before_value, after_value, actor, actor_name \
          FROM entity_changes WHERE uscc = $1 ORDER BY id DESC",
     )
     .bind(&entity.uscc)

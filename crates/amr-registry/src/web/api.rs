@@ -1,4 +1,5 @@
-//! `GET /api/v1/entities/{uscc}`: the public record of an entity.
+//! `GET /api/v1/entities/{uscc}`: the public record of an entity, with its lifecycle
+//! (`status`, `suspension`, `premises`, `history`, a running deregistration notice).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -8,7 +9,7 @@ use amr_kernel::error::AppError;
 use amr_web::AppState;
 use amr_web::error::ApiError;
 
-use crate::model::PublicEntity;
+use crate::lifecycle::view::{PublicRecord, public_record};
 use crate::store;
 
 /// The public record; 404 for an unknown code and for a malformed one (a code that cannot
@@ -16,8 +17,8 @@ use crate::store;
 pub async fn get_entity(
     State(state): State<AppState>,
     Path(uscc): Path<String>,
-) -> Result<Json<PublicEntity>, ApiError> {
+) -> Result<Json<PublicRecord>, ApiError> {
     let uscc = Uscc::parse(&uscc).map_err(|_| AppError::NotFound)?;
     let e = store::get_public(&state.db, uscc.as_str()).await?;
-    Ok(Json(PublicEntity::from(&e)))
+    Ok(Json(public_record(&state.db, &e).await?))
 }

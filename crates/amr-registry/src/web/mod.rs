@@ -1,13 +1,17 @@
-//! The registry's routes: the public record of an entity, as JSON and as a page.
+//! The registry's routes: the public record of an entity, as JSON and as a page; the
+//! lifecycle filings (enterprise portal and API), the officers' decisions and the public
+//! objection form.
 
 mod api;
+mod lifecycle;
+mod lifecycle_pages;
 mod office;
 mod pages;
 pub mod search;
 
 use std::sync::Arc;
 
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Extension, Router};
 
 use amr_web::{AppState, WebModule};
@@ -37,6 +41,22 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/registry/entity.html"),
     ),
     (
+        "registry/portal.html",
+        include_str!("../../templates/registry/portal.html"),
+    ),
+    (
+        "registry/lifecycle_forms.html",
+        include_str!("../../templates/registry/lifecycle_forms.html"),
+    ),
+    (
+        "registry/lifecycle_record.html",
+        include_str!("../../templates/registry/lifecycle_record.html"),
+    ),
+    (
+        "registry/office_deregistrations.html",
+        include_str!("../../templates/registry/office_deregistrations.html"),
+    ),
+    (
         "registry/search.html",
         include_str!("../../templates/registry/search.html"),
     ),
@@ -64,7 +84,48 @@ pub const TEMPLATES: &[(&str, &str)] = &[
 
 /// The JSON API routes (the server merges them outside the page frame).
 pub fn api_routes() -> Router<AppState> {
-    Router::new().route("/api/v1/entities/{uscc}", get(api::get_entity))
+    use lifecycle as l;
+    Router::new()
+        .route("/api/v1/entities/{uscc}", get(api::get_entity))
+        .route("/api/v1/entities/{uscc}/lifecycle", get(l::get_lifecycle))
+        .route(
+            "/api/v1/entities/{uscc}/suspension",
+            post(l::post_suspension),
+        )
+        .route(
+            "/api/v1/entities/{uscc}/suspension/extension",
+            post(l::post_extension),
+        )
+        .route(
+            "/api/v1/entities/{uscc}/suspension/resumption",
+            post(l::post_resumption),
+        )
+        .route("/api/v1/entities/{uscc}/premises", post(l::post_premises))
+        .route(
+            "/api/v1/entities/{uscc}/premises/{id}/closure",
+            post(l::post_premises_closure),
+        )
+        .route(
+            "/api/v1/entities/{uscc}/deregistration",
+            post(l::post_deregistration),
+        )
+        .route(
+            "/api/v1/entities/{uscc}/deregistration/application",
+            post(l::post_application),
+        )
+        .route(
+            "/api/v1/entities/{uscc}/objections",
+            post(l::post_objection),
+        )
+        .route(
+            "/api/v1/office/deregistrations/{id}/decision",
+            post(l::post_decision),
+        )
+        .route(
+            "/api/v1/office/objections/{id}/resolution",
+            post(l::post_resolution),
+        )
+        .route("/api/v1/office/entities/{uscc}/flags", post(l::post_flags))
 }
 
 /// The page routes (the server merges them inside the page frame).
@@ -72,6 +133,36 @@ pub fn page_routes() -> Router<AppState> {
     Router::new()
         .route("/entities", get(pages::lookup_entity))
         .route("/entities/{uscc}", get(pages::get_entity_page))
+        .route(
+            "/entities/{uscc}/objections",
+            post(lifecycle_pages::post_objection),
+        )
+        .route("/portal", get(lifecycle_pages::portal))
+        .route(
+            "/portal/entities/{uscc}",
+            get(lifecycle_pages::portal_entity),
+        )
+        .route(
+            "/manage/entities/{uscc}/{act}",
+            post(lifecycle_pages::post_manage),
+        )
+        .route(
+            "/manage/entities/{uscc}/premises/{id}/closure",
+            post(lifecycle_pages::post_close_premises),
+        )
+        .route(
+            "/office/entities/{uscc}/flags",
+            post(lifecycle_pages::post_flags),
+        )
+        .route("/office/deregistrations", get(lifecycle_pages::get_queue))
+        .route(
+            "/office/deregistrations/{id}/decision",
+            post(lifecycle_pages::post_decision),
+        )
+        .route(
+            "/office/objections/{id}/resolution",
+            post(lifecycle_pages::post_resolution),
+        )
         .route("/office/entities", get(office::list_entities))
         .route("/office/entities.xlsx", get(office::export_entities))
         .route("/office/entities/{uscc}", get(office::get_entity))

@@ -1,5 +1,7 @@
 //! The officer's entity list (`GET /office/entities`) and full record
-//! (`GET /office/entities/{uscc}`), within the officer's jurisdiction.
+//! (`GET /office/entities/{uscc}`: history with who made each change, the lifecycle, and for
+//! officers who record lifecycle acts the filing and decision forms), within the officer's
+//! jurisdiction.
 //!
 //! The jurisdiction is applied in the store: another region's entity is a 404 page.
 
@@ -128,7 +130,19 @@ pub async fn get_entity(
     let uscc = amr_kernel::codes::uscc::Uscc::parse(&uscc).map_err(|_| AppError::NotFound)?;
     let e = store::get_scoped(&state.db, &scope, uscc.as_str()).await?;
     let history = store::history(&state.db, &scope, uscc.as_str()).await?;
-    let page = serde_json::json!({ "entity": OfficerEntity::from(&e), "history": history });
+    let detail = crate::lifecycle::view::detail(&state.db, &e).await?;
+    let can_act = viewer
+        .session
+        .as_ref()
+        .is_some_and(|s| s.account.role().can(Permission::RecordLifecycle));
+    let page = serde_json::json!({
+        "entity": OfficerEntity::from(&e),
+        "history": history,
+        "detail": detail,
+        "can_act": can_act,
+        "base": format!("/manage/entities/{}", e.uscc),
+        "today": crate::model::today_in_china(),
+    });
     render(
         &state,
         &viewer,

@@ -3,16 +3,20 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use amr_kernel::codes::uscc::Uscc;
 use amr_kernel::error::AppError;
 use amr_web::AppState;
+use amr_web::csrf;
 use amr_web::extract::PageQuery;
 use amr_web::page::{PageError, Viewer, render};
 
-use crate::model::PublicEntity;
+use super::lifecycle::path_uscc;
+use crate::lifecycle::view;
+use crate::model::today_in_china;
 use crate::store;
 
 #[derive(Debug, Deserialize)]
@@ -32,20 +36,47 @@ pub async fn lookup_entity(
     Ok(Redirect::to(&format!("/entities/{}", uscc.as_str())).into_response())
 }
 
-/// `GET /entities/{uscc}`: the public record, personal data masked; 404 when unknown.
+/// `GET /entities/{uscc}`: the public record with its lifecycle, personal data masked; 404
+/// when unknown. While a simplified-deregistration notice runs, it carries the objection
+/// form (and sets the pre-login CSRF cookie for it when needed).
 pub async fn get_entity_page(
     viewer: Viewer,
     State(state): State<AppState>,
     Path(uscc): Path<String>,
 ) -> Result<Response, PageError> {
-    let uscc = Uscc::parse(&uscc).map_err(|_| AppError::NotFound)?;
-    let e = store::get_public(&state.db, uscc.as_str()).await?;
-    let page = serde_json::json!({ "entity": PublicEntity::from(&e) });
-    render(
+    let uscc = path_uscc(&uscc)?;
+    let e = store::get_public(&state.db, &uscc).await?;
+    let record = view::public_record(&state.db, &e).await?;
+    let (form_csrf, cookie) = match (&viewer.session, &viewer.login_csrf) {
+        (Some(s), _) => (s.csrf_token.clone(), None),
+        (None, Some(t)) if !t.is_empty() => (t.clone(), None),
+        (None, _) if record.deregistration.is_some() => {
+            let (t, c) = csrf::new_login_token(viewer.https);
+            (t, Some(c))
+        }
+        _ => (String::new(), None),
+    };
+    let today = today_in_china();
+    let objections_open = record.deregistration.as_ref().is_some_and(|d| {
+        d.state == "notice"
+            && d.notice_start.is_some_and(|s| s <= today)
+            && d.notice_end.is_some_and(|e| today <= e)
+    });
+    let page = serde_json::json!({
+        "entity": record.entity,
+        "record": record,
+        "form_csrf": form_csrf,
+        "objections_open": objections_open,
+    });
+    let resp = render(
         &state,
         &viewer,
         StatusCode::OK,
         "registry/entity.html",
         page,
-    )
+    )?;
+    Ok(match cookie {
+        Some(c) => ([(SET_COOKIE, c.header())], resp).into_response(),
+        None => resp,
+    })
 }
