@@ -605,6 +605,32 @@ async fn registered_entities_are_counted_per_address_and_reviewed_on_the_risk_pa
         )
         .await;
         assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "a note is required");
+        // Asked for in the address's row, with the decision kept.
+        let page = resp.text().await.unwrap();
+        assert!(
+            page.contains("class=\"alert error review-error\">请填写说明"),
+            "{page}"
+        );
+        assert!(page.contains("value=\"cleared\" selected"));
+        let resp = post(
+            &app,
+            &c,
+            "/office/addresses/risk/cluster",
+            &[
+                ("csrf", &csrf),
+                ("key", key),
+                ("cluster", "1"),
+                ("note", ""),
+                ("city", "3701"),
+            ],
+        )
+        .await;
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        let page = resp.text().await.unwrap();
+        assert!(
+            page.contains("class=\"alert error cluster-error\">请填写说明"),
+            "{page}"
+        );
         let resp = post(
             &app,
             &c,
@@ -633,7 +659,7 @@ async fn registered_entities_are_counted_per_address_and_reviewed_on_the_risk_pa
     }
 }
 
-/// The value of the `id="..."` element's text, or None.
+/// Whether the text of the element with `id` contains `needle`.
 fn has_field_error(page: &str, id: &str, needle: &str) -> bool {
     let marker = format!("id=\"{id}\">");
     page.find(&marker)
