@@ -471,7 +471,7 @@ pub async fn find_match(
 // ---------------------------------------------------------------------------------------
 
 /// A row of an import file that was not taken, and why.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RowError {
     /// Data row number (1 = the first row after the header).
     pub row: u64,
@@ -479,14 +479,33 @@ pub struct RowError {
     pub message: String,
 }
 
+/// A row of an import file that was taken: its standard form, and whether it was new.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AcceptedRow {
+    /// Data row number (1 = the first row after the header).
+    pub row: u64,
+    pub full_address: String,
+    /// False when the library already held the address (or an earlier row repeated it).
+    pub inserted: bool,
+}
+
+/// At most this many taken rows are listed in a report (every row is counted).
+pub const LISTED_ROWS: usize = 2000;
+
 /// What an import did.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ImportReport {
     pub rows: u64,
     pub inserted: u64,
     /// Rows whose address the library already held (or that repeated an earlier row).
     pub duplicates: u64,
+    /// Rows refused (each is in `errors`, unless the list was cut for storage).
+    #[serde(default)]
+    pub refused: u64,
     pub errors: Vec<RowError>,
+    /// The first [`LISTED_ROWS`] rows taken.
+    #[serde(default)]
+    pub accepted: Vec<AcceptedRow>,
 }
 
 /// The columns an import file may have (header names, Chinese or English, any order).
@@ -653,6 +672,7 @@ pub async fn import_rows(
             }) {
                 Ok(e) => e,
                 Err(AppError::BadRequest { field, message }) => {
+                    report.refused += 1;
                     report.errors.push(RowError {
                         row: n,
                         field,
@@ -662,9 +682,22 @@ pub async fn import_rows(
                 }
                 Err(e) => return Err(e),
             };
-            match insert(&mut tx, &e, source, &actor.name).await? {
-                Some(_) => inserted += 1,
-                None => report.duplicates += 1,
+            let new = match insert(&mut tx, &e, source, &actor.name).await? {
+                Some(_) => {
+                    inserted += 1;
+                    true
+                }
+                None => {
+                    report.duplicates += 1;
+                    false
+                }
+            };
+            if report.accepted.len() < LISTED_ROWS {
+                report.accepted.push(AcceptedRow {
+                    row: n,
+                    full_address: e.full_address.clone(),
+                    inserted: new,
+                });
             }
         }
         if inserted > 0 {
@@ -692,6 +725,76 @@ pub async fn import_rows(
         progress(report.rows);
     }
     Ok(report)
+}
+
+/// An import made from the office pages, kept for its result page.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredImport {
+    pub id: i64,
+    pub city: String,
+    /// `import:form` (pasted text) or `import:FILE` (an uploaded file).
+    pub source: String,
+    pub report: ImportReport,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+}
+
+/// Keeps the report of an import (refused rows beyond [`LISTED_ROWS`] are counted, not
+/// listed); returns its id.
+pub async fn save_import(
+    db: &Db,
+    actor: &Actor,
+    city: &str,
+    source: &str,
+    report: &ImportReport,
+) -> Result<i64, AppError> {
+    let mut kept = report.clone();
+    kept.errors.truncate(LISTED_ROWS);
+    kept.accepted.truncate(LISTED_ROWS);
+    let json = serde_json::to_string(&kept).map_err(|e| AppError::Internal(e.into()))?;
+    let mut tx = db.begin().await?;
+    let id: i64 = on_tx!(tx, c => sqlx::query_scalar(
+        "INSERT INTO address_imports (city, source, report, created_at, created_by) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(city)
+    .bind(source)
+    .bind(&json)
+    .bind(now())
+    .bind(&actor.name)
+    .fetch_one(&mut *c)
+    .await?);
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// A kept import report: the person who made it sees it, and so does anyone whose
+/// jurisdiction covers its city; 404 for everyone else.
+pub async fn get_import(
+    db: &Db,
+    scope: &Scope,
+    viewer: &str,
+    id: i64,
+) -> Result<StoredImport, AppError> {
+    let row: Option<(i64, String, String, String, DateTime<Utc>, String)> = on_conn!(db, c => sqlx::query_as(
+            "SELECT id, city, source, report, created_at, created_by FROM address_imports WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(c)
+        .await?);
+    let (id, city, source, report, created_at, created_by) = row.ok_or(AppError::NotFound)?;
+    if created_by != viewer && !scope.covers(&city) {
+        return Err(AppError::NotFound);
+    }
+    let report = serde_json::from_str(&report).map_err(|e| AppError::Internal(e.into()))?;
+    Ok(StoredImport {
+        id,
+        city,
+        source,
+        report,
+        created_at,
+        created_by,
+    })
 }
 
 /// Adds entries without an officer (the demo province, a migration): no scope check, one

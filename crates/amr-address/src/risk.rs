@@ -35,6 +35,10 @@ pub const CONSUMER: &str = "address.risk";
 /// Entities at one address above which it goes to review.
 pub const DEFAULT_THRESHOLD: i64 = 10;
 
+/// Whether the abnormal-operations list (经营异常名录) feeds `abnormal` yet. Until it does,
+/// every abnormal count is 0 for want of data, and the pages say so instead of showing 0.
+pub const ABNORMAL_LIST_CONNECTED: bool = false;
+
 /// Statuses counted as inactive (the registry's keys).
 pub const INACTIVE: &[&str] = &["suspended", "revoked", "deregistered"];
 

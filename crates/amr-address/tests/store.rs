@@ -168,6 +168,45 @@ async fn imports_csv_and_xlsx_with_a_reason_for_each_refused_row() {
         );
         assert!(r.errors[0].message.contains("门牌号"));
         assert!(r.errors[1].message.contains("3701"));
+        // The rows taken are listed with their number and whether they were new.
+        assert_eq!(r.refused, 2);
+        let taken: Vec<(u64, bool)> = r.accepted.iter().map(|a| (a.row, a.inserted)).collect();
+        assert_eq!(taken, [(1, true), (4, false), (6, true)], "{r:?}");
+        assert!(r.accepted[0].full_address.contains("齐鲁国际大厦"));
+
+        // The report is kept for its result page: the importer and the city see it.
+        let id = library::save_import(db, &officer(), "3701", "import:lib.csv", &r)
+            .await
+            .unwrap();
+        let kept = library::get_import(db, &Scope::prefix("370102"), "officer.lixia", id)
+            .await
+            .unwrap();
+        assert_eq!(kept.report, r);
+        assert_eq!(kept.created_by, "officer.lixia");
+        let city = library::get_import(db, &Scope::prefix("3701"), "someone.else", id).await;
+        assert!(city.is_ok());
+        let other = library::get_import(db, &Scope::prefix("370103"), "officer.shizhong", id).await;
+        assert!(matches!(other, Err(AppError::NotFound)), "{other:?}");
+        let none = library::get_import(db, &Scope::all(), "x", id + 1).await;
+        assert!(matches!(none, Err(AppError::NotFound)));
+        // Long reports keep every count but list the first rows only.
+        let mut long = r.clone();
+        long.errors = (1..=2500)
+            .map(|n| library::RowError {
+                row: n,
+                field: "address".into(),
+                message: "缺门牌号 (no number)".into(),
+            })
+            .collect();
+        long.refused = 2500;
+        let id = library::save_import(db, &officer(), "3701", "import:long.csv", &long)
+            .await
+            .unwrap();
+        let kept = library::get_import(db, &Scope::all(), "x", id)
+            .await
+            .unwrap();
+        assert_eq!(kept.report.errors.len(), library::LISTED_ROWS);
+        assert_eq!(kept.report.refused, 2500);
 
         // The same rows from a workbook, structured columns.
         let dir = tempfile::tempdir().unwrap();

@@ -12,10 +12,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use amr_address::check::{self, CheckRequest};
 use amr_address::library::{self, NewEntry};
+use amr_address::risk;
 use amr_kernel::audit::Actor;
 use amr_kernel::auth::Scope;
 use amr_kernel::db::Db;
 use amr_kernel::error::AppError;
+use amr_registry::demo::{ClusterSite, DemoSpec, Generator};
 use amr_registry::store::{self, EntityFilter};
 use amr_server::address_wiring;
 
@@ -204,8 +206,11 @@ fn left_out(key: &str) -> bool {
 
 /// The demo province's standard library and risk counts: every generated domicile's road and
 /// number goes into the library of its city, except about one in ten (so the commitment path
-/// shows), then the risk counts are rebuilt from the registry.
-pub async fn demo_addresses(db: &Db, province: &str, progress: bool) -> Result<(), AppError> {
+/// shows), then the risk counts are rebuilt from the registry and the cluster addresses the
+/// generator declares are declared cluster-registration addresses (集群注册), so the review
+/// queue holds only the undeclared ones.
+pub async fn demo_addresses(db: &Db, spec: &DemoSpec, progress: bool) -> Result<(), AppError> {
+    let province = spec.province.as_str();
     let scope = Scope::prefix(province);
     let filter = EntityFilter::default();
     let total = store::count_scoped(db, &scope, &filter).await?;
@@ -251,5 +256,35 @@ pub async fn demo_addresses(db: &Db, province: &str, progress: bool) -> Result<(
     };
     address_wiring::rebuild(db, |n| pb.set_position(n)).await?;
     pb.finish_and_clear();
+    let sites = Generator::new(spec.clone())?;
+    declare_clusters(db, &actor, sites.cluster_sites()).await?;
     Ok(())
+}
+
+/// Declares the demo's declared cluster sites that have entities (and are not declared
+/// yet), in one transaction with their audit entries.
+pub async fn declare_clusters(
+    db: &Db,
+    actor: &Actor,
+    sites: &[ClusterSite],
+) -> Result<u64, AppError> {
+    let mut keys = Vec::new();
+    for site in sites.iter().filter(|s| s.declared) {
+        let parsed = amr_address::parse(&site.address, Some(site.division));
+        let key = risk::risk_key(&parsed, Some(site.division)).key;
+        if risk::get(db, &key).await?.is_some_and(|a| !a.cluster) {
+            keys.push((key, &site.address));
+        }
+    }
+    let mut tx = db.begin().await?;
+    let mut declared = 0;
+    for (key, address) in keys {
+        let note = format!(
+            "示范数据：已备案的集群注册住所（{address}）(demo: a declared cluster-registration address)"
+        );
+        risk::declare_cluster(&mut tx, actor, &Scope::all(), &key, true, &note).await?;
+        declared += 1;
+    }
+    tx.commit().await?;
+    Ok(declared)
 }

@@ -175,7 +175,7 @@ pub async fn run_demo_with(
     let elapsed = start.elapsed();
     let addresses_elapsed = if addresses {
         let started = Instant::now();
-        crate::address_db::demo_addresses(db, &spec.province, progress).await?;
+        crate::address_db::demo_addresses(db, &spec, progress).await?;
         Some(started.elapsed())
     } else {
         None

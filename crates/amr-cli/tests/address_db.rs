@@ -160,3 +160,85 @@ fn the_demo_has_a_library_and_risk_counts_and_rebuild_recounts() {
             .all(|l| l["risk"]["entity_count"].as_i64().unwrap() >= 1)
     );
 }
+
+#[test]
+fn the_demo_declares_some_cluster_addresses_and_queues_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/amr.db", dir.path().display());
+    let mut cmd = amr(&db);
+    cmd.args(["demo", "--entities", "20000", "--seed", "37"]);
+    let out = run(cmd, "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let spec = amr_registry::demo::DemoSpec {
+        seed: 37,
+        entities: 20_000,
+        province: "37".into(),
+    };
+    let generator = amr_registry::demo::Generator::new(spec).unwrap();
+    let sites = generator.cluster_sites().to_vec();
+    let entities: Vec<_> = generator.collect();
+    let at = |s: &amr_registry::demo::ClusterSite| {
+        entities
+            .iter()
+            .filter(|e| e.address.starts_with(&s.address))
+            .count() as i64
+    };
+    let key_of = |s: &amr_registry::demo::ClusterSite| {
+        let p = amr_address::parse(&s.address, Some(s.division));
+        amr_address::risk::risk_key(&p, Some(s.division)).key
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use amr_address::risk;
+        use amr_kernel::audit::Actor;
+        use amr_kernel::auth::Scope;
+        let d = amr_kernel::db::Db::connect(&db).await.unwrap();
+        // Every site is counted at one address, whatever room its entities are in (at
+        // this size a small county's site may still be empty).
+        let mut declared = 0;
+        for s in sites.iter().filter(|s| at(s) > 0) {
+            let a = risk::get(&d, &key_of(s))
+                .await
+                .unwrap()
+                .unwrap_or_else(|| panic!("{} not counted", s.address));
+            assert_eq!(a.entity_count, at(s), "{}", s.address);
+            assert_eq!(a.cluster, s.declared, "{}", s.address);
+            declared += usize::from(a.cluster);
+        }
+        assert!(declared >= 2, "{declared} declared");
+        // At 20,000 entities the sites hold a few each (at 100,000, dozens: the generator's
+        // tests); with the threshold at 2 the undeclared ones queue, the declared never.
+        let mut tx = d.begin().await.unwrap();
+        risk::set_threshold(&mut tx, &Actor::system(), 2)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let queue = risk::queue(&d, &Scope::all(), None, 10_000).await.unwrap();
+        let queued: std::collections::HashSet<String> =
+            queue.iter().map(|a| a.risk_key.clone()).collect();
+        let mut undeclared_queued = 0;
+        for s in sites.iter().filter(|s| at(s) > 0) {
+            let a = risk::get(&d, &key_of(s)).await.unwrap().unwrap();
+            if s.declared {
+                assert!(!queued.contains(&a.risk_key), "{} queued", s.address);
+            } else if a.entity_count > 2 {
+                assert!(queued.contains(&a.risk_key), "{} not queued", s.address);
+                undeclared_queued += 1;
+            }
+        }
+        assert!(undeclared_queued >= 5, "{undeclared_queued} sites queued");
+        // The riskiest addresses of 济南 rank its cluster sites near the top.
+        let top = risk::riskiest(&d, &Scope::all(), "3701", 5).await.unwrap();
+        let jinan: Vec<String> = sites
+            .iter()
+            .filter(|s| s.city == "3701")
+            .map(key_of)
+            .collect();
+        assert!(top.iter().any(|a| jinan.contains(&a.risk_key)), "{top:?}");
+        d.close().await;
+    });
+}

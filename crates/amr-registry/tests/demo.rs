@@ -80,7 +80,7 @@ fn same_seed_and_count_give_the_same_province_and_another_seed_another() {
 #[test]
 fn golden_first_entities_for_seed_37() {
     // A change here is a change of the generated province: bump GENERATOR_VERSION.
-    assert_eq!(GENERATOR_VERSION, 1);
+    assert_eq!(GENERATOR_VERSION, 2);
     let first: Vec<NewEntity> = Generator::new(spec(37, 1_000))
         .expect("plan")
         .take(3)
@@ -182,7 +182,12 @@ fn divisions_are_real_shandong_towns_and_every_city_has_entities() {
             e.address
                 .starts_with(&format!("{}{}{}", city.name, county.name, town.name))
         );
-        assert!(e.address.ends_with('号'), "{}", e.address);
+        // A domicile ends in its number, or at a cluster address in its room.
+        assert!(
+            e.address.ends_with('号') || (e.address.contains("号") && e.address.ends_with('室')),
+            "{}",
+            e.address
+        );
         let zone: u32 = county.code[4..6].parse().expect("digits");
         assert!(
             !(71..=79).contains(&zone),
@@ -287,6 +292,77 @@ fn types_statuses_and_figures_are_in_their_proportions() {
             class.name
         );
     }
+}
+
+#[test]
+fn a_small_share_registers_at_a_few_cluster_addresses_per_city() {
+    // The size `amr serve --demo` makes.
+    let g = Generator::new(spec(37, 100_000)).expect("plan");
+    let sites = g.cluster_sites().to_vec();
+    let province: Vec<NewEntity> = g.collect();
+    let table = divisions();
+    // Three sites in 济南 and 青岛, two in the other 14 cities, each in its own county.
+    assert_eq!(sites.len(), 3 + 3 + 14 * 2);
+    for city in table.children("37") {
+        let n = sites.iter().filter(|s| s.city == city.code).count();
+        let want = if ["3701", "3702"].contains(&city.code) {
+            3
+        } else {
+            2
+        };
+        assert_eq!(n, want, "{}", city.name);
+    }
+    let counties: HashSet<&str> = sites.iter().map(|s| s.county).collect();
+    assert_eq!(counties.len(), sites.len());
+    let mut at: HashMap<&str, Vec<&NewEntity>> = HashMap::new();
+    for e in &province {
+        if let Some(site) = sites.iter().find(|s| e.address.starts_with(&s.address)) {
+            at.entry(site.address.as_str()).or_default().push(e);
+        }
+    }
+    let clustered: usize = at.values().map(Vec::len).sum();
+    let share = clustered as f64 / province.len() as f64;
+    assert!((0.003..=0.008).contains(&share), "cluster share {share}");
+    for site in &sites {
+        assert_eq!(&site.division[..6], site.county);
+        assert!(table.get(site.division).is_some(), "{}", site.division);
+        let here = at.get(site.address.as_str()).map_or(&[][..], Vec::as_slice);
+        assert!(!here.is_empty(), "nobody at {}", site.address);
+        let mut rooms = HashSet::new();
+        for e in here {
+            assert_eq!(e.division, site.division);
+            assert_eq!(
+                &e.uscc[2..8],
+                site.county,
+                "registered by the site's county"
+            );
+            assert_ne!(e.entity_type, EntityType::FarmerCooperative);
+            let room = &e.address[site.address.len()..];
+            assert!(room.contains('层') && room.ends_with('室'), "{room}");
+            rooms.insert(room.to_string());
+            assert!(e.validate().is_ok());
+        }
+        assert!(rooms.len() * 2 >= here.len(), "rooms mostly their own");
+    }
+    // Some declared cluster-registration addresses, most not; many undeclared ones exceed
+    // the review threshold (10) at this size, and the biggest hold dozens.
+    let declared = sites.iter().filter(|s| s.declared).count();
+    assert!(declared >= 2 && declared * 2 < sites.len(), "{declared}");
+    let over = sites
+        .iter()
+        .filter(|s| !s.declared && at[s.address.as_str()].len() > 10)
+        .count();
+    assert!(over >= 8, "{over} undeclared sites over the threshold");
+    assert!(at.values().any(|v| v.len() >= 24), "a site with dozens");
+    // Fixed by the seed.
+    let again = Generator::new(spec(37, 100_000)).expect("plan");
+    assert_eq!(again.cluster_sites(), &sites[..]);
+    assert_ne!(
+        Generator::new(spec(38, 100_000))
+            .expect("plan")
+            .cluster_sites(),
+        &sites[..]
+    );
 }
 
 #[test]

@@ -250,7 +250,7 @@ fn capital_wan(s: &mut Sampler, table: &[(u32, u32)]) -> i64 {
 }
 
 /// A road: an optional direction, a name part and a kind (`经十路`, `人民东街`, `黄河大道`).
-fn road(s: &mut Sampler) -> String {
+pub(crate) fn road(s: &mut Sampler) -> String {
     let part = s.pick(ROAD_PARTS);
     let kind = choose_pair(s, ROAD_KINDS);
     if kind != "大道" && s.chance(2_500) {

@@ -14,7 +14,7 @@
 //! The USCCs are built here from uniform characters and the kernel's check-character
 //! rules rather than by `Uscc::generate`, whose character sampling belongs to `rand`.
 //!
-//! # Proportions (version 1)
+//! # Proportions (version 2)
 //!
 //! - **Counties.** Every county-level division of the province except the statistical-only
 //!   development zones (county digits 71–79, e.g. `370176 济南高新区`). Weight: 市辖区
@@ -51,9 +51,20 @@
 //!   (2022–25), uniform within the year.
 //! - **Address.** `{市}{县区}{乡镇街道}{路名}{n}号`: the real division names and a road
 //!   built from a name part (经十, 解放, 人民, …), an optional direction and 路/街/大道.
+//! - **Cluster addresses** (version 2). Three sites in 济南 and 青岛, two in every other
+//!   prefecture, each in a different district: `{市}{县区}{街道}{路}{n}号{楼宇}` with a
+//!   building such as 汇智商务秘书服务中心, 云创创业孵化器 or 启航众创空间. Of the hosting
+//!   county's entities (cooperatives excepted), a share drawn per site between 0.8 % and
+//!   2.2 % register there, each in a room of its own (`12层1205室`): about 0.5 % of the
+//!   province, a few dozen per site at 100,000 entities. The first site of 济南 and 青岛,
+//!   and of other prefectures one time in three, is declared a cluster-registration
+//!   address (集群注册; `amr demo` declares it to the address service); the others go to
+//!   the false-address review queue once over its threshold. Drawn from streams of their
+//!   own (`cluster.rs`): the entities' other fields are those of version 1.
 //! - **Scope.** The class name, one or two other classes of its division, and
 //!   “（依法须经批准的项目，经相关部门批准后方可开展经营活动）”.
 
+mod cluster;
 mod entity;
 mod people;
 mod sample;
@@ -64,12 +75,14 @@ use amr_kernel::codes::division::{Level, divisions};
 use amr_kernel::error::AppError;
 use serde::{Deserialize, Serialize};
 
+pub use self::cluster::ClusterSite;
+use self::cluster::Placer;
 use self::entity::{City, Context, County, Seen, short_name};
 use self::sample::{Sampler, Weights};
 use crate::model::NewEntity;
 
 /// The version of the generation rules; part of what a stored demo was made with.
-pub const GENERATOR_VERSION: u32 = 1;
+pub const GENERATOR_VERSION: u32 = 2;
 
 /// The largest province the generator accepts.
 pub const MAX_ENTITIES: u64 = 100_000_000;
@@ -111,8 +124,12 @@ pub struct Generator {
     cities: Vec<City>,
     counties: Vec<County>,
     quotas: Vec<u64>,
-    /// The county being generated: its index, stream, how many are left, what was used.
-    current: Option<(usize, Sampler, u64, Seen)>,
+    /// The cluster addresses, and for each county the index of the one it hosts.
+    sites: Vec<ClusterSite>,
+    site_of: Vec<Option<usize>>,
+    /// The county being generated: its index, stream, how many are left, what was used,
+    /// and the draws of its cluster site.
+    current: Option<(usize, Sampler, u64, Seen, Option<Placer>)>,
     next_county: usize,
     produced: u64,
 }
@@ -226,11 +243,31 @@ impl Generator {
         }
         let weights: Vec<u64> = counties.iter().map(|c| county_weight(c.code)).collect();
         let quotas = apportion(spec.entities, &weights);
+        let mut sites = Vec::new();
+        let mut site_of = vec![None; counties.len()];
+        for (ci, city) in cities.iter().enumerate() {
+            let members: Vec<(usize, &County)> = counties
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.city == ci)
+                .collect();
+            let Some((_, first)) = members.first() else {
+                continue;
+            };
+            let code = &first.code[..4];
+            let heavy = HEAVY_CITIES.contains(&code);
+            for (county, site) in cluster::plan_city(spec.seed, code, city, &members, heavy) {
+                site_of[county] = Some(sites.len());
+                sites.push(site);
+            }
+        }
         Ok(Generator {
             spec,
             cities,
             counties,
             quotas,
+            sites,
+            site_of,
             current: None,
             next_county: 0,
             produced: 0,
@@ -260,6 +297,11 @@ impl Generator {
             .collect()
     }
 
+    /// The province's cluster addresses (a few per prefecture; see [`ClusterSite`]).
+    pub fn cluster_sites(&self) -> &[ClusterSite] {
+        &self.sites
+    }
+
     /// Up to `n` next entities (fewer only at the end; empty when done).
     pub fn next_batch(&mut self, n: usize) -> Vec<NewEntity> {
         let mut out = Vec::with_capacity(n.min(self.remaining() as usize));
@@ -278,7 +320,7 @@ impl Iterator for Generator {
 
     fn next(&mut self) -> Option<NewEntity> {
         loop {
-            if let Some((i, sampler, left, seen)) = &mut self.current
+            if let Some((i, sampler, left, seen, placer)) = &mut self.current
                 && *left > 0
             {
                 *left -= 1;
@@ -288,18 +330,25 @@ impl Iterator for Generator {
                     county: &self.counties[*i],
                 };
                 self.produced += 1;
-                return Some(entity::entity(sampler, &cx, seen));
+                let mut e = entity::entity(sampler, &cx, seen);
+                if let (Some(placer), Some(site)) = (placer, self.site_of[*i]) {
+                    placer.place(&self.sites[site], &mut e);
+                }
+                return Some(e);
             }
             // The county is done: drop its sets and start the next one with entities.
             self.current = None;
             let i = (self.next_county..self.counties.len()).find(|&i| self.quotas[i] > 0)?;
             self.next_county = i + 1;
             let stream: u64 = self.counties[i].code.parse().expect("numeric county code");
+            let placer =
+                self.site_of[i].map(|_| Placer::new(self.spec.seed, self.counties[i].code));
             self.current = Some((
                 i,
                 Sampler::new(self.spec.seed, stream),
                 self.quotas[i],
                 Seen::default(),
+                placer,
             ));
         }
     }

@@ -256,3 +256,28 @@ pub(crate) const ROAD_DIRECTIONS: &[&str] = &["东", "西", "南", "北", "中"]
 
 /// The closing sentence of a business scope (经营范围).
 pub(crate) const SCOPE_TAIL: &str = "（依法须经批准的项目，经相关部门批准后方可开展经营活动）";
+
+/// Cluster addresses (version 2): the number of sites per prefecture (济南 and 青岛 have
+/// more), each in a different district.
+pub(crate) const CLUSTER_SITES_HEAVY: usize = 3;
+pub(crate) const CLUSTER_SITES: usize = 2;
+/// The share of a hosting county's entities that register at its cluster site, per 10,000:
+/// drawn per site between these bounds (mean 1.5 %, about 0.5 % of the province).
+pub(crate) const CLUSTER_CHANCE: (u64, u64) = (80, 220);
+/// The chance, per 10,000, that the first site of a prefecture other than 济南 and 青岛 is a
+/// declared cluster-registration address (集群注册); the first sites of those two always are.
+pub(crate) const CLUSTER_DECLARED: u64 = 3_334;
+/// Cluster buildings: a name and what the place is (商务秘书, 孵化器, 众创空间, …). No
+/// word here ends in a road, number or division marker, so the parser reads the building
+/// as the place after the road number.
+pub(crate) const CLUSTER_NAMES: &[&str] = &[
+    "汇智", "云创", "启航", "众联", "创想", "聚英", "博润", "宏图", "智谷", "金桥", "新锐", "同创",
+];
+pub(crate) const CLUSTER_KINDS: &[&str] = &[
+    "商务秘书服务中心",
+    "创业孵化器",
+    "众创空间",
+    "集中办公中心",
+    "电商孵化基地",
+    "集群注册托管中心",
+];
