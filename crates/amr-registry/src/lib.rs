@@ -7,9 +7,13 @@
 //!   and audit entry in the same transaction.
 //! - [`demo`]: the deterministic synthetic province.
 //! - [`web`]: the public record as JSON and as a page.
+//! - [`featured`]: individual businesses by type (名特优新) and their support measures.
+//! - [`guide`]: the lifecycle service guide (全生命周期服务指南).
 #![forbid(unsafe_code)]
 
 pub mod demo;
+pub mod featured;
+pub mod guide;
 pub mod industry;
 pub mod model;
 pub mod search;

@@ -44,7 +44,16 @@ pub const TEMPLATES: &[(&str, &str)] = &[
 
 /// The JSON API routes (the server merges them outside the page frame).
 pub fn api_routes() -> Router<AppState> {
-    Router::new().route("/api/v1/entities/{uscc}", get(api::get_entity))
+    Router::new()
+        .route("/api/v1/entities/{uscc}", get(api::get_entity))
+        .merge(crate::featured::web::api_routes())
+        .merge(crate::guide::web::api_routes())
+}
+
+/// The web modules of the registry's parts that keep their own templates and texts
+/// (名特优新, the service guide), for the shell beside [`module`].
+pub fn more_modules() -> Vec<WebModule> {
+    vec![crate::featured::web::module(), crate::guide::web::module()]
 }
 
 /// The page routes (the server merges them inside the page frame).
@@ -55,6 +64,8 @@ pub fn page_routes() -> Router<AppState> {
         .route("/office/entities", get(office::list_entities))
         .route("/office/entities.xlsx", get(office::export_entities))
         .route("/office/entities/{uscc}", get(office::get_entity))
+        .merge(crate::featured::web::page_routes())
+        .merge(crate::guide::web::page_routes())
 }
 
 /// The search API, `GET /api/v1/entities?q=...`, over `index` (merged outside the page frame).

@@ -40,7 +40,8 @@ pub async fn get_entity_page(
 ) -> Result<Response, PageError> {
     let uscc = Uscc::parse(&uscc).map_err(|_| AppError::NotFound)?;
     let e = store::get_public(&state.db, uscc.as_str()).await?;
-    let page = serde_json::json!({ "entity": PublicEntity::from(&e) });
+    let featured = crate::featured::store::public_types(&state.db, &e.uscc).await?;
+    let page = serde_json::json!({ "entity": PublicEntity::from(&e), "featured_types": featured });
     render(
         &state,
         &viewer,
