@@ -90,12 +90,9 @@ pub async fn demo_step(db: &Db, province: &str) -> Result<(), AppError> {
         &rows,
     )
     .await?;
-    let featured = amr_registry::featured::demo::classify(
-        db,
-        province,
-        amr_registry::model::today_in_china(),
-    )
-    .await?;
+    let featured =
+        amr_registry::featured::demo::classify(db, province, amr_registry::model::today_in_china())
+            .await?;
     println!(
         "服务指南事项 {} 项（新增 {}）；名特优新认定 {} 户，扶持措施 {} 条 \
          (guide items: {} added of {}; featured businesses confirmed: {}, support measures: {})",

@@ -20,7 +20,14 @@ fn csrf_of(html: &str) -> String {
 
 async fn logged_in(app: &TestApp, username: &str) -> (reqwest::Client, String) {
     let c = client();
-    let page = c.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    let page = c
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let resp = c
         .post(app.url("/login"))
         .form(&[
@@ -32,7 +39,14 @@ async fn logged_in(app: &TestApp, username: &str) -> (reqwest::Client, String) {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    let office = c.get(app.url("/office/guide")).send().await.unwrap().text().await.unwrap();
+    let office = c
+        .get(app.url("/office/guide"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let csrf = csrf_of(&office);
     (c, csrf)
 }
@@ -95,8 +109,10 @@ fn keys(v: &Value) -> Vec<String> {
 async fn officers_import_and_keep_the_guide_and_the_public_searches_it() {
     for backend in backends() {
         let app = TestApp::spawn(backend).await;
-        app.add_account("officer.sd", Role::Officer, "37", PASSWORD).await;
-        app.add_account("officer.jinan", Role::Officer, "3701", PASSWORD).await;
+        app.add_account("officer.sd", Role::Officer, "37", PASSWORD)
+            .await;
+        app.add_account("officer.jinan", Role::Officer, "3701", PASSWORD)
+            .await;
 
         // Not logged in: the upload goes to the login page and writes nothing.
         let (s, _) = upload(&app, &client(), "x", "37", "a.csv", b"x").await;
@@ -145,7 +161,10 @@ async fn officers_import_and_keep_the_guide_and_the_public_searches_it() {
         assert_eq!(v["time_limit_days"], 0);
         // A city officer cannot overwrite the province's items: the row is refused.
         let (_, html) = upload(&app, &jinan, &jcsrf, "37", "catalogue.csv", catalogue).await;
-        assert!(html.contains("新增 0") && html.contains("不在您的辖区内"), "{html}");
+        assert!(
+            html.contains("新增 0") && html.contains("不在您的辖区内"),
+            "{html}"
+        );
         // A header without the required columns is one clear error.
         let (s, html) = upload(&app, &sd, &csrf, "37", "x.csv", "名称\n开办\n".as_bytes()).await;
         assert_eq!(s, StatusCode::BAD_REQUEST);
@@ -155,8 +174,26 @@ async fn officers_import_and_keep_the_guide_and_the_public_searches_it() {
         let mut book = rust_xlsxwriter::Workbook::new();
         let sheet = book.add_worksheet();
         let rows = [
-            ["item_key", "name", "stage", "department", "conditions", "materials", "time_limit_days", "legal_basis"],
-            ["permit.measuring_instruments", "计量器具型式批准", "permit", "市场监督管理部门", "制造计量器具", "申请书", "20", "《中华人民共和国计量法》"],
+            [
+                "item_key",
+                "name",
+                "stage",
+                "department",
+                "conditions",
+                "materials",
+                "time_limit_days",
+                "legal_basis",
+            ],
+            [
+                "permit.measuring_instruments",
+                "计量器具型式批准",
+                "permit",
+                "市场监督管理部门",
+                "制造计量器具",
+                "申请书",
+                "20",
+                "《中华人民共和国计量法》",
+            ],
         ];
         for (r, row) in rows.iter().enumerate() {
             for (c, v) in row.iter().enumerate() {
@@ -181,32 +218,53 @@ async fn officers_import_and_keep_the_guide_and_the_public_searches_it() {
         k.sort();
         assert_eq!(
             k,
-            ["exit.individual_simplified_deregistration", "exit.simplified_deregistration"],
+            [
+                "exit.individual_simplified_deregistration",
+                "exit.simplified_deregistration"
+            ],
             "{v}"
         );
         let (_, v) = api(&app, "/api/v1/guide?q=食品经营许可").await;
         assert_eq!(keys(&v)[0], "permit.food_business", "{v}");
         let (_, v) = api(&app, "/api/v1/guide?q=开饭店").await;
-        assert!(keys(&v).contains(&"permit.food_business".to_string()), "{v}");
+        assert!(
+            keys(&v).contains(&"permit.food_business".to_string()),
+            "{v}"
+        );
         // Stage filter, alone and with words.
         let (_, v) = api(&app, "/api/v1/guide?stage=exit").await;
         assert!(v["total"].as_u64().unwrap() >= 5);
-        assert!(v["items"].as_array().unwrap().iter().all(|i| i["stage"] == "exit"));
+        assert!(
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|i| i["stage"] == "exit")
+        );
         let (_, v) = api(&app, "/api/v1/guide?q=食品&stage=exit").await;
         assert_eq!(keys(&v), ["exit.food_license_cancel"]);
-        let (_, v) = api(&app, "/api/v1/guide?stage=entry&key=entry.establishment,exit.deregistration").await;
+        let (_, v) = api(
+            &app,
+            "/api/v1/guide?stage=entry&key=entry.establishment,exit.deregistration",
+        )
+        .await;
         assert_eq!(keys(&v), ["entry.establishment"]);
         let (s, v) = api(&app, "/api/v1/guide?stage=later").await;
         assert_eq!(s, StatusCode::BAD_REQUEST);
         assert_eq!(v["field"], "stage");
         // The public page, with filters.
-        let html = reqwest::get(app.url("/guide?q=%E7%AE%80%E6%98%93%E6%B3%A8%E9%94%80&stage=exit"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        assert!(html.contains("企业简易注销登记") && !html.contains("食品经营许可注销"), "{html}");
+        let html =
+            reqwest::get(app.url("/guide?q=%E7%AE%80%E6%98%93%E6%B3%A8%E9%94%80&stage=exit"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+        assert!(
+            html.contains("/guide/exit.simplified_deregistration")
+                && !html.contains("食品经营许可注销"),
+            "{html}"
+        );
         let html = reqwest::get(app.url("/guide/exit.simplified_deregistration"))
             .await
             .unwrap()
@@ -216,7 +274,10 @@ async fn officers_import_and_keep_the_guide_and_the_public_searches_it() {
         assert!(html.contains("第三十三条") && html.contains("全体投资人承诺书"));
 
         // Maintenance: change, then retire; a city officer cannot touch a provincial item.
-        let audit_before = audit::list(&app.db, &Scope::all(), None, 10_000).await.unwrap().len();
+        let audit_before = audit::list(&app.db, &Scope::all(), None, 10_000)
+            .await
+            .unwrap()
+            .len();
         let (_, item) = api(&app, "/api/v1/guide/exit.deregistration").await;
         let form = |days: &str| {
             vec![
@@ -224,23 +285,57 @@ async fn officers_import_and_keep_the_guide_and_the_public_searches_it() {
                 ("item_key".into(), "exit.deregistration".into()),
                 ("name".into(), item["name"].as_str().unwrap().into()),
                 ("stage".into(), "exit".into()),
-                ("department".into(), item["department"].as_str().unwrap().into()),
+                (
+                    "department".into(),
+                    item["department"].as_str().unwrap().into(),
+                ),
                 ("division".into(), "37".into()),
-                ("conditions".into(), item["conditions"].as_str().unwrap().into()),
-                ("materials".into(), item["materials"].as_str().unwrap().into()),
+                (
+                    "conditions".into(),
+                    item["conditions"].as_str().unwrap().into(),
+                ),
+                (
+                    "materials".into(),
+                    item["materials"].as_str().unwrap().into(),
+                ),
                 ("time_limit_days".into(), days.into()),
-                ("legal_basis".into(), item["legal_basis"].as_str().unwrap().into()),
-                ("online_url".into(), item["online_url"].as_str().unwrap_or("").into()),
+                (
+                    "legal_basis".into(),
+                    item["legal_basis"].as_str().unwrap().into(),
+                ),
+                (
+                    "online_url".into(),
+                    item["online_url"].as_str().unwrap_or("").into(),
+                ),
                 ("keywords".into(), item["keywords"].as_str().unwrap().into()),
             ]
         };
-        let r = sd.post(app.url("/office/guide/exit.deregistration")).form(&form("3")).send().await.unwrap();
-        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "nothing changed");
-        let r = sd.post(app.url("/office/guide/exit.deregistration")).form(&form("2")).send().await.unwrap();
+        let r = sd
+            .post(app.url("/office/guide/exit.deregistration"))
+            .form(&form("3"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "nothing changed"
+        );
+        let r = sd
+            .post(app.url("/office/guide/exit.deregistration"))
+            .form(&form("2"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         let (_, v) = api(&app, "/api/v1/guide/exit.deregistration").await;
         assert_eq!(v["time_limit_days"], 2);
-        let r = sd.post(app.url("/office/guide/exit.deregistration")).form(&form("九")).send().await.unwrap();
+        let r = sd
+            .post(app.url("/office/guide/exit.deregistration"))
+            .form(&form("九"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
         let r = jinan
             .post(app.url("/office/guide/exit.deregistration/retire"))
@@ -267,8 +362,14 @@ async fn officers_import_and_keep_the_guide_and_the_public_searches_it() {
         assert_eq!(v["status"], "retired");
         let (_, v) = api(&app, "/api/v1/guide?stage=exit").await;
         assert!(!keys(&v).contains(&"exit.deregistration".to_string()));
-        let audit_after = audit::list(&app.db, &Scope::all(), None, 10_000).await.unwrap();
-        assert_eq!(audit_after.len(), audit_before + 2, "one change, one retirement");
+        let audit_after = audit::list(&app.db, &Scope::all(), None, 10_000)
+            .await
+            .unwrap();
+        assert_eq!(
+            audit_after.len(),
+            audit_before + 2,
+            "one change, one retirement"
+        );
         assert!(audit_after.iter().any(|a| a.action == "guide.item.retire"));
         let kinds: Vec<String> = events::public_after(&app.db, 0, 1000)
             .await
@@ -276,7 +377,11 @@ async fn officers_import_and_keep_the_guide_and_the_public_searches_it() {
             .into_iter()
             .map(|e| e.kind)
             .collect();
-        for k in ["registry.guide.imported", "registry.guide.item.changed", "registry.guide.item.retired"] {
+        for k in [
+            "registry.guide.imported",
+            "registry.guide.item.changed",
+            "registry.guide.item.retired",
+        ] {
             assert!(kinds.iter().any(|x| x == k), "{k}: {kinds:?}");
         }
         app.stop().await;

@@ -89,7 +89,7 @@ pub async fn classify(db: &Db, province: &str, today: NaiveDate) -> Result<DemoF
     };
     let mut chosen: Vec<Entity> = Vec::new();
     crate::store::stream_scoped(db, &scope, &filter, |e| {
-        if hash(&e.uscc) % ONE_IN == 0 {
+        if hash(&e.uscc).is_multiple_of(ONE_IN) {
             chosen.push(e.clone());
         }
         Ok(())
@@ -135,13 +135,14 @@ pub async fn classify(db: &Db, province: &str, today: NaiveDate) -> Result<DemoF
                 complaints_12m: "0".into(),
             };
             let mut tx = db.begin().await?;
-            let c = match store::propose(&mut tx, &proposer, &Scope::all(), &criteria, &input, today)
-                .await
-            {
-                Ok(c) => c,
-                Err(AppError::Rejected { .. }) | Err(AppError::Conflict(_)) => continue,
-                Err(e) => return Err(e),
-            };
+            let c =
+                match store::propose(&mut tx, &proposer, &Scope::all(), &criteria, &input, today)
+                    .await
+                {
+                    Ok(c) => c,
+                    Err(AppError::Rejected { .. }) | Err(AppError::Conflict(_)) => continue,
+                    Err(e) => return Err(e),
+                };
             store::decide(
                 &mut tx,
                 &reviewer,
@@ -154,16 +155,21 @@ pub async fn classify(db: &Db, province: &str, today: NaiveDate) -> Result<DemoF
             )
             .await?;
             out.confirmed += 1;
-            if h % 3 == 0 {
+            if h.is_multiple_of(3) {
                 let date = NaiveDate::from_ymd_opt(2025, 1, 1)
                     .expect("a valid date")
                     .checked_add_days(Days::new(h % 365))
                     .unwrap_or(today)
                     .min(today);
                 let support = SupportInput {
-                    kind: if h % 2 == 0 { "finance" } else { "training" }.into(),
+                    kind: if h.is_multiple_of(2) {
+                        "finance"
+                    } else {
+                        "training"
+                    }
+                    .into(),
                     date: date.to_string(),
-                    amount: if h % 2 == 0 {
+                    amount: if h.is_multiple_of(2) {
                         ((h % 20 + 1) * 10_000).to_string()
                     } else {
                         String::new()

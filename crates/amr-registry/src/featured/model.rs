@@ -106,9 +106,7 @@ impl Criteria {
             let tc = c.of(t);
             let name = t.as_str();
             if tc.description.trim().is_empty() {
-                return Err(bad(format!(
-                    "[{name}] 缺少说明 (description is empty)"
-                )));
+                return Err(bad(format!("[{name}] 缺少说明 (description is empty)")));
             }
             if let Some(max) = tc.max_years
                 && max < tc.min_years
@@ -136,9 +134,7 @@ impl Criteria {
                 }
             }
             if tc.evidence_min as usize > 10 {
-                return Err(bad(format!(
-                    "[{name}] evidence_min 不超过 10 (at most 10)"
-                )));
+                return Err(bad(format!("[{name}] evidence_min 不超过 10 (at most 10)")));
             }
         }
         Ok(c)
@@ -361,7 +357,11 @@ mod tests {
             ..p.clone()
         };
         let r = check(&c, &facts(2, "6210"), &young, today());
-        let failed: Vec<_> = r.iter().filter(|r| !r.ok).map(|r| r.criterion.as_str()).collect();
+        let failed: Vec<_> = r
+            .iter()
+            .filter(|r| !r.ok)
+            .map(|r| r.criterion.as_str())
+            .collect();
         assert_eq!(failed, ["min_years", "evidence"]);
         // Outside the industries.
         let r = check(&c, &facts(4, "7211"), &p, today());

@@ -96,15 +96,16 @@ pub async fn set_criteria(tx: &mut Tx, actor: &Actor, text: &str) -> Result<(), 
             target_kind: "featured_criteria",
             target_id: "1".into(),
             division: None,
-            before: Some(json!(before.unwrap_or_else(|| super::DEFAULT_CRITERIA.into()))),
+            before: Some(json!(
+                before.unwrap_or_else(|| super::DEFAULT_CRITERIA.into())
+            )),
             after: Some(json!(text)),
         },
     )
     .await?;
     events::append(
         tx,
-        NewEvent::internal("registry.featured.criteria_set", json!({}))
-            .actor(actor.label()),
+        NewEvent::internal("registry.featured.criteria_set", json!({})).actor(actor.label()),
     )
     .await?;
     Ok(())
@@ -267,7 +268,11 @@ impl ProposalInput {
         })?;
         let reasons = self.reasons.trim().to_string();
         let n = reasons.chars().count();
-        if !(4..=2000).contains(&n) || reasons.chars().any(|c| c.is_control() && c != '\n' && c != '\r') {
+        if !(4..=2000).contains(&n)
+            || reasons
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\r')
+        {
             return Err(AppError::bad_request(
                 "reasons",
                 "请写明认定理由（4–2000 字）(give the reasons, 4 to 2,000 characters)",
@@ -355,7 +360,11 @@ pub async fn propose(
         return Err(AppError::Conflict(format!(
             "该个体工商户已有“{}”类{} (the business already has this type {s})",
             p.featured_type.name_zh(),
-            if s == "confirmed" { "认定" } else { "待审核的申报" }
+            if s == "confirmed" {
+                "认定"
+            } else {
+                "待审核的申报"
+            }
         )));
     }
     let now = crate::store::now();
@@ -608,19 +617,20 @@ pub struct ListFilter {
 pub const LIST_LIMIT: i64 = 500;
 
 /// The classifications within the jurisdiction, newest first (at most [`LIST_LIMIT`]).
-pub async fn list(
-    db: &Db,
-    scope: &Scope,
-    f: &ListFilter,
-) -> Result<Vec<Classification>, AppError> {
+pub async fn list(db: &Db, scope: &Scope, f: &ListFilter) -> Result<Vec<Classification>, AppError> {
     let mut conds = vec![scope.division_filter("c.division", 1)];
     let mut binds = vec![scope.like_pattern()];
-    let mut add = |conds: &mut Vec<String>, binds: &mut Vec<String>, sql: &str, v: String| {
+    let add = |conds: &mut Vec<String>, binds: &mut Vec<String>, sql: &str, v: String| {
         binds.push(v);
         conds.push(sql.replace('?', &format!("${}", binds.len())));
     };
     if let Some(t) = f.featured_type {
-        add(&mut conds, &mut binds, "c.featured_type = ?", t.as_str().into());
+        add(
+            &mut conds,
+            &mut binds,
+            "c.featured_type = ?",
+            t.as_str().into(),
+        );
     }
     if let Some(s) = &f.status {
         add(&mut conds, &mut binds, "c.status = ?", s.clone());
@@ -753,7 +763,11 @@ pub struct Support {
 
 /// Yuan text (`12345`, `12,345.6`, `0.05`) → fen.
 pub fn parse_yuan(s: &str) -> Option<i64> {
-    let s: String = s.trim().chars().filter(|c| *c != ',' && *c != '，').collect();
+    let s: String = s
+        .trim()
+        .chars()
+        .filter(|c| *c != ',' && *c != '，')
+        .collect();
     let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
     if int.is_empty() || int.len() > 12 || frac.len() > 2 {
         return None;
@@ -841,7 +855,8 @@ pub async fn add_support(
     .bind(now)
     .fetch_one(&mut *c)
     .await?);
-    let summary = json!({"uscc": entity.uscc, "kind": kind, "date": date, "amount_fen": amount_fen});
+    let summary =
+        json!({"uscc": entity.uscc, "kind": kind, "date": date, "amount_fen": amount_fen});
     events::append(
         tx,
         NewEvent::public("registry.featured.support_recorded", summary.clone())

@@ -400,7 +400,13 @@ pub async fn detail_page(
     let criteria = store::criteria(&state.db).await?;
     let own = c.proposed_by == actor.label();
     let page = json!({ "c": c, "own": own, "evidence_names": criteria.evidence });
-    render(&state, &viewer, StatusCode::OK, "featured/detail.html", page)
+    render(
+        &state,
+        &viewer,
+        StatusCode::OK,
+        "featured/detail.html",
+        page,
+    )
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -500,7 +506,13 @@ pub async fn entity_page(
         "kinds": kinds,
         "today": today_in_china().to_string(),
     });
-    render(&state, &viewer, StatusCode::OK, "featured/entity.html", page)
+    render(
+        &state,
+        &viewer,
+        StatusCode::OK,
+        "featured/entity.html",
+        page,
+    )
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -564,7 +576,13 @@ pub async fn criteria_page(
         "types": types_json(),
         "admin": session.account.role() == Role::Admin,
     });
-    render(&state, &viewer, StatusCode::OK, "featured/criteria.html", page)
+    render(
+        &state,
+        &viewer,
+        StatusCode::OK,
+        "featured/criteria.html",
+        page,
+    )
 }
 
 #[derive(Debug, Default, Deserialize)]

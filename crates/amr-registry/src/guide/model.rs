@@ -169,7 +169,10 @@ impl GuideItem {
 /// Normalizes line ends and trims; text with control characters other than line breaks and
 /// tabs is refused by the caller.
 fn clean(s: &str) -> String {
-    s.replace("\r\n", "\n").replace('\r', "\n").trim().to_string()
+    s.replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .trim()
+        .to_string()
 }
 
 fn bad_control(s: &str) -> bool {
@@ -322,7 +325,9 @@ impl ItemInput {
         } else if (url.starts_with("https://") || url.starts_with("http://"))
             && url.len() <= MAX_URL
             && url.len() > "https://".len()
-            && !url.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<')
+            && !url
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<')
         {
             Some(url.to_string())
         } else {
@@ -400,7 +405,13 @@ mod tests {
         let fields: Vec<_> = errs.iter().map(|e| e.field).collect();
         assert_eq!(
             fields,
-            ["item_key", "stage", "division", "time_limit_days", "online_url"]
+            [
+                "item_key",
+                "stage",
+                "division",
+                "time_limit_days",
+                "online_url"
+            ]
         );
         assert!(errs.iter().all(|e| !e.message.is_ascii()));
     }

@@ -382,7 +382,7 @@ pub async fn import(
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut tx = db.begin().await?;
     let (mut added, mut updated) = (Vec::new(), Vec::new());
-    let mut push = |report: &mut ImportReport, row: u64, errs: Vec<FieldError>| {
+    let push = |report: &mut ImportReport, row: u64, errs: Vec<FieldError>| {
         for e in errs {
             report.errors.push(RowError {
                 row,
@@ -585,7 +585,7 @@ pub async fn search(db: &Db, query: &GuideQuery) -> Result<Vec<GuideItem>, AppEr
     let words = query_words(&query.q);
     let mut conds: Vec<String> = Vec::new();
     let mut binds: Vec<String> = Vec::new();
-    let mut param = |binds: &mut Vec<String>, v: String| {
+    let param = |binds: &mut Vec<String>, v: String| {
         binds.push(v);
         format!("${}", binds.len())
     };
@@ -643,10 +643,8 @@ pub async fn search(db: &Db, query: &GuideQuery) -> Result<Vec<GuideItem>, AppEr
     if words.is_empty() {
         found.sort_by(|a, b| (a.stage, &a.item_key).cmp(&(b.stage, &b.item_key)));
     } else {
-        let mut scored: Vec<((usize, u32), GuideItem)> = found
-            .into_iter()
-            .map(|i| (score(&i, &words), i))
-            .collect();
+        let mut scored: Vec<((usize, u32), GuideItem)> =
+            found.into_iter().map(|i| (score(&i, &words), i)).collect();
         let best = scored.iter().map(|(s, _)| s.0).max().unwrap_or(0);
         scored.retain(|(s, _)| s.0 == best && best > 0);
         scored.sort_by(|(sa, a), (sb, b)| {

@@ -11,7 +11,10 @@ const COLUMNS: &[(&str, &[&str])] = &[
     ("item_key", &["item_key", "key", "事项编码", "编码"]),
     ("name", &["name", "事项名称", "名称"]),
     ("stage", &["stage", "阶段", "生命周期阶段"]),
-    ("department", &["department", "实施部门", "部门", "办理部门"]),
+    (
+        "department",
+        &["department", "实施部门", "部门", "办理部门"],
+    ),
     ("division", &["division", "适用区域", "区划代码"]),
     ("conditions", &["conditions", "办理条件", "申请条件"]),
     ("materials", &["materials", "申请材料", "材料"]),
@@ -25,8 +28,14 @@ const COLUMNS: &[(&str, &[&str])] = &[
             "承诺时限",
         ],
     ),
-    ("legal_basis", &["legal_basis", "设定依据", "法律依据", "依据"]),
-    ("online_url", &["online_url", "网上办理", "网上办理地址", "在线办理"]),
+    (
+        "legal_basis",
+        &["legal_basis", "设定依据", "法律依据", "依据"],
+    ),
+    (
+        "online_url",
+        &["online_url", "网上办理", "网上办理地址", "在线办理"],
+    ),
     ("keywords", &["keywords", "关键词"]),
 ];
 
@@ -50,7 +59,11 @@ pub fn read(name: &str, bytes: &[u8]) -> Result<Vec<(u64, ItemInput)>, AppError>
     if name.to_ascii_lowercase().ends_with(".xlsx") {
         use calamine::{Reader, Xlsx};
         let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes))
-            .map_err(|e| bad(format!("无法读取 XLSX 文件 (cannot read the workbook): {e}")))?;
+            .map_err(|e| {
+                bad(format!(
+                    "无法读取 XLSX 文件 (cannot read the workbook): {e}"
+                ))
+            })?;
         let range = book
             .worksheet_range_at(0)
             .ok_or_else(|| bad("工作簿没有工作表 (the workbook has no sheet)".into()))?
@@ -95,9 +108,20 @@ pub fn read(name: &str, bytes: &[u8]) -> Result<Vec<(u64, ItemInput)>, AppError>
         .copied()
         .collect();
     if !missing.is_empty() {
+        let zh: Vec<&str> = missing
+            .iter()
+            .map(|k| {
+                COLUMNS
+                    .iter()
+                    .find(|(c, _)| c == k)
+                    .and_then(|(_, names)| names.iter().find(|n| !n.is_ascii()))
+                    .copied()
+                    .unwrap_or(k)
+            })
+            .collect();
         return Err(bad(format!(
             "表头缺少必需的列：{} (the header lacks required columns: {})",
-            missing.join("、"),
+            zh.join("、"),
             missing.join(", ")
         )));
     }
@@ -142,7 +166,11 @@ mod tests {
             let item = r
                 .validate("37")
                 .unwrap_or_else(|e| panic!("line {line}: {e:?}"));
-            assert!(keys.insert(item.item_key.clone()), "duplicate {}", item.item_key);
+            assert!(
+                keys.insert(item.item_key.clone()),
+                "duplicate {}",
+                item.item_key
+            );
         }
     }
 

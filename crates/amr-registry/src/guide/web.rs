@@ -19,10 +19,10 @@ use amr_kernel::audit::Actor;
 use amr_kernel::auth::{Permission, Scope};
 use amr_kernel::error::AppError;
 use amr_web::AppState;
+use amr_web::WebModule;
 use amr_web::error::ApiError;
 use amr_web::extract::{PageForm, PageQuery, percent_encode};
 use amr_web::page::{PageError, Viewer, render};
-use amr_web::WebModule;
 
 use super::model::{ItemInput, Stage};
 use super::store::{self, GuideQuery};
@@ -312,7 +312,9 @@ pub async fn post_retire(
 fn upload_error(e: impl std::fmt::Display) -> PageError {
     AppError::bad_request(
         "file",
-        format!("上传内容无法读取（文件不超过 2 MB）(the upload could not be read; at most 2 MB): {e}"),
+        format!(
+            "上传内容无法读取（文件不超过 2 MB）(the upload could not be read; at most 2 MB): {e}"
+        ),
     )
     .into()
 }
@@ -340,9 +342,12 @@ pub async fn post_import(
         }
     }
     viewer.check_csrf(&csrf)?;
-    let (name, bytes) = file
-        .filter(|(_, b)| !b.is_empty())
-        .ok_or_else(|| AppError::bad_request("file", "请选择 CSV 或 XLSX 文件 (choose a CSV or XLSX file)"))?;
+    let (name, bytes) = file.filter(|(_, b)| !b.is_empty()).ok_or_else(|| {
+        AppError::bad_request(
+            "file",
+            "请选择 CSV 或 XLSX 文件 (choose a CSV or XLSX file)",
+        )
+    })?;
     let default = match division.trim() {
         "" => scope.as_prefix().unwrap_or_default().to_string(),
         d => d.to_string(),
