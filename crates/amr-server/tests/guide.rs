@@ -387,3 +387,10 @@ async fn officers_import_and_keep_the_guide_and_the_public_searches_it() {
         app.stop().await;
     }
 }
+
+#[test]
+fn every_key_the_guide_and_featured_templates_use_is_in_the_catalogs() {
+    for m in amr_registry::web::more_modules() {
+        amr_web::templates::assert_keys_in_catalog(m.templates, &amr_server::web_modules());
+    }
+}
