@@ -14,9 +14,9 @@
 //!   (`/office/guide`).
 //!
 //! Search is SQL, not a tantivy index: a province's catalogue is a few thousand items, so a
-//! query cut into words by jieba and matched with `LIKE` over the active items answers in
-//! milliseconds on both backends, stays consistent with every change at once (no index to
-//! follow the event log), and needs no index folder. `docs/ARCHITECTURE.md` has the figures.
+//! query cut into words by jieba and matched with `LIKE` over the active items is fast enough
+//! on both backends, stays consistent with every change at once (no index to follow the
+//! event log), and needs no index folder. `docs/ARCHITECTURE.md` has the figures.
 
 pub mod model;
 pub mod store;

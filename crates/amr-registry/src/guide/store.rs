@@ -508,8 +508,9 @@ const STOP_WORDS: &[&str] = &[
     "要", "想", "的", "了", "吗", "在", "去", "和", "与", "及", "请问",
 ];
 
-/// The words of a query: jieba's search-mode words without punctuation and stop words
-/// (lower-cased, at most 12); the whole query when nothing else is left.
+/// The words of a query: jieba's search-mode words without punctuation, stop words and (beside
+/// longer words) single characters, lower-cased, at most 12; the whole query when nothing
+/// else is left.
 pub fn query_words(q: &str) -> Vec<String> {
     let q = q.trim();
     if q.is_empty() {
@@ -529,6 +530,11 @@ pub fn query_words(q: &str) -> Vec<String> {
         if out.len() == 12 {
             break;
         }
+    }
+    // A single character (开, 办) says little beside longer words: keep it only when it is
+    // all there is.
+    if out.iter().any(|w| w.chars().count() > 1) {
+        out.retain(|w| w.chars().count() > 1);
     }
     if out.is_empty() {
         out.push(q.to_lowercase());
@@ -684,4 +690,17 @@ pub async fn departments(db: &Db) -> Result<Vec<String>, AppError> {
     )
     .fetch_all(c)
     .await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::query_words;
+
+    #[test]
+    fn query_words_drop_question_words_and_lone_characters() {
+        assert_eq!(query_words("怎么办理简易注销"), ["简易", "注销"]);
+        assert_eq!(query_words("开饭店"), ["饭店"]);
+        assert_eq!(query_words("  "), Vec::<String>::new());
+        assert_eq!(query_words("名"), ["名"]);
+    }
 }
