@@ -198,6 +198,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode, AppError> {
             Ok(code)
         }
         Command::Address(c) => crate::address::run(c),
+        Command::Guide(c) => {
+            let db = open(&settings, true).await?;
+            let code = crate::guide::run(&db, c).await?;
+            db.close().await;
+            Ok(code)
+        }
     }
 }
 
@@ -343,6 +349,7 @@ async fn demo_province(db: &Db, entities: u64) -> Result<bool, AppError> {
     };
     let report = crate::demo::run_demo(db, args.spec(), args.batch as usize, true).await?;
     println!("{report}");
+    crate::guide::demo_step(db, "37").await?;
     Ok(true)
 }
 

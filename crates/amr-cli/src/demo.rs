@@ -105,8 +105,12 @@ impl fmt::Display for DemoReport {
 
 /// The `amr demo` command on an open, migrated database: runs and prints the report.
 pub async fn run(db: &Db, args: DemoArgs) -> Result<ExitCode, AppError> {
-    let report = run_demo(db, args.spec(), args.batch as usize, !args.no_addresses).await?;
+    let spec = args.spec();
+    let province = spec.province.clone();
+    let report = run_demo(db, spec, args.batch as usize, !args.no_addresses).await?;
     println!("{report}");
+    // A separate step: the service guide's catalogue and the demo share of 名特优新.
+    crate::guide::demo_step(db, &province).await?;
     Ok(ExitCode::SUCCESS)
 }
 

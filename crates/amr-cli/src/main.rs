@@ -14,6 +14,7 @@ mod bench;
 mod commands;
 mod config;
 mod demo;
+mod guide;
 mod import;
 
 use std::path::PathBuf;
@@ -82,6 +83,9 @@ pub enum Command {
     /// `library import`, `risk rebuild` (on the database).
     #[command(subcommand)]
     Address(address::AddressCommand),
+    /// The lifecycle service guide: `amr guide import FILE.csv|FILE.xlsx`.
+    #[command(subcommand)]
+    Guide(guide::GuideCommand),
 }
 
 fn main() -> ExitCode {

@@ -10,9 +10,13 @@
 //! - [`demo`]: the deterministic synthetic province.
 //! - [`registration`]: online registration: the name check, filing, examination, approval.
 //! - [`web`]: the public record as JSON and as a page.
+//! - [`featured`]: individual businesses by type (名特优新) and their support measures.
+//! - [`guide`]: the lifecycle service guide (全生命周期服务指南).
 #![forbid(unsafe_code)]
 
 pub mod demo;
+pub mod featured;
+pub mod guide;
 pub mod industry;
 pub mod lifecycle;
 pub mod model;

@@ -216,8 +216,10 @@ fn encode(s: &str) -> String {
 
 #[tokio::test]
 async fn api_and_page_answer_with_results_filters_and_errors() {
-    use amr_registry::web::{module, search_api_routes, search_page_routes};
-    amr_web::templates::assert_keys_in_catalog(amr_registry::web::TEMPLATES, &[module()]);
+    use amr_registry::web::{module, more_modules, search_api_routes, search_page_routes};
+    // The registry's pages use the texts of its parts (名特优新 on the entity page).
+    let modules: Vec<_> = std::iter::once(module()).chain(more_modules()).collect();
+    amr_web::templates::assert_keys_in_catalog(amr_registry::web::TEMPLATES, &modules);
     let province = demo(37, 300);
     let t = test_db(Backend::Sqlite).await;
     load(&t.db, &province).await;
@@ -225,7 +227,7 @@ async fn api_and_page_answer_with_results_filters_and_errors() {
     let path = dir.path().join("entities");
     reindex(&t.db, &path, |_| {}).await.expect("reindex");
     let index = Arc::new(EntityIndex::open(&path).expect("open"));
-    let state = amr_web::AppState::new(t.db.clone(), Default::default(), &[module()]);
+    let state = amr_web::AppState::new(t.db.clone(), Default::default(), &modules);
     let pages = search_page_routes(Arc::clone(&index))
         .layer(axum::middleware::from_fn(amr_web::page::page_frame));
     let app = search_api_routes(index).merge(pages).with_state(state);

@@ -30,11 +30,13 @@ pub fn migration_sets() -> Vec<amr_kernel::db::MigrationSet> {
 
 /// Every crate's pages (templates and texts), for the shell.
 pub fn web_modules() -> Vec<WebModule> {
-    vec![
+    let mut modules = vec![
         web::module(),
         amr_registry::web::module(),
         amr_address::schema::module(),
-    ]
+    ];
+    modules.extend(amr_registry::web::more_modules());
+    modules
 }
 
 /// A state over `db` with every crate's pages.

@@ -69,6 +69,8 @@ pub struct PublicRecord {
     pub premises: Vec<PublicPremises>,
     pub history: Vec<PublicChange>,
     pub deregistration: Option<PublicNotice>,
+    /// Confirmed 名特优新 types (individual businesses; empty for most).
+    pub featured_types: Vec<crate::featured::FeaturedType>,
 }
 
 fn division_name(code: &str) -> String {
@@ -146,6 +148,7 @@ pub async fn public_record(db: &Db, e: &Entity) -> Result<PublicRecord, AppError
         premises,
         history,
         deregistration,
+        featured_types: crate::featured::store::public_types(db, &e.uscc).await?,
     })
 }
 

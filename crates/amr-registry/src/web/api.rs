@@ -1,5 +1,6 @@
 //! `GET /api/v1/entities/{uscc}`: the public record of an entity, with its lifecycle
-//! (`status`, `suspension`, `premises`, `history`, a running deregistration notice).
+//! (`status`, `suspension`, `premises`, `history`, a running deregistration notice) and its
+//! confirmed 名特优新 types (`featured_types`: `["famous", "quality"]`, empty for most).
 
 use axum::Json;
 use axum::extract::{Path, State};

@@ -126,6 +126,14 @@ pub fn api_routes() -> Router<AppState> {
             post(l::post_resolution),
         )
         .route("/api/v1/office/entities/{uscc}/flags", post(l::post_flags))
+        .merge(crate::featured::web::api_routes())
+        .merge(crate::guide::web::api_routes())
+}
+
+/// The web modules of the registry's parts that keep their own templates and texts
+/// (名特优新, the service guide), for the shell beside [`module`].
+pub fn more_modules() -> Vec<WebModule> {
+    vec![crate::featured::web::module(), crate::guide::web::module()]
 }
 
 /// The page routes (the server merges them inside the page frame).
@@ -166,6 +174,8 @@ pub fn page_routes() -> Router<AppState> {
         .route("/office/entities", get(office::list_entities))
         .route("/office/entities.xlsx", get(office::export_entities))
         .route("/office/entities/{uscc}", get(office::get_entity))
+        .merge(crate::featured::web::page_routes())
+        .merge(crate::guide::web::page_routes())
 }
 
 /// The search API, `GET /api/v1/entities?q=...`, over `index` (merged outside the page frame).

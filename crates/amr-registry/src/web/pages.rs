@@ -64,6 +64,7 @@ pub async fn get_entity_page(
     });
     let page = serde_json::json!({
         "entity": record.entity,
+        "featured_types": record.featured_types,
         "record": record,
         "form_csrf": form_csrf,
         "objections_open": objections_open,
