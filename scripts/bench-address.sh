@@ -15,7 +15,9 @@ messy="$shared/data/eval/address-messy/addr.csv"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-cargo build --release -q -p amr-cli -p amr-address --example throughput
+# Two builds: with `--example`, cargo builds only the examples, not the `amr` binary.
+cargo build --release -q -p amr-cli --bin amr
+cargo build --release -q -p amr-address --example throughput
 amr="$root/target/release/amr"
 
 # The addresses: one per line, from the BIO files, cycled to N.

@@ -57,6 +57,7 @@ pub fn parse_lines(
 ) -> Result<(), AppError> {
     let mut out = BufWriter::with_capacity(1 << 16, output);
     let mut line = Vec::with_capacity(256);
+    let mut json = Vec::with_capacity(1024);
     let io = |e: std::io::Error| AppError::Internal(e.into());
     let written = |r: std::io::Result<()>| match r {
         // A reader that stops early (`| head`) ends the run, not as an error.
@@ -78,12 +79,103 @@ pub fn parse_lines(
         }
         let text = String::from_utf8_lossy(bytes);
         let parsed = amr_address::parse(&text, hint);
-        let json = serde_json::to_writer(&mut out, &parsed).map_err(std::io::Error::from);
-        if !written(json.and_then(|()| out.write_all(b"\n")))? {
+        json.clear();
+        write_json(&mut json, &parsed)?;
+        json.push(b'\n');
+        if !written(out.write_all(&json))? {
             return Ok(());
         }
     }
     written(out.flush()).map(|_| ())
+}
+
+/// The JSON object of a parsed address, byte for byte what `serde_json::to_writer` writes for
+/// it (the same fields in the same order, the same escapes), without serde's per-field
+/// machinery: the strings are copied with one scan each. The rare lists (ambiguities, former
+/// names) and the confidence still go through `serde_json`.
+fn write_json(out: &mut Vec<u8>, a: &amr_address::ParsedAddress) -> Result<(), AppError> {
+    let err = |e: serde_json::Error| AppError::Internal(e.into());
+    out.extend_from_slice(b"{\"input\":");
+    json_str(out, &a.input);
+    let fields: [(&[u8], Option<&str>); 15] = [
+        (b",\"province\":", a.province.as_deref()),
+        (b",\"city\":", a.city.as_deref()),
+        (b",\"county\":", a.county.as_deref()),
+        (b",\"town\":", a.town.as_deref()),
+        (b",\"county_code\":", a.county_code.as_deref()),
+        (b",\"town_code\":", a.town_code.as_deref()),
+        (b",\"village\":", a.village.as_deref()),
+        (b",\"road\":", a.road.as_deref()),
+        (b",\"road_no\":", a.road_no.as_deref()),
+        (b",\"poi\":", a.poi.as_deref()),
+        (b",\"building\":", a.building.as_deref()),
+        (b",\"unit\":", a.unit.as_deref()),
+        (b",\"floor\":", a.floor.as_deref()),
+        (b",\"room\":", a.room.as_deref()),
+        (b",\"normalized\":", a.normalized.as_deref()),
+    ];
+    for (key, value) in fields {
+        out.extend_from_slice(key);
+        json_opt(out, value);
+    }
+    out.extend_from_slice(b",\"confidence\":");
+    serde_json::to_writer(&mut *out, &a.confidence).map_err(err)?;
+    out.extend_from_slice(b",\"province_code\":");
+    json_opt(out, a.province_code.as_deref());
+    out.extend_from_slice(b",\"city_code\":");
+    json_opt(out, a.city_code.as_deref());
+    out.extend_from_slice(b",\"ambiguities\":");
+    serde_json::to_writer(&mut *out, &a.ambiguities).map_err(err)?;
+    out.extend_from_slice(b",\"former\":");
+    serde_json::to_writer(&mut *out, &a.former).map_err(err)?;
+    out.extend_from_slice(if a.from_hint {
+        b",\"from_hint\":true}"
+    } else {
+        b",\"from_hint\":false}"
+    });
+    Ok(())
+}
+
+fn json_opt(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => json_str(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// A JSON string as `serde_json` escapes it: `"` and `\`, the control characters below
+/// U+0020 (`\b \t \n \f \r` by name, the others as `\u00XX`); everything else as it is.
+fn json_str(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut from = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
+        }
+        out.extend_from_slice(&bytes[from..i]);
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0C => out.extend_from_slice(b"\\f"),
+            _ => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xF)],
+            ]),
+        }
+        from = i + 1;
+    }
+    out.extend_from_slice(&bytes[from..]);
+    out.push(b'"');
 }
 
 #[cfg(test)]
@@ -105,5 +197,38 @@ mod tests {
         assert_eq!(lines[1]["input"], "");
         assert!(lines[1]["county"].is_null());
         assert_eq!(lines[2]["city"], "济南市");
+    }
+
+    /// The hand-written JSON is what serde_json writes, escapes and lists included.
+    #[test]
+    fn json_is_what_serde_writes() {
+        let inputs = [
+            "历下区泉城路180号齐鲁国际大厦10楼",
+            "",
+            "朝阳区建国路88号",
+            "江干区下沙街道\"引号\"\\反斜\u{1}\u{8}\u{c}\u{1f}\u{7f}",
+            "杭州市江干区九堡镇",
+            "鼓楼区\t中山路\r1号",
+        ];
+        let mut seen_list = false;
+        for (k, input) in inputs.iter().enumerate() {
+            for hint in [None, Some("3301")] {
+                let mut a = amr_address::parse(input, hint);
+                if k == 3 {
+                    // Control characters and quotes in every field the writer copies.
+                    a.poi = Some("\"a\\b\u{0}\n\u{1b}".to_owned());
+                    a.room = Some("\u{7}x\t".to_owned());
+                }
+                seen_list |= !a.ambiguities.is_empty() || !a.former.is_empty();
+                let mut ours = Vec::new();
+                write_json(&mut ours, &a).unwrap();
+                let theirs = serde_json::to_vec(&a).unwrap();
+                assert_eq!(
+                    String::from_utf8(ours).unwrap(),
+                    String::from_utf8(theirs).unwrap()
+                );
+            }
+        }
+        assert!(seen_list, "no input exercised the lists");
     }
 }

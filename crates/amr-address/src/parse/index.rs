@@ -8,6 +8,7 @@
 //! addresses the trie with its bigram filter took about half the time per address, since an
 //! address is some twenty characters, most of which begin no name.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -166,7 +167,10 @@ fn bigram_bit(key: u32, mask: usize) -> usize {
 
 impl Trie {
     /// `flags[p]` and `pats[p]` are pattern `p`'s flags and targets, handed to the search
-    /// with each match.
+    /// with each match. `patterns` are sorted (by character), so a pattern shares its prefix
+    /// with the one before it and a node's children arrive in order: the child to follow, if
+    /// there is one, is the last added (the root has thousands of children, and searching
+    /// them for each of a hundred thousand names was most of the start-up time).
     fn build(patterns: &[Vec<char>], flags: &[u8], pats: &[PatTargets]) -> Trie {
         // Per-node child lists first, then flattened breadth-first.
         let mut children: Vec<Vec<(char, u32)>> = vec![Vec::new()];
@@ -177,8 +181,15 @@ impl Trie {
             }
             let mut node = 0usize;
             for &c in pat {
-                let next = match children[node].iter().find(|(x, _)| *x == c) {
-                    Some(&(_, n)) => n as usize,
+                let list = &children[node];
+                let found = match list.last() {
+                    Some(&(x, n)) if x == c => Some(n),
+                    // Only for unsorted input: still the right trie, only slower.
+                    Some(&(x, _)) if x > c => list.iter().find(|e| e.0 == c).map(|e| e.1),
+                    _ => None,
+                };
+                let next = match found {
+                    Some(n) => n as usize,
                     None => {
                         let n = children.len();
                         children.push(Vec::new());
@@ -630,13 +641,10 @@ impl Index {
                 a
             })
             .collect();
-        let mut by_pattern: HashMap<String, Vec<Target>> = HashMap::with_capacity(divs.len() * 2);
-        let mut add = |p: String, t: Target| {
-            let v = by_pattern.entry(p).or_default();
-            if !v.iter().any(|x| x.div == t.div && x.form == t.form) {
-                v.push(t);
-            }
-        };
+        // Every (pattern, target) in the order found; grouped by pattern below (a sort, not
+        // a hash map of vectors: cheaper to build at start-up).
+        let mut entries: Vec<(Cow<'static, str>, Target)> = Vec::with_capacity(divs.len() * 3);
+        let mut add = |p: Cow<'static, str>, t: Target| entries.push((p, t));
         let mut scratch = Vec::new();
         for (i, d) in divs.iter().enumerate() {
             if d.grouping {
@@ -652,7 +660,7 @@ impl Index {
                 own_suffix: ('\0', 0),
             };
             if d.name.chars().count() >= 2 && !matches!(d.name, "城区" | "郊区" | "矿区") {
-                add(d.name.to_owned(), t(Form::Full));
+                add(Cow::Borrowed(d.name), t(Form::Full));
             }
             scratch.clear();
             variants(d, &mut scratch);
@@ -663,7 +671,7 @@ impl Index {
                 {
                     target.own_suffix = (first, rest.chars().count().min(255) as u8);
                 }
-                add(p, target);
+                add(Cow::Owned(p), target);
             }
         }
 
@@ -683,20 +691,41 @@ impl Index {
                     anc: ancs[s as usize],
                     own_suffix: ('\0', 0),
                 };
-                add(row.name.to_owned(), t(Form::Former));
+                add(Cow::Borrowed(row.name), t(Form::Former));
                 if let Some(short) = short {
-                    add(short.to_owned(), t(Form::FormerShort));
+                    add(Cow::Borrowed(short), t(Form::FormerShort));
                 }
             }
         }
 
-        let mut patterns: Vec<String> = by_pattern.keys().cloned().collect();
-        patterns.sort_unstable();
-        let chars: Vec<Vec<char>> = patterns.iter().map(|p| p.chars().collect()).collect();
-        let mut targets = Vec::with_capacity(patterns.len() * 2);
-        let mut pats = Vec::with_capacity(patterns.len());
-        for p in &patterns {
-            let mut ts = by_pattern.remove(p).unwrap_or_default();
+        // By pattern, then in the order found: a pattern's targets stay in that order, and the
+        // first of a (division, form) pair is the one kept.
+        // Their positions are sorted, not the entries themselves (a fifth of the memory moved).
+        let mut order: Vec<u32> = (0..entries.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| {
+            let (x, y) = (&entries[a as usize].0, &entries[b as usize].0);
+            x.cmp(y).then(a.cmp(&b))
+        });
+        let mut chars: Vec<Vec<char>> = Vec::with_capacity(entries.len());
+        let mut targets = Vec::with_capacity(entries.len());
+        let mut pats = Vec::with_capacity(entries.len());
+        let mut ts: Vec<Target> = Vec::new();
+        let mut k = 0;
+        while k < order.len() {
+            let p = &entries[order[k] as usize].0;
+            let n = order[k..]
+                .iter()
+                .take_while(|&&e| entries[e as usize].0 == *p)
+                .count();
+            chars.push(p.chars().collect());
+            ts.clear();
+            for &e in &order[k..k + n] {
+                let t = &entries[e as usize].1;
+                if !ts.iter().any(|x| x.div == t.div && x.form == t.form) {
+                    ts.push(*t);
+                }
+            }
+            k += n;
             let group = |t: &Target| match (t.level, t.form) {
                 (Level::Town, Form::Full) => 1,
                 (Level::Town, _) => 2,
@@ -710,7 +739,7 @@ impl Index {
             let has_full = ts
                 .iter()
                 .any(|t| matches!(t.form, Form::Full | Form::Former));
-            targets.extend(ts);
+            targets.extend_from_slice(&ts);
             pats.push(PatTargets {
                 start,
                 towns_full,
