@@ -1,10 +1,12 @@
 //! Keeping the index current: upserts from the event log ([`SearchFollower`]) and the full
 //! rebuild ([`reindex`], [`reindex_command`]).
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
 use tantivy::{IndexWriter, Term};
 
 use amr_kernel::db::{Db, Tx};
@@ -39,7 +41,14 @@ impl EntityIndex {
     fn upsert(&self, usccs: &BTreeSet<String>, entities: &[Entity]) -> Result<(), AppError> {
         let mut guard = self.writer.lock().map_err(internal)?;
         if guard.is_none() {
-            *guard = Some(ks::writer(&self.index, 1, FOLLOW_MEMORY).map_err(AppError::Internal)?);
+            let writer = ks::writer(&self.index, 1, FOLLOW_MEMORY).map_err(AppError::Internal)?;
+            // Merge the small segments the follower's commits make, never the big ones of a
+            // rebuild (merging those would take minutes of the server's CPU for nothing a
+            // search needs).
+            let mut policy = LogMergePolicy::default();
+            policy.set_max_docs_before_merge(FOLLOW_MERGE_MAX_DOCS);
+            writer.set_merge_policy(Box::new(policy));
+            *guard = Some(writer);
         }
         let writer = guard.as_mut().expect("writer was just created");
         for u in usccs {
@@ -94,10 +103,25 @@ async fn read_entities(db: &Db, usccs: &[&String]) -> Result<Vec<Entity>, AppErr
     rows_to_entities(rows)
 }
 
+/// The largest segment the follower's writer merges.
+const FOLLOW_MERGE_MAX_DOCS: usize = 200_000;
+
 /// Rows read per page by [`reindex`].
 const BUILD_PAGE: i64 = 10_000;
 
 type IndexedRow = (String, String, String, String, String, String);
+
+/// One row of a SQLite page: `[uscc, name, scope, division, entity_type, status]`, borrowed
+/// from the page's JSON text unless a value had to be unescaped.
+#[derive(serde::Deserialize)]
+struct JsonRow<'a>(
+    #[serde(borrow)] Cow<'a, str>,
+    #[serde(borrow)] Cow<'a, str>,
+    #[serde(borrow)] Cow<'a, str>,
+    #[serde(borrow)] Cow<'a, str>,
+    #[serde(borrow)] Cow<'a, str>,
+    #[serde(borrow)] Cow<'a, str>,
+);
 
 /// Where a page of [`read_page`] ends: the SQLite rowid, or the PostgreSQL USCC.
 #[derive(Debug, Clone)]
@@ -106,27 +130,33 @@ enum PageKey {
     Uscc(String),
 }
 
-/// The next [`BUILD_PAGE`] entities after `after`, with only the columns the index takes, and
-/// the key to continue from. SQLite pages by rowid, the table's own order, so the read is
-/// sequential; PostgreSQL by the primary key.
-async fn read_page(db: Db, after: PageKey) -> Result<(Vec<IndexedRow>, PageKey), AppError> {
+/// A page of entities with only the columns the index takes.
+enum Page {
+    /// SQLite: the whole page as one JSON array of [`JsonRow`]s, built by SQLite itself: one
+    /// value a page rather than six a row. (sqlx copies every value on its worker thread and
+    /// hands each row over a channel; row by row, the read cost a third of the build's CPU.)
+    Json(String),
+    Rows(Vec<IndexedRow>),
+}
+
+/// The next [`BUILD_PAGE`] entities after `after`, how many there are, and the key to
+/// continue from. SQLite pages by rowid, the table's own order, so the read is sequential;
+/// PostgreSQL by the primary key.
+async fn read_page(db: Db, after: PageKey) -> Result<(Page, i64, PageKey), AppError> {
     match (&db, after) {
         (Db::Sqlite(p), PageKey::Rowid(after)) => {
-            type RowidRow = (i64, String, String, String, String, String, String);
-            let rows: Vec<RowidRow> = sqlx::query_as(
-                "SELECT rowid, uscc, name, scope, division, entity_type, status \
-                 FROM entities WHERE rowid > $1 ORDER BY rowid LIMIT $2",
+            let (count, last, json): (i64, Option<i64>, String) = sqlx::query_as(
+                "SELECT count(*), max(r), json_group_array(json_array(uscc, name, scope, \
+                 division, entity_type, status)) FROM (SELECT rowid AS r, uscc, name, scope, \
+                 division, entity_type, status FROM entities WHERE rowid > $1 ORDER BY rowid \
+                 LIMIT $2)",
             )
             .bind(after)
             .bind(BUILD_PAGE)
-            .fetch_all(p)
+            .fetch_one(p)
             .await?;
-            let next = rows.last().map_or(after, |r| r.0);
-            let rows = rows
-                .into_iter()
-                .map(|(_, a, b, c, d, e, f)| (a, b, c, d, e, f))
-                .collect();
-            Ok((rows, PageKey::Rowid(next)))
+            let next = PageKey::Rowid(last.unwrap_or(after));
+            Ok((Page::Json(json), count, next))
         }
         (Db::Postgres(p), PageKey::Uscc(after)) => {
             let rows: Vec<IndexedRow> = sqlx::query_as(
@@ -138,7 +168,8 @@ async fn read_page(db: Db, after: PageKey) -> Result<(Vec<IndexedRow>, PageKey),
             .fetch_all(p)
             .await?;
             let next = rows.last().map_or(after, |r| r.0.clone());
-            Ok((rows, PageKey::Uscc(next)))
+            let count = rows.len() as i64;
+            Ok((Page::Rows(rows), count, PageKey::Uscc(next)))
         }
         _ => Err(AppError::Internal(anyhow::anyhow!(
             "a page key of the other backend"
@@ -188,6 +219,12 @@ pub async fn reindex(db: &Db, dir: &Path, progress: impl Fn(u64)) -> Result<u64,
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut writer: IndexWriter =
         ks::writer(&index, threads, BUILD_MEMORY).map_err(AppError::Internal)?;
+    // No merges while building: each indexing thread's segment is flushed when its share of
+    // BUILD_MEMORY is full (about 1.5 million entities) and kept as it is. Merging them as
+    // they came (tantivy's log policy) cost the build half its speed past the first million,
+    // and a merge at the end as long again; searches over a dozen segments stay well within
+    // their target (docs/PERFORMANCE.md).
+    writer.set_merge_policy(Box::new(NoMergePolicy));
     let mut n = 0u64;
     let first = match db {
         Db::Sqlite(_) => PageKey::Rowid(0),
@@ -196,27 +233,47 @@ pub async fn reindex(db: &Db, dir: &Path, progress: impl Fn(u64)) -> Result<u64,
     // The next page is read while this one is indexed.
     let mut next = Some(tokio::spawn(read_page(db.clone(), first)));
     while let Some(reading) = next.take() {
-        let (page, key) = reading
+        let (page, count, key) = reading
             .await
             .map_err(|e| AppError::Internal(anyhow::anyhow!("reading entities: {e}")))??;
-        if page.len() as i64 == BUILD_PAGE {
+        if count == BUILD_PAGE {
             next = Some(tokio::spawn(read_page(db.clone(), key)));
         }
         // add_document blocks only while tantivy's queue is full; the read of the next page
         // goes on meanwhile on another worker thread.
-        for (uscc, name, scope, division, entity_type, status) in &page {
-            let row = Row {
-                uscc,
-                name,
-                scope,
-                division,
-                entity_type,
-                status,
-            };
+        let mut add = |row: Row<'_>| -> Result<(), AppError> {
             writer.add_document(document(&f, &row)).map_err(internal)?;
             n += 1;
             if n.is_multiple_of(10_000) {
                 progress(n);
+            }
+            Ok(())
+        };
+        match &page {
+            Page::Json(json) => {
+                let rows: Vec<JsonRow<'_>> = serde_json::from_str(json).map_err(internal)?;
+                for JsonRow(uscc, name, scope, division, entity_type, status) in &rows {
+                    add(Row {
+                        uscc,
+                        name,
+                        scope,
+                        division,
+                        entity_type,
+                        status,
+                    })?;
+                }
+            }
+            Page::Rows(rows) => {
+                for (uscc, name, scope, division, entity_type, status) in rows {
+                    add(Row {
+                        uscc,
+                        name,
+                        scope,
+                        division,
+                        entity_type,
+                        status,
+                    })?;
+                }
             }
         }
     }
