@@ -6,11 +6,14 @@
 //! - [`store`]: one function per use case over both backends; every change writes its event
 //!   and audit entry in the same transaction.
 //! - [`demo`]: the deterministic synthetic province.
+//! - [`licence`]: the licence version, the signed enterprise code (QR as SVG/PNG), the
+//!   licence and print pages, the public verify page.
 //! - [`web`]: the public record as JSON and as a page.
 #![forbid(unsafe_code)]
 
 pub mod demo;
 pub mod industry;
+pub mod licence;
 pub mod model;
 pub mod search;
 pub mod store;
