@@ -453,7 +453,9 @@ pub fn parse_key_set(text: &str) -> Result<HashMap<KeyId, VerifyingKey>, String>
             None => vec![&value],
         },
         _ => {
-            return Err("公钥 JSON 应为对象或数组 (the key JSON must be an object or array)".into());
+            return Err(
+                "公钥 JSON 应为对象或数组 (the key JSON must be an object or array)".into(),
+            );
         }
     };
     for e in entries {
