@@ -54,12 +54,11 @@ async fn change(db: &amr_kernel::db::Db, uscc: &str, ch: EntityChange) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_exits_0_only_for_an_authentic_and_current_code() {
     let t = TestDb::with_sets(Backend::Sqlite, &amr_server::migration_sets()).await;
-    let mut config = amr_server::ServerConfig {
+    let config = amr_server::ServerConfig {
         search_dir: t.dir().join("search"),
         signing_key_file: t.dir().join("keys").join("signing.key"),
         ..amr_server::ServerConfig::default()
     };
-    config.public_url = None;
     let state = amr_server::app_state(t.db.clone(), config);
     let running = amr_server::start(state, "127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", running.addr);

@@ -488,8 +488,9 @@ pub fn parse_key_set(text: &str) -> Result<HashMap<KeyId, VerifyingKey>, String>
 }
 
 fn random_seed() -> [u8; 32] {
+    use rand::RngExt;
     let mut seed = [0u8; 32];
-    rand::Rng::fill_bytes(&mut rand::rng(), &mut seed);
+    rand::rng().fill(&mut seed);
     seed
 }
 

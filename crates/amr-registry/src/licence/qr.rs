@@ -93,7 +93,7 @@ impl Qr {
                 }
             }
             if side % 8 != 0 {
-                raw.push(byte << (8 - side % 8) | (0xff >> (side % 8)));
+                raw.push((byte << (8 - side % 8)) | (0xff >> (side % 8)));
             }
         }
         let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
