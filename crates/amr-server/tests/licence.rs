@@ -245,7 +245,7 @@ async fn the_licence_page_print_page_and_images_carry_the_code() {
         assert!(!html.contains("李大山") && !html.contains("13912345678"));
         assert!(html.contains(&format!("/entities/{}/licence/print", shop.uscc)));
         assert!(
-            html.contains(code["url"].as_str().unwrap()),
+            html.contains(code["payload"].as_str().unwrap()),
             "the verify link"
         );
 

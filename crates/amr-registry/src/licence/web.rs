@@ -227,7 +227,7 @@ async fn verify_page(viewer: &Viewer, state: &AppState, text: &str) -> Result<Re
             viewer,
             StatusCode::OK,
             "registry/verify.html",
-            json!({"asked": false}),
+            json!({"asked": false, "code": ""}),
         );
     }
     match EnterpriseCode::decode(text) {
@@ -238,7 +238,7 @@ async fn verify_page(viewer: &Viewer, state: &AppState, text: &str) -> Result<Re
                 viewer,
                 StatusCode::OK,
                 "registry/verify.html",
-                json!({"asked": true, "check": c}),
+                json!({"asked": true, "check": c, "code": ""}),
             )
         }
         Err(e) => render(
