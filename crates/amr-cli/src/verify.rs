@@ -4,7 +4,8 @@
 //!
 //! `--key` takes a public key (base64 as `GET /api/v1/keys` publishes it, or 64 hex digits),
 //! the JSON of `GET /api/v1/keys` or one of its entries, or `@FILE` holding any of those.
-//! `--status-url` is the deployment's address (`https://amr.example.gov.cn`; the record is read
+//! `--status-url` (HTTP, or HTTPS on rustls with the system's root certificates) is the
+//! deployment's address (`https://amr.example.gov.cn`; the record is read
 //! from `/api/v1/entities/{uscc}/code`) or a full address with `{uscc}` in it.
 //!
 //! Exit status: 0 authentic (and, with `--status-url`, current); 1 not authentic, or not
@@ -138,20 +139,45 @@ async fn fetch_record(url: &str, uscc: &str) -> Result<Option<serde_json::Value>
     } else {
         format!("{}/api/v1/entities/{uscc}/code", url.trim_end_matches('/'))
     };
-    // One crypto provider for rustls, installed once (a second install is harmless).
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(15))
-        .build()
-        .map_err(|e| AppError::Internal(e.into()))?;
-    let unreachable = |e: reqwest::Error| {
+    let uri: hyper::Uri = address.parse().map_err(|e| {
+        AppError::bad_request("status-url", format!("地址无效 (not a valid address): {e}"))
+    })?;
+    let unreachable = |e: &dyn std::fmt::Display| {
         AppError::unavailable(format!(
             "无法读取登记记录 {address} (cannot read the record): {e}"
         ))
     };
-    let resp = client.get(&address).send().await.map_err(unreachable)?;
-    let status = resp.status();
-    if status == reqwest::StatusCode::NOT_FOUND {
+    // rustls on ring with the system's root certificates; plain HTTP for a local address.
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
+        .map_err(|e| unreachable(&e))?
+        .https_or_http()
+        .enable_http1()
+        .build();
+    let client: hyper_util::client::legacy::Client<_, http_body_util::Empty<bytes::Bytes>> =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build(https);
+    let request = hyper::Request::get(uri)
+        .header(hyper::header::ACCEPT, "application/json")
+        .header(hyper::header::USER_AGENT, "amr-verify")
+        .body(http_body_util::Empty::new())
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let fetch = async {
+        let resp = client.request(request).await.map_err(|e| unreachable(&e))?;
+        let status = resp.status();
+        let body = http_body_util::BodyExt::collect(http_body_util::Limited::new(
+            resp.into_body(),
+            4 * 1024 * 1024,
+        ))
+        .await
+        .map_err(|e| unreachable(&e))?
+        .to_bytes();
+        Ok::<_, AppError>((status, body))
+    };
+    let (status, body) = tokio::time::timeout(Duration::from_secs(15), fetch)
+        .await
+        .map_err(|_| unreachable(&"超时 (timed out after 15 s)"))??;
+    if status == hyper::StatusCode::NOT_FOUND {
         return Ok(None);
     }
     if !status.is_success() {
@@ -159,5 +185,7 @@ async fn fetch_record(url: &str, uscc: &str) -> Result<Option<serde_json::Value>
             "读取登记记录失败 {address} (reading the record failed): HTTP {status}"
         )));
     }
-    resp.json().await.map(Some).map_err(unreachable)
+    serde_json::from_slice(&body)
+        .map(Some)
+        .map_err(|e| unreachable(&e))
 }
