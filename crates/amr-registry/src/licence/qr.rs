@@ -92,7 +92,7 @@ impl Qr {
                     byte = 0;
                 }
             }
-            if side % 8 != 0 {
+            if !side.is_multiple_of(8) {
                 raw.push((byte << (8 - side % 8)) | (0xff >> (side % 8)));
             }
         }
@@ -210,7 +210,7 @@ mod tests {
         assert!(!pixel_dark(0, 0), "the quiet zone is light");
 
         // A QR reader finds the address in the PNG's pixels.
-        let mut img = rqrr::PreparedImage::prepare_from_bitmap(side, side, |x, y| pixel_dark(x, y));
+        let mut img = rqrr::PreparedImage::prepare_from_bitmap(side, side, pixel_dark);
         let grids = img.detect_grids();
         assert_eq!(grids.len(), 1);
         let (_, content) = grids[0].decode().unwrap();
