@@ -11,9 +11,10 @@
 //!   Servers that share one database should share one key file.
 //! - The **public** halves live in the table `signing_keys`, current and retired alike, so
 //!   every server publishes the same set (`GET /api/v1/keys`) and what an old key signed still
-//!   verifies after a rotation. Publishing a key writes its audit entry and the public event
+//!   verifies after a rotation. Publishing a key writes its audit entry and the event
 //!   `kernel.signing_key.published` in one transaction; retiring one writes
-//!   `kernel.signing_key.retired`.
+//!   `kernel.signing_key.retired`. The events are internal (the keys' publication is
+//!   `GET /api/v1/keys`), so a fresh server's public change stream stays empty.
 //!
 //! # Identifiers and formats
 //!
@@ -340,7 +341,7 @@ async fn publish(tx: &mut Tx, actor: &Actor, key: &VerifyingKey) -> Result<(), A
     let body = json!({"key_id": id, "algorithm": ALGORITHM, "public_key": encoded});
     events::append(
         tx,
-        NewEvent::public("kernel.signing_key.published", body.clone()).actor(actor.label()),
+        NewEvent::internal("kernel.signing_key.published", body.clone()).actor(actor.label()),
     )
     .await?;
     audit::record(
@@ -384,7 +385,7 @@ pub async fn rotate(db: &Db, path: &Path, actor: &Actor) -> Result<KeyId, AppErr
         let body = json!({"key_id": old, "retired_at": at, "successor": id});
         events::append(
             &mut tx,
-            NewEvent::public("kernel.signing_key.retired", body.clone()).actor(actor.label()),
+            NewEvent::internal("kernel.signing_key.retired", body.clone()).actor(actor.label()),
         )
         .await?;
         audit::record(

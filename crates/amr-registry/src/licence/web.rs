@@ -284,3 +284,25 @@ pub async fn get_licence_css() -> Response {
     );
     resp
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::web::{LICENCE_TEMPLATES, licence_module, module};
+
+    #[test]
+    fn every_text_of_the_licence_pages_is_in_both_catalogs() {
+        amr_web::templates::assert_keys_in_catalog(
+            LICENCE_TEMPLATES,
+            &[module(), licence_module()],
+        );
+        let zh: std::collections::BTreeMap<String, String> =
+            serde_json::from_str(licence_module().zh).unwrap();
+        let en: std::collections::BTreeMap<String, String> =
+            serde_json::from_str(licence_module().en).unwrap();
+        assert_eq!(zh.keys().collect::<Vec<_>>(), en.keys().collect::<Vec<_>>());
+        // Every licence item has its name, in both languages.
+        for f in super::super::LICENCE_FIELDS {
+            assert!(zh.contains_key(&format!("licence.field.{f}")), "{f}");
+        }
+    }
+}
