@@ -147,11 +147,22 @@ pub enum KeyCommand {
     List,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum SigningKeyCommand {
+    /// Print the published public keys (as GET /api/v1/keys does) and the key file's key id;
+    /// creates the key on first use, as `serve` would.
+    Show,
+    /// Make a new signing key, write it over the key file and retire the others (they stay
+    /// published, so what they signed still verifies). Restart the servers afterwards.
+    Rotate,
+}
+
 pub async fn run(cli: Cli) -> Result<ExitCode, AppError> {
     let mut given = Given {
         config: cli.global.config.clone(),
         database_url: cli.global.database_url.clone(),
         log: cli.global.log.clone(),
+        signing_key_file: cli.global.signing_key_file.clone(),
         ..Given::default()
     };
     if let Command::Serve(a) = &cli.command {
@@ -204,7 +215,37 @@ pub async fn run(cli: Cli) -> Result<ExitCode, AppError> {
             db.close().await;
             Ok(code)
         }
+        Command::SigningKey(c) => signing_key(&settings, c).await,
+        Command::Verify(c) => crate::verify::run(c).await,
     }
+}
+
+async fn signing_key(settings: &Settings, c: SigningKeyCommand) -> Result<ExitCode, AppError> {
+    use amr_kernel::signing::{self, Keyring};
+    let db = open(settings, false).await?;
+    let path = &settings.server.signing_key_file;
+    match c {
+        SigningKeyCommand::Show => {
+            let current = Keyring::open(&db, path).await?;
+            let keys: Vec<serde_json::Value> = signing::published(&db)
+                .await?
+                .iter()
+                .map(|k| k.to_json())
+                .collect();
+            let out = serde_json::json!({"key_file": path, "key_file_id": current.key_id(), "keys": keys});
+            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        }
+        SigningKeyCommand::Rotate => {
+            let id = signing::rotate(&db, path, &Actor::cli()).await?;
+            println!(
+                "新签名密钥 {id} 已写入 {} 并发布；旧密钥已停用但仍公布，请重启服务 \
+                 (new key {id} written and published; old keys retired but still published; restart the servers)",
+                path.display()
+            );
+        }
+    }
+    db.close().await;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn init_logging(filter: &str) -> Result<(), AppError> {

@@ -28,6 +28,8 @@ pub struct FileConfig {
     pub max_failures_per_ip: Option<i64>,
     /// Folder of the entity search index (default data/search/entities).
     pub search_dir: Option<PathBuf>,
+    /// The deployment's secret signing key (default data/keys/signing.key).
+    pub signing_key_file: Option<PathBuf>,
 }
 
 impl FileConfig {
@@ -86,6 +88,7 @@ pub struct Given {
     pub public_url: Option<String>,
     pub cookie_secure: Option<String>,
     pub log: Option<String>,
+    pub signing_key_file: Option<PathBuf>,
 }
 
 pub fn resolve(given: &Given) -> Result<Settings, AppError> {
@@ -162,6 +165,9 @@ pub fn resolve(given: &Given) -> Result<Settings, AppError> {
     }
     if let Some(d) = file.search_dir {
         server.search_dir = d;
+    }
+    if let Some(k) = given.signing_key_file.clone().or(file.signing_key_file) {
+        server.signing_key_file = k;
     }
     if let Some(t) = file.trust_proxy {
         server.trust_proxy = t;

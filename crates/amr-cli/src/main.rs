@@ -16,6 +16,7 @@ mod config;
 mod demo;
 mod guide;
 mod import;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,12 +38,16 @@ pub struct Cli {
 pub struct GlobalArgs {
     /// TOML configuration file (keys: database_url, listen, public_url, cookie_secure,
     /// session_ttl_minutes, trust_proxy, log, max_failures_per_user, max_failures_per_ip,
-    /// search_dir).
+    /// search_dir, signing_key_file).
     #[arg(long, global = true, env = "AMR_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Database: sqlite://FILE (default sqlite://data/amr.db) or postgres://USER@HOST:PORT/DB.
     #[arg(long, global = true, env = "AMR_DATABASE_URL", value_name = "URL")]
     pub database_url: Option<String>,
+    /// The deployment's secret signing key (default data/keys/signing.key; created on first
+    /// start with mode 0600).
+    #[arg(long, global = true, env = "AMR_SIGNING_KEY_FILE", value_name = "FILE")]
+    pub signing_key_file: Option<PathBuf>,
     /// Log filter, e.g. info, debug, amr_server=debug.
     #[arg(long, global = true, env = "AMR_LOG", value_name = "FILTER")]
     pub log: Option<String>,
@@ -72,6 +77,13 @@ pub enum Command {
     /// Bulk import: `amr import entities FILE.csv|FILE.xlsx` (streaming, resumable, error report).
     #[command(subcommand)]
     Import(import::ImportCommand),
+    /// The deployment's signing key: `show` the published keys, `rotate` to a new key.
+    #[command(subcommand)]
+    SigningKey(commands::SigningKeyCommand),
+    /// Check signed things offline: `amr verify enterprise-code PAYLOAD --key KEY
+    /// [--status-url URL]` (exit 0 authentic and current, 1 not, 2 bad input).
+    #[command(subcommand)]
+    Verify(verify::VerifyCommand),
     /// The entity search index.
     #[command(subcommand)]
     Search(commands::SearchCommand),

@@ -5,6 +5,8 @@
 //! - [`audit`]: the append-only audit log of every write by a person or key.
 //! - [`auth`]: accounts, roles, jurisdiction scopes, sessions, API keys (model and store).
 //! - [`error`]: the one error type and its written policy.
+//! - [`signing`]: the deployment's Ed25519 signing keys (key file, published public keys,
+//!   sign/verify, rotation).
 //!
 //! Contexts (registry, supervision, ...) build on these and never on each other.
 #![forbid(unsafe_code)]
@@ -18,4 +20,5 @@ pub mod db;
 pub mod error;
 pub mod events;
 pub mod search;
+pub mod signing;
 pub mod testing;

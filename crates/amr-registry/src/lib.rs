@@ -9,6 +9,8 @@
 //! - [`premises`]: extra business premises in the domicile's city (一照多址).
 //! - [`demo`]: the deterministic synthetic province.
 //! - [`registration`]: online registration: the name check, filing, examination, approval.
+//! - [`licence`]: the licence version, the signed enterprise code (QR as SVG/PNG), the
+//!   licence and print pages, the public verify page.
 //! - [`web`]: the public record as JSON and as a page.
 //! - [`featured`]: individual businesses by type (名特优新) and their support measures.
 //! - [`guide`]: the lifecycle service guide (全生命周期服务指南).
@@ -19,6 +21,7 @@ pub mod featured;
 pub mod guide;
 pub mod industry;
 pub mod lifecycle;
+pub mod licence;
 pub mod model;
 pub mod registration;
 pub mod premises;

@@ -18,6 +18,7 @@ use tokio::sync::watch;
 pub use amr_web::{AppState, ServerConfig, WebModule, config};
 
 use amr_kernel::error::AppError;
+use amr_kernel::signing::Keyring;
 
 /// Every crate's migrations, in the order they apply (the kernel's first).
 pub fn migration_sets() -> Vec<amr_kernel::db::MigrationSet> {
@@ -33,6 +34,7 @@ pub fn web_modules() -> Vec<WebModule> {
     let mut modules = vec![
         web::module(),
         amr_registry::web::module(),
+        amr_registry::web::licence_module(),
         amr_address::schema::module(),
     ];
     modules.extend(amr_registry::web::more_modules());
@@ -44,8 +46,8 @@ pub fn app_state(db: amr_kernel::db::Db, config: ServerConfig) -> AppState {
     AppState::new(db, config, &web_modules())
 }
 
-/// Builds the whole router over a state and the open search index.
-pub fn router(state: AppState, index: Arc<EntityIndex>) -> Router {
+/// Builds the whole router over a state, the open search index and the signing key.
+pub fn router(state: AppState, index: Arc<EntityIndex>, keys: Arc<Keyring>) -> Router {
     Router::new()
         .merge(api::routes())
         .merge(amr_registry::web::api_routes())
@@ -53,7 +55,8 @@ pub fn router(state: AppState, index: Arc<EntityIndex>) -> Router {
         .merge(amr_address::api::routes())
         .merge(amr_registry::web::search_api_routes(index.clone()))
         .merge(amr_registry::web::registration_api_routes(index.clone()))
-        .merge(web::routes(index))
+        .merge(amr_registry::web::licence_api_routes(keys.clone()))
+        .merge(web::routes(index, keys))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             state.config.max_body_bytes,
         ))
@@ -86,7 +89,8 @@ impl Running {
     }
 }
 
-/// Binds `listen` and serves `state` until stopped; background workers start with it.
+/// Binds `listen` and serves `state` until stopped; background workers start with it. The
+/// signing key is opened from `signing_key_file` (created and published on first run).
 pub async fn start(state: AppState, listen: &str) -> Result<Running, AppError> {
     let listener = TcpListener::bind(listen).await.map_err(|e| {
         AppError::config("listen", format!("无法监听 {listen} (cannot listen): {e}"))
@@ -99,10 +103,12 @@ pub async fn start(state: AppState, listen: &str) -> Result<Running, AppError> {
         tracing::warn!("registry indexes were missing (an unfinished bulk load) and were rebuilt");
     }
     let index = Arc::new(EntityIndex::open(&state.config.search_dir)?);
+    let keys = Arc::new(Keyring::open(&state.db, &state.config.signing_key_file).await?);
+    tracing::info!(key_id = %keys.key_id(), "signing key loaded");
     let (tx, rx) = watch::channel(false);
     let state = state.with_shutdown(rx.clone());
     spawn_workers(&state, index.clone(), rx.clone());
-    let app = router(state, index).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router(state, index, keys).into_make_service_with_connect_info::<SocketAddr>();
     let mut stop = rx;
     let handle = tokio::spawn(async move {
         axum::serve(listener, app)

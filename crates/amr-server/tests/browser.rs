@@ -493,3 +493,65 @@ async fn register_and_approve(
     assert!(!page.contains(REP_ID), "no ID number on the public page");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_visitor_opens_the_licence_sees_its_qr_code_and_follows_it_to_the_verify_page() {
+    if !Path::new(CHROMEDRIVER).exists() {
+        if std::env::var("AMR_BROWSER_REQUIRED").is_ok_and(|v| v == "1") {
+            panic!("AMR_BROWSER_REQUIRED=1 but {CHROMEDRIVER} is missing");
+        }
+        eprintln!("NOTICE: browser test skipped: {CHROMEDRIVER} is missing.");
+        return;
+    }
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let spec = amr_registry::demo::DemoSpec {
+        seed: 11,
+        entities: 5,
+        province: "37".into(),
+    };
+    let entities: Vec<_> = amr_registry::demo::Generator::new(spec).unwrap().collect();
+    let target = entities[0].clone();
+    let mut tx = app.db.begin().await.unwrap();
+    amr_registry::store::create(&mut tx, &amr_kernel::audit::Actor::system(), &target)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let driver = start_driver().await;
+    let browser = open_browser(&driver).await;
+    let result = open_licence_and_verify(&app, &browser, &target).await;
+    let _ = browser.close().await;
+    drop(driver);
+    app.stop().await;
+    result.expect("licence path");
+}
+
+async fn open_licence_and_verify(
+    app: &TestApp,
+    b: &Client,
+    target: &amr_registry::model::NewEntity,
+) -> Result<(), fantoccini::error::CmdError> {
+    b.goto(&app.url(&format!("/entities/{}", target.uscc)))
+        .await?;
+    b.find(Locator::Id("licence-link")).await?.click().await?;
+    wait_for_path(b, &format!("/entities/{}/licence", target.uscc)).await;
+    // The QR code is drawn, at its stylesheet's size (the CSP lets the page's own CSS in).
+    let qr = b.find(Locator::Css("#enterprise-code svg.qr")).await?;
+    let (_, _, w, h) = qr.rectangle().await?;
+    assert!(w > 150.0 && (w - h).abs() < 1.0, "QR code {w}x{h}");
+    assert!(b.source().await?.contains(&target.name));
+    // Following the code's address (what a phone does after scanning) shows the verdict.
+    let href = b
+        .find(Locator::Css("p.actions a[href*='/v/']"))
+        .await?
+        .attr("href")
+        .await?
+        .expect("the verify link");
+    b.goto(&href).await?;
+    let verdict = b.find(Locator::Id("verdict")).await?;
+    assert_eq!(
+        verdict.attr("data-verdict").await?.as_deref(),
+        Some("current")
+    );
+    assert!(verdict.text().await?.contains("真实有效"));
+    Ok(())
+}

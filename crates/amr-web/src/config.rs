@@ -31,6 +31,9 @@ pub struct ServerConfig {
     pub stream_heartbeat: Duration,
     /// Where the entity search index lives (one writing process per folder).
     pub search_dir: std::path::PathBuf,
+    /// The deployment's secret signing key (created with mode 0600 on first start; see
+    /// `amr_kernel::signing`).
+    pub signing_key_file: std::path::PathBuf,
 }
 
 impl Default for ServerConfig {
@@ -46,6 +49,7 @@ impl Default for ServerConfig {
             trust_proxy: false,
             stream_heartbeat: Duration::from_secs(25),
             search_dir: std::path::PathBuf::from("data/search/entities"),
+            signing_key_file: std::path::PathBuf::from(amr_kernel::signing::DEFAULT_KEY_FILE),
         }
     }
 }

@@ -24,6 +24,7 @@ impl TestApp {
     pub async fn spawn_with(backend: Backend, mut config: ServerConfig) -> TestApp {
         let test_db = TestDb::with_sets(backend, &amr_server::migration_sets()).await;
         config.search_dir = test_db.dir().join("search");
+        config.signing_key_file = test_db.dir().join("keys").join("signing.key");
         let state = amr_server::app_state(test_db.db.clone(), config);
         let running = amr_server::start(state, "127.0.0.1:0")
             .await
