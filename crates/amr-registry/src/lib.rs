@@ -6,10 +6,13 @@
 //! - [`store`]: one function per use case over both backends; every change writes its event
 //!   and audit entry in the same transaction.
 //! - [`demo`]: the deterministic synthetic province.
+//! - [`identity`]: Hong Kong investors: HKID and travel permit, identity verification,
+//!   signing keys bound to verified identities, electronic signatures on filings.
 //! - [`web`]: the public record as JSON and as a page.
 #![forbid(unsafe_code)]
 
 pub mod demo;
+pub mod identity;
 pub mod industry;
 pub mod model;
 pub mod search;

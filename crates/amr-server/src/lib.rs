@@ -44,13 +44,19 @@ pub fn app_state(db: amr_kernel::db::Db, config: ServerConfig) -> AppState {
 
 /// Builds the whole router over a state and the open search index.
 pub fn router(state: AppState, index: Arc<EntityIndex>) -> Router {
+    // The credential registry for Hong Kong investors, as configured (a configuration that
+    // fails answers "unavailable"; the CLI refuses to start with one).
+    let verifier = amr_registry::identity::verifier::from_config_or_unavailable(
+        &state.config.identity_verifier,
+    );
     Router::new()
         .merge(api::routes())
         .merge(amr_registry::web::api_routes())
         .merge(amr_address::web::api_routes())
         .merge(amr_address::api::routes())
         .merge(amr_registry::web::search_api_routes(index.clone()))
-        .merge(web::routes(index))
+        .merge(amr_registry::web::identity_api_routes(verifier.clone()))
+        .merge(web::routes(index, verifier))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             state.config.max_body_bytes,
         ))

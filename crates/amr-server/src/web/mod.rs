@@ -54,7 +54,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
 ];
 
 /// The page routes, the static assets and the fallback (404 page; JSON under `/api/`).
-pub fn routes(index: std::sync::Arc<amr_registry::search::EntityIndex>) -> Router<AppState> {
+pub fn routes(
+    index: std::sync::Arc<amr_registry::search::EntityIndex>,
+    verifier: amr_registry::identity::web::SharedVerifier,
+) -> Router<AppState> {
     let pages = Router::new()
         .route("/", get(home::get_home))
         .route("/lang/{lang}", get(i18n::set_lang))
@@ -64,6 +67,7 @@ pub fn routes(index: std::sync::Arc<amr_registry::search::EntityIndex>) -> Route
         .merge(admin::routes())
         .merge(amr_registry::web::page_routes())
         .merge(amr_registry::web::search_page_routes(index))
+        .merge(amr_registry::web::identity_page_routes(verifier))
         .merge(amr_address::office::routes())
         .fallback(not_found)
         .layer(middleware::from_fn(page::page_frame));
