@@ -15,6 +15,7 @@ mod commands;
 mod config;
 mod demo;
 mod import;
+mod sign;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,7 +37,8 @@ pub struct Cli {
 pub struct GlobalArgs {
     /// TOML configuration file (keys: database_url, listen, public_url, cookie_secure,
     /// session_ttl_minutes, trust_proxy, log, max_failures_per_user, max_failures_per_ip,
-    /// search_dir).
+    /// search_dir, identity_verifier, identity_verifier_file, identity_verifier_url,
+    /// identity_verifier_api_key, identity_verifier_timeout_seconds, identity_verifier_ca_file).
     #[arg(long, global = true, env = "AMR_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Database: sqlite://FILE (default sqlite://data/amr.db) or postgres://USER@HOST:PORT/DB.
@@ -82,6 +84,9 @@ pub enum Command {
     /// `library import`, `risk rebuild` (on the database).
     #[command(subcommand)]
     Address(address::AddressCommand),
+    /// A Hong Kong investor's own signing key, offline: `keygen`, `binding`, `filing-hash`.
+    #[command(subcommand)]
+    Sign(sign::SignCommand),
 }
 
 fn main() -> ExitCode {

@@ -753,3 +753,59 @@ fn check_stored(public_key_hex: &str, signature_hex: &str, filing_hash: &str) ->
     key.verify_strict(&filing_message(filing_hash), &sig)
         .is_ok()
 }
+
+/// A brought key as a signer keeps it: a file with the 32-byte Ed25519 secret in 64 hex
+/// digits (what `amr sign keygen` writes).
+#[derive(Debug)]
+pub struct KeyFile {
+    key: SigningKey,
+}
+
+impl KeyFile {
+    /// A new random key.
+    pub fn generate() -> KeyFile {
+        KeyFile {
+            key: SigningKey::from_bytes(&random_bytes()),
+        }
+    }
+
+    /// Parses the file's text; a clear error for anything but 64 hex digits.
+    pub fn parse(text: &str) -> Result<KeyFile, AppError> {
+        let bytes: [u8; 32] = hex::decode(text.trim())
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| {
+                AppError::bad_request(
+                    "key",
+                    "密钥文件应为 64 位十六进制的 Ed25519 私钥 (the key file must hold an Ed25519 \
+                     secret key in 64 hex digits)",
+                )
+            })?;
+        Ok(KeyFile {
+            key: SigningKey::from_bytes(&bytes),
+        })
+    }
+
+    /// The file's text.
+    pub fn secret_hex(&self) -> String {
+        hex::encode(self.key.to_bytes())
+    }
+
+    pub fn public_key_hex(&self) -> String {
+        hex::encode(self.key.verifying_key().to_bytes())
+    }
+
+    /// The signature (hex) over a filing hash, as `POST /api/v1/signatures` takes it.
+    pub fn sign_filing_hash(&self, filing_hash: &str) -> Result<String, AppError> {
+        let hash = parse_filing_hash(filing_hash)?;
+        Ok(hex::encode(
+            self.key.sign(&filing_message(&hash)).to_bytes(),
+        ))
+    }
+
+    /// The binding proof (hex) for `POST /api/v1/signers/keys`.
+    pub fn binding_proof(&self, hkid: &HkId, permit: &TravelPermit) -> String {
+        let msg = binding_message(hkid, permit, &self.public_key_hex());
+        hex::encode(self.key.sign(&msg).to_bytes())
+    }
+}
