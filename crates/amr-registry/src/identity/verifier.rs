@@ -359,12 +359,30 @@ pub fn valid_reference(r: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'/' | b'-'))
 }
 
-/// The product's verifier: asks the credential registry's HTTP endpoint.
-#[derive(Debug, Clone)]
+type HttpsClient = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    http_body_util::Full<bytes::Bytes>,
+>;
+
+/// The product's verifier: asks the credential registry's HTTP endpoint (hyper, rustls on
+/// ring; the system's root certificates plus an optional CA file; no redirects followed, no
+/// proxy).
+#[derive(Clone)]
 pub struct HttpVerifier {
-    url: reqwest::Url,
+    url: http::Uri,
     api_key: Option<String>,
-    client: reqwest::Client,
+    timeout: Duration,
+    client: HttpsClient,
+}
+
+impl std::fmt::Debug for HttpVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpVerifier")
+            .field("url", &self.url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "***"))
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 /// The request body sent to the registry.
@@ -385,6 +403,45 @@ struct VerifyResponseBody {
     fields: Vec<String>,
 }
 
+/// The trusted roots: the system's store and the certificates of `ca_file`.
+fn root_store(ca_file: Option<&Path>) -> Result<rustls::RootCertStore, AppError> {
+    let mut roots = rustls::RootCertStore::empty();
+    let native = rustls_native_certs::load_native_certs();
+    for e in &native.errors {
+        tracing::debug!(error = %e, "a system root certificate could not be loaded");
+    }
+    roots.add_parsable_certificates(native.certs);
+    if let Some(path) = ca_file {
+        let setting = |m: String| AppError::config("identity_verifier_ca_file", m);
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+            .map_err(|e| setting(format!("无法读取 {} (cannot read): {e}", path.display())))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| {
+                setting(format!(
+                    "{} 不是 PEM 证书 (is not a PEM bundle): {e}",
+                    path.display()
+                ))
+            })?;
+        if certs.is_empty() {
+            return Err(setting(format!(
+                "{} 中没有证书 (holds no certificate)",
+                path.display()
+            )));
+        }
+        for c in certs {
+            roots.add(c).map_err(|e| {
+                setting(format!(
+                    "{} 中的证书无效 (a bad certificate): {e}",
+                    path.display()
+                ))
+            })?;
+        }
+    }
+    Ok(roots)
+}
+
 impl HttpVerifier {
     /// A verifier for `url` (http or https) with an optional bearer key, a total time limit per
     /// request, and optional extra root certificates (PEM).
@@ -395,9 +452,10 @@ impl HttpVerifier {
         ca_file: Option<&Path>,
     ) -> Result<HttpVerifier, AppError> {
         let setting = |m: String| AppError::config("identity_verifier_url", m);
-        let parsed = reqwest::Url::parse(url)
+        let parsed: http::Uri = url
+            .parse()
             .map_err(|e| setting(format!("{url:?} 不是有效地址 (is not a valid URL): {e}")))?;
-        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        if !matches!(parsed.scheme_str(), Some("http" | "https")) || parsed.host().is_none() {
             return Err(setting(format!(
                 "{url:?} 应以 http:// 或 https:// 开头并带主机名 (must be http(s)://HOST/...)"
             )));
@@ -408,79 +466,71 @@ impl HttpVerifier {
                 "须在 1 到 120 秒之间 (must be between 1 and 120 seconds)",
             ));
         }
-        // reqwest is built on rustls without a bundled provider: install ring's, once.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut builder = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy();
-        if let Some(path) = ca_file {
-            let pem = std::fs::read(path).map_err(|e| {
-                AppError::config(
-                    "identity_verifier_ca_file",
-                    format!("无法读取 {} (cannot read): {e}", path.display()),
-                )
-            })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                AppError::config(
-                    "identity_verifier_ca_file",
-                    format!(
-                        "{} 不是 PEM 证书 (is not a PEM bundle): {e}",
-                        path.display()
-                    ),
-                )
-            })?;
-            builder = builder.tls_certs_merge(certs);
-        }
-        let client = builder.build().map_err(|e| {
-            setting(format!(
-                "无法建立 HTTP 客户端 (cannot build the client): {e}"
-            ))
-        })?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| setting(format!("TLS: {e}")))?
+            .with_root_certificates(root_store(ca_file)?)
+            .with_no_client_auth();
+        let mut plain = hyper_util::client::legacy::connect::HttpConnector::new();
+        plain.enforce_http(false);
+        plain.set_connect_timeout(Some(timeout.min(Duration::from_secs(5))));
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(plain);
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build(connector);
         Ok(HttpVerifier {
             url: parsed,
             api_key: api_key.filter(|k| !k.is_empty()),
+            timeout,
             client,
         })
     }
 
+    /// Sends the request and reads at most [`MAX_RESPONSE_BYTES`] of the answer.
+    async fn exchange(&self, body: Vec<u8>) -> Result<(http::StatusCode, bytes::Bytes), String> {
+        use http_body_util::BodyExt;
+        let mut req = http::Request::post(self.url.clone())
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .header(http::header::ACCEPT, "application/json");
+        if let Some(k) = &self.api_key {
+            req = req.header(http::header::AUTHORIZATION, format!("Bearer {k}"));
+        }
+        let req = req
+            .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+            .map_err(|e| format!("building the request failed: {e}"))?;
+        let resp = self
+            .client
+            .request(req)
+            .await
+            .map_err(|e| format!("request failed: {e}"))?;
+        let status = resp.status();
+        let limited = http_body_util::Limited::new(resp.into_body(), MAX_RESPONSE_BYTES);
+        let bytes = limited
+            .collect()
+            .await
+            .map_err(|e| format!("reading the response ({status}) failed: {e}"))?
+            .to_bytes();
+        Ok((status, bytes))
+    }
+
     async fn ask(&self, claim: &IdentityClaim) -> Result<VerifiedIdentity, VerifyError> {
-        let unavailable = |m: String| VerifyError::Unavailable(m);
-        let body = VerifyRequestBody {
+        let unavailable = VerifyError::Unavailable;
+        let body = serde_json::to_vec(&VerifyRequestBody {
             name: &claim.name,
             hkid: claim.hkid.display(),
             travel_permit: claim.permit.as_str(),
-        };
-        let mut req = self.client.post(self.url.clone()).json(&body);
-        if let Some(k) = &self.api_key {
-            req = req.bearer_auth(k);
-        }
-        let mut resp = req
-            .send()
+        })
+        .map_err(|e| unavailable(e.to_string()))?;
+        let (status, bytes) = tokio::time::timeout(self.timeout, self.exchange(body))
             .await
-            .map_err(|e| unavailable(format!("request failed: {e}")))?;
-        let status = resp.status();
-        if resp
-            .content_length()
-            .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
-        {
-            return Err(unavailable(format!("response too large ({status})")));
-        }
-        let mut bytes = Vec::new();
-        while let Some(chunk) = resp
-            .chunk()
-            .await
-            .map_err(|e| unavailable(format!("reading the response failed: {e}")))?
-        {
-            if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                return Err(unavailable(format!(
-                    "response over {MAX_RESPONSE_BYTES} bytes"
-                )));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        if status != reqwest::StatusCode::OK {
+            .map_err(|_| unavailable(format!("no answer within {:?}", self.timeout)))?
+            .map_err(unavailable)?;
+        if status != http::StatusCode::OK {
             return Err(unavailable(format!("status {status}")));
         }
         let answer: VerifyResponseBody = serde_json::from_slice(&bytes)
@@ -532,7 +582,7 @@ impl HttpVerifier {
 
 impl IdentityVerifier for HttpVerifier {
     fn label(&self) -> String {
-        format!("http:{}", self.url.host_str().unwrap_or("?"))
+        format!("http:{}", self.url.host().unwrap_or("?"))
     }
 
     fn verify<'a>(&'a self, claim: &'a IdentityClaim) -> VerifyFuture<'a> {
@@ -662,6 +712,16 @@ mod tests {
             let e = HttpVerifier::new(url, None, Duration::from_secs(5), None).unwrap_err();
             assert!(e.to_string().contains(setting), "{e}");
         }
+        let not_pem = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(not_pem.path(), "not a certificate").unwrap();
+        let e = HttpVerifier::new(
+            "https://x/v",
+            None,
+            Duration::from_secs(5),
+            Some(not_pem.path()),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("identity_verifier_ca_file"), "{e}");
         let e = HttpVerifier::new("https://x/v", None, Duration::ZERO, None).unwrap_err();
         assert!(e.to_string().contains("identity_verifier_timeout_seconds"));
         let v = from_config_or_unavailable(&IdentityVerifierConfig::Local {
