@@ -217,6 +217,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, AppError> {
         }
         Command::SigningKey(c) => signing_key(&settings, c).await,
         Command::Verify(c) => crate::verify::run(c).await,
+        Command::Sign(c) => crate::sign::run(c),
     }
 }
 
@@ -290,6 +291,13 @@ async fn serve(settings: Settings, demo: Option<u64>) -> Result<ExitCode, AppErr
     let db = open(&settings, false).await?;
     if let Some((user, pw)) = store::ensure_first_admin(&db).await? {
         print_first_admin(&user, &pw);
+    }
+    let mut settings = settings;
+    if demo.is_some()
+        && settings.server.identity_verifier == amr_server::config::IdentityVerifierConfig::None
+    {
+        // The demo signs with the synthetic Hong Kong identities (data/hk_identities.csv).
+        settings.server.identity_verifier = amr_server::config::IdentityVerifierConfig::Demo;
     }
     if let Some(entities) = demo {
         crate::commands::demo_accounts(&db).await?;

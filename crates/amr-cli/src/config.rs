@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use amr_kernel::error::AppError;
-use amr_server::config::{CookieSecure, ServerConfig};
+use amr_server::config::{CookieSecure, IdentityVerifierConfig, ServerConfig};
 use serde::Deserialize;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/amr.db";
@@ -30,6 +30,18 @@ pub struct FileConfig {
     pub search_dir: Option<PathBuf>,
     /// The deployment's secret signing key (default data/keys/signing.key).
     pub signing_key_file: Option<PathBuf>,
+    /// The credential registry for Hong Kong investors: `none`, `demo`, `local` (a CSV
+    /// table, `identity_verifier_file`) or `http` (`identity_verifier_url`). Unset: `http`
+    /// when a URL is given, `local` when a file is, else `none`.
+    pub identity_verifier: Option<String>,
+    pub identity_verifier_file: Option<PathBuf>,
+    pub identity_verifier_url: Option<String>,
+    /// Better given as AMR_IDENTITY_VERIFIER_API_KEY (which wins) than in the file.
+    pub identity_verifier_api_key: Option<String>,
+    /// Per request, 1–120 (default 10).
+    pub identity_verifier_timeout_seconds: Option<u64>,
+    /// Extra trusted root certificates (PEM) for the registry's HTTPS.
+    pub identity_verifier_ca_file: Option<PathBuf>,
 }
 
 impl FileConfig {
@@ -178,6 +190,17 @@ pub fn resolve(given: &Given) -> Result<Settings, AppError> {
     if let Some(n) = file.max_failures_per_ip {
         server.max_failures_per_ip = positive("max_failures_per_ip", n)?;
     }
+    server.identity_verifier = identity_verifier(
+        file.identity_verifier.as_deref(),
+        file.identity_verifier_file,
+        file.identity_verifier_url,
+        std::env::var("AMR_IDENTITY_VERIFIER_API_KEY")
+            .ok()
+            .filter(|k| !k.is_empty())
+            .or(file.identity_verifier_api_key),
+        file.identity_verifier_timeout_seconds,
+        file.identity_verifier_ca_file,
+    )?;
     let log = given
         .log
         .clone()
@@ -189,6 +212,56 @@ pub fn resolve(given: &Given) -> Result<Settings, AppError> {
         server,
         log,
     })
+}
+
+/// The verifier settings, checked by building the verifier once (so a bad URL, an unreadable
+/// table or certificate file stops the start with the setting named).
+fn identity_verifier(
+    kind: Option<&str>,
+    file: Option<PathBuf>,
+    url: Option<String>,
+    api_key: Option<String>,
+    timeout_seconds: Option<u64>,
+    ca_file: Option<PathBuf>,
+) -> Result<IdentityVerifierConfig, AppError> {
+    let kind = kind.unwrap_or(match (&url, &file) {
+        (Some(_), _) => "http",
+        (None, Some(_)) => "local",
+        (None, None) => "none",
+    });
+    let cfg = match kind {
+        "none" => IdentityVerifierConfig::None,
+        "demo" => IdentityVerifierConfig::Demo,
+        "local" => IdentityVerifierConfig::Local {
+            file: file.ok_or_else(|| {
+                AppError::config(
+                    "identity_verifier_file",
+                    "identity_verifier = \"local\" 需要身份表文件 (needs the table file)",
+                )
+            })?,
+        },
+        "http" => IdentityVerifierConfig::Http {
+            url: url.ok_or_else(|| {
+                AppError::config(
+                    "identity_verifier_url",
+                    "identity_verifier = \"http\" 需要核验服务地址 (needs the endpoint URL)",
+                )
+            })?,
+            api_key,
+            timeout: Duration::from_secs(timeout_seconds.unwrap_or(10)),
+            ca_file,
+        },
+        other => {
+            return Err(AppError::config(
+                "identity_verifier",
+                format!(
+                    "{other:?} 应为 none、demo、local 或 http (must be none, demo, local or http)"
+                ),
+            ));
+        }
+    };
+    amr_registry::identity::verifier::from_config(&cfg)?;
+    Ok(cfg)
 }
 
 fn positive(name: &str, n: i64) -> Result<i64, AppError> {
@@ -256,5 +329,55 @@ mod tests {
         })
         .unwrap_err();
         assert!(e.to_string().contains("session_ttl_minutes"), "{e}");
+    }
+
+    #[test]
+    fn identity_verifier_settings() {
+        let d = resolve(&Given::default()).unwrap();
+        assert_eq!(d.server.identity_verifier, IdentityVerifierConfig::None);
+        let f = file("identity_verifier = \"demo\"\n");
+        let s = resolve(&Given {
+            config: Some(f.path().into()),
+            ..Given::default()
+        })
+        .unwrap();
+        assert_eq!(s.server.identity_verifier, IdentityVerifierConfig::Demo);
+        let f = file(
+            "identity_verifier_url = \"https://registry.example/verify\"\nidentity_verifier_timeout_seconds = 3\n",
+        );
+        let s = resolve(&Given {
+            config: Some(f.path().into()),
+            ..Given::default()
+        })
+        .unwrap();
+        assert!(matches!(
+            s.server.identity_verifier,
+            IdentityVerifierConfig::Http { ref url, timeout, .. }
+                if url == "https://registry.example/verify" && timeout == Duration::from_secs(3)
+        ));
+        for (text, setting) in [
+            ("identity_verifier = \"ldap\"\n", "identity_verifier"),
+            ("identity_verifier = \"local\"\n", "identity_verifier_file"),
+            (
+                "identity_verifier_file = \"/nonexistent/ids.csv\"\n",
+                "identity_verifier_file",
+            ),
+            (
+                "identity_verifier_url = \"ftp://x\"\n",
+                "identity_verifier_url",
+            ),
+            (
+                "identity_verifier_url = \"https://x/v\"\nidentity_verifier_timeout_seconds = 0\n",
+                "identity_verifier_timeout_seconds",
+            ),
+        ] {
+            let f = file(text);
+            let e = resolve(&Given {
+                config: Some(f.path().into()),
+                ..Given::default()
+            })
+            .unwrap_err();
+            assert!(e.to_string().contains(setting), "{text}: {e}");
+        }
     }
 }

@@ -17,6 +17,7 @@ mod demo;
 mod guide;
 mod import;
 mod verify;
+mod sign;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,7 +39,9 @@ pub struct Cli {
 pub struct GlobalArgs {
     /// TOML configuration file (keys: database_url, listen, public_url, cookie_secure,
     /// session_ttl_minutes, trust_proxy, log, max_failures_per_user, max_failures_per_ip,
-    /// search_dir, signing_key_file).
+    /// search_dir, signing_key_file, identity_verifier, identity_verifier_file,
+    /// identity_verifier_url, identity_verifier_api_key, identity_verifier_timeout_seconds,
+    /// identity_verifier_ca_file).
     #[arg(long, global = true, env = "AMR_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Database: sqlite://FILE (default sqlite://data/amr.db) or postgres://USER@HOST:PORT/DB.
@@ -98,6 +101,9 @@ pub enum Command {
     /// The lifecycle service guide: `amr guide import FILE.csv|FILE.xlsx`.
     #[command(subcommand)]
     Guide(guide::GuideCommand),
+    /// A Hong Kong investor's own signing key, offline: `keygen`, `binding`, `filing-hash`.
+    #[command(subcommand)]
+    Sign(sign::SignCommand),
 }
 
 fn main() -> ExitCode {

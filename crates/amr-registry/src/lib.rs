@@ -11,6 +11,8 @@
 //! - [`registration`]: online registration: the name check, filing, examination, approval.
 //! - [`licence`]: the licence version, the signed enterprise code (QR as SVG/PNG), the
 //!   licence and print pages, the public verify page.
+//! - [`identity`]: Hong Kong investors: HKID and travel permit, identity verification,
+//!   signing keys bound to verified identities, electronic signatures on filings.
 //! - [`web`]: the public record as JSON and as a page.
 //! - [`featured`]: individual businesses by type (名特优新) and their support measures.
 //! - [`guide`]: the lifecycle service guide (全生命周期服务指南).
@@ -19,6 +21,7 @@
 pub mod demo;
 pub mod featured;
 pub mod guide;
+pub mod identity;
 pub mod industry;
 pub mod lifecycle;
 pub mod licence;

@@ -48,6 +48,11 @@ pub fn app_state(db: amr_kernel::db::Db, config: ServerConfig) -> AppState {
 
 /// Builds the whole router over a state, the open search index and the signing key.
 pub fn router(state: AppState, index: Arc<EntityIndex>, keys: Arc<Keyring>) -> Router {
+    // The credential registry for Hong Kong investors, as configured (a configuration that
+    // fails answers "unavailable"; the CLI refuses to start with one).
+    let verifier = amr_registry::identity::verifier::from_config_or_unavailable(
+        &state.config.identity_verifier,
+    );
     Router::new()
         .merge(api::routes())
         .merge(amr_registry::web::api_routes())
@@ -56,7 +61,8 @@ pub fn router(state: AppState, index: Arc<EntityIndex>, keys: Arc<Keyring>) -> R
         .merge(amr_registry::web::search_api_routes(index.clone()))
         .merge(amr_registry::web::registration_api_routes(index.clone()))
         .merge(amr_registry::web::licence_api_routes(keys.clone()))
-        .merge(web::routes(index, keys))
+        .merge(amr_registry::web::identity_api_routes(verifier.clone()))
+        .merge(web::routes(index, keys, verifier))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             state.config.max_body_bytes,
         ))

@@ -34,6 +34,55 @@ pub struct ServerConfig {
     /// The deployment's secret signing key (created with mode 0600 on first start; see
     /// `amr_kernel::signing`).
     pub signing_key_file: std::path::PathBuf,
+    /// The credential registry that verifies Hong Kong investors' identities
+    /// (`amr_registry::identity`).
+    pub identity_verifier: IdentityVerifierConfig,
+}
+
+/// Which identity verifier the server asks (built by `amr_registry::identity::verifier`).
+#[derive(Clone, Default, PartialEq)]
+pub enum IdentityVerifierConfig {
+    /// None configured: verification answers "unavailable".
+    #[default]
+    None,
+    /// The demo's synthetic identities, embedded (never a production setting).
+    Demo,
+    /// A table of known identities read from a CSV file.
+    Local { file: std::path::PathBuf },
+    /// The credential registry's HTTP endpoint.
+    Http {
+        url: String,
+        /// Sent as `Authorization: Bearer ...`.
+        api_key: Option<String>,
+        timeout: Duration,
+        /// Extra trusted root certificates (PEM), for a registry on a private CA.
+        ca_file: Option<std::path::PathBuf>,
+    },
+}
+
+impl std::fmt::Debug for IdentityVerifierConfig {
+    /// Never prints the API key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IdentityVerifierConfig::None => f.write_str("None"),
+            IdentityVerifierConfig::Demo => f.write_str("Demo"),
+            IdentityVerifierConfig::Local { file } => {
+                f.debug_struct("Local").field("file", file).finish()
+            }
+            IdentityVerifierConfig::Http {
+                url,
+                api_key,
+                timeout,
+                ca_file,
+            } => f
+                .debug_struct("Http")
+                .field("url", url)
+                .field("api_key", &api_key.as_ref().map(|_| "***"))
+                .field("timeout", timeout)
+                .field("ca_file", ca_file)
+                .finish(),
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -50,6 +99,7 @@ impl Default for ServerConfig {
             stream_heartbeat: Duration::from_secs(25),
             search_dir: std::path::PathBuf::from("data/search/entities"),
             signing_key_file: std::path::PathBuf::from(amr_kernel::signing::DEFAULT_KEY_FILE),
+            identity_verifier: IdentityVerifierConfig::None,
         }
     }
 }

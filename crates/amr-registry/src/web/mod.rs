@@ -83,6 +83,22 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "registration/office_filing.html",
         include_str!("../../templates/registration/office_filing.html"),
     ),
+    (
+        "registry/signatures.html",
+        include_str!("../../templates/registry/signatures.html"),
+    ),
+    (
+        "registry/office_signatures.html",
+        include_str!("../../templates/registry/office_signatures.html"),
+    ),
+    (
+        "registry/sign.html",
+        include_str!("../../templates/registry/sign.html"),
+    ),
+    (
+        "registry/sign_receipt.html",
+        include_str!("../../templates/registry/sign_receipt.html"),
+    ),
 ];
 
 /// The JSON API routes (the server merges them outside the page frame).
@@ -238,6 +254,18 @@ pub fn licence_page_routes(keys: Arc<Keyring>) -> Router<AppState> {
         .route("/v/{payload}", get(licence::web::get_verify_scanned))
         .route("/verify", get(licence::web::get_verify_form))
         .layer(Extension(keys))
+}
+
+/// The identity and signature API (`POST /api/v1/signatures`, ...) over `verifier` (merged
+/// outside the page frame); see [`crate::identity::web`].
+pub fn identity_api_routes(verifier: crate::identity::web::SharedVerifier) -> Router<AppState> {
+    crate::identity::web::api_routes(verifier)
+}
+
+/// The signer's and the officer's signature pages over `verifier` (merged inside the page
+/// frame).
+pub fn identity_page_routes(verifier: crate::identity::web::SharedVerifier) -> Router<AppState> {
+    crate::identity::web::page_routes(verifier)
 }
 
 /// The search API, `GET /api/v1/entities?q=...`, over `index` (merged outside the page frame).

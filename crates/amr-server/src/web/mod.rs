@@ -57,6 +57,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
 pub fn routes(
     index: std::sync::Arc<amr_registry::search::EntityIndex>,
     keys: std::sync::Arc<amr_kernel::signing::Keyring>,
+    verifier: amr_registry::identity::web::SharedVerifier,
 ) -> Router<AppState> {
     let pages = Router::new()
         .route("/", get(home::get_home))
@@ -69,6 +70,7 @@ pub fn routes(
         .merge(amr_registry::web::search_page_routes(index.clone()))
         .merge(amr_registry::web::registration_page_routes(index))
         .merge(amr_registry::web::licence_page_routes(keys))
+        .merge(amr_registry::web::identity_page_routes(verifier))
         .merge(amr_address::office::routes())
         .fallback(not_found)
         .layer(middleware::from_fn(page::page_frame));
