@@ -48,7 +48,7 @@ pub const MAX_OFFSET: usize = 1_000;
 /// The longest query text, in characters.
 pub const MAX_QUERY_CHARS: usize = 100;
 /// Writer memory of a rebuild (all threads together) and of the follower.
-const BUILD_MEMORY: usize = 768_000_000;
+const BUILD_MEMORY: usize = 512_000_000;
 const FOLLOW_MEMORY: usize = 20_000_000;
 /// The characters of a USCC (GB 32100: digits and capitals without I, O, S, V, Z).
 const USCC_ALPHABET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";

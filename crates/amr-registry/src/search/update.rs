@@ -220,7 +220,7 @@ pub async fn reindex(db: &Db, dir: &Path, progress: impl Fn(u64)) -> Result<u64,
     let mut writer: IndexWriter =
         ks::writer(&index, threads, BUILD_MEMORY).map_err(AppError::Internal)?;
     // No merges while building: each indexing thread's segment is flushed when its share of
-    // BUILD_MEMORY is full (about 1.5 million entities) and kept as it is. Merging them as
+    // BUILD_MEMORY is full (about a million entities) and kept as it is. Merging them as
     // they came (tantivy's log policy) cost the build half its speed past the first million,
     // and a merge at the end as long again; searches over a dozen segments stay well within
     // their target (docs/PERFORMANCE.md).
