@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use amr_kernel::audit::Actor;
 use amr_kernel::auth::{Permission, Scope};
@@ -51,6 +51,10 @@ pub fn module() -> WebModule {
             (
                 "guide/import.html",
                 include_str!("../../templates/guide/import.html"),
+            ),
+            (
+                "guide/boxes.html",
+                include_str!("../../templates/guide/boxes.html"),
             ),
         ],
         zh: include_str!("../../locales/guide.zh.json"),
@@ -181,6 +185,40 @@ pub async fn guide_page(
     render(&state, &viewer, StatusCode::OK, "guide/guide.html", page)
 }
 
+/// An item's materials, one a line (the catalogue separates them with `；`, `;` or lines).
+fn materials_of(materials: &str) -> Vec<&str> {
+    materials
+        .split(['；', ';', '\n'])
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .collect()
+}
+
+/// The short boxes other pages show for the guide items that apply at a step (stage and
+/// keys as [`store::applicable`]): key, name, time limit, materials (a list). Empty when the
+/// catalogue has not been imported or the items are retired: the page then shows nothing.
+/// Include `guide/boxes.html` with `guide_items` set to this.
+pub async fn boxes(
+    db: &amr_kernel::db::Db,
+    stage: Option<Stage>,
+    keys: &[&str],
+) -> Result<Value, AppError> {
+    let items = store::applicable(db, stage, keys).await?;
+    Ok(Value::Array(
+        items
+            .iter()
+            .map(|i| {
+                json!({
+                    "key": i.item_key,
+                    "name": i.name,
+                    "time_limit_days": i.time_limit_days,
+                    "materials": materials_of(&i.materials),
+                })
+            })
+            .collect(),
+    ))
+}
+
 /// `GET /guide/{key}`: one item.
 pub async fn item_page(
     viewer: Viewer,
@@ -188,12 +226,7 @@ pub async fn item_page(
     Path(key): Path<String>,
 ) -> Result<Response, PageError> {
     let item = store::get(&state.db, &key).await?;
-    let materials: Vec<&str> = item
-        .materials
-        .split(['；', ';', '\n'])
-        .map(str::trim)
-        .filter(|m| !m.is_empty())
-        .collect();
+    let materials = materials_of(&item.materials);
     render(
         &state,
         &viewer,

@@ -36,9 +36,11 @@
 //! // ... and in its template: {% set signatures = sigs %}{% include "registry/signatures.html" %}
 //! ```
 //!
-//! `POST /api/v1/signatures` records signatures for a filing reference and a hash as given;
-//! the registration code checks that hash against the filing's own (or shows the mismatch
-//! through [`signatures_for`]).
+//! `POST /api/v1/signatures` and `/sign` record signatures for a filing reference and a hash
+//! as given, except for a registration filing number (`DJ…`, see
+//! [`crate::registration::store::is_filing_no`]): that filing must exist (404) and the hash
+//! must be its current `filing_hash` (422), and the signature takes the filing's division.
+//! A filing refiled after signing shows the mismatch through [`signatures_for`].
 //!
 //! Tables: `signer_keys`, `filing_signatures` (migration 1040). Events (internal):
 //! `registry.signer.key_bound`, `registry.filing.signed`. Audit actions: `signer.key.bind`,

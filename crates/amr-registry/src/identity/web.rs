@@ -7,6 +7,8 @@
 //!   key bound to the identity just verified.
 //! - `POST /api/v1/signatures` `{"filing_ref", "filing_hash", "division"?, ...}` with either
 //!   `"signer": {...}, "pin"` (held key) or `"public_key", "signature"` (brought key) → 201.
+//!   A registration filing number (`DJ…`) must exist (else 404) and the hash must be its
+//!   current `filing_hash` (else 422); the signature takes the filing's division.
 //!
 //! For officers (`read_records`): `GET /api/v1/signatures?filing_ref=REF&hash=CURRENT`.
 //!
@@ -39,6 +41,7 @@ use super::signature::{
     self, FilingToSign, parse_filing_hash, parse_filing_ref, parse_public_key, parse_signature,
 };
 use super::verifier::{IdentityClaim, IdentityVerifier, VerifiedIdentity};
+use crate::registration::store::{self as registration_store, is_filing_no};
 
 /// The verifier the routes ask, shared.
 pub type SharedVerifier = Arc<dyn IdentityVerifier>;
@@ -180,6 +183,33 @@ fn parse_division(d: Option<&str>) -> Result<Option<String>, AppError> {
     }
 }
 
+/// A registration filing (a reference of the form [`is_filing_no`]) is signed only over its
+/// current `filing_hash`: an unknown number is a 404, another hash a 422 (the filing changed,
+/// or the hash is not this filing's). The signature takes the filing's division (whatever the
+/// caller gave) so that the officers of its jurisdiction see it. Other references are recorded
+/// as given.
+async fn check_registration(
+    db: &amr_kernel::db::Db,
+    filing: &mut FilingToSign,
+) -> Result<(), AppError> {
+    if !is_filing_no(&filing.reference) {
+        return Ok(());
+    }
+    let (hash, division) = registration_store::current_hash(db, &filing.reference)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if hash != filing.hash {
+        return Err(AppError::rejected(format!(
+            "申报材料哈希与登记申请 {} 的当前哈希不符：申请可能已更正重报，请按当前内容重新签名 \
+             (the filing hash is not the current hash of registration filing {}: it may have \
+             been corrected and refiled; sign its current content)",
+            filing.reference, filing.reference
+        )));
+    }
+    filing.division = Some(division);
+    Ok(())
+}
+
 async fn api_sign(
     caller: ApiCaller,
     State(state): State<AppState>,
@@ -190,11 +220,12 @@ async fn api_sign(
         req,
         r#"{"filing_ref", "filing_hash", "signer": {...}, "pin"} or {"filing_ref", "filing_hash", "public_key", "signature"}"#,
     )?;
-    let filing = FilingToSign {
+    let mut filing = FilingToSign {
         reference: parse_filing_ref(&b.filing_ref)?,
         hash: parse_filing_hash(&b.filing_hash)?,
         division: parse_division(b.division.as_deref())?,
     };
+    check_registration(&state.db, &mut filing).await?;
     let stored = match (&b.signer, &b.pin, &b.public_key, &b.signature) {
         (Some(s), Some(pin), None, None) => {
             signature::check_pin(pin)?;
@@ -316,11 +347,12 @@ async fn sign_submit(
     viewer.require_login()?;
     viewer.check_csrf(&f.csrf)?;
     let actor: Actor = viewer.actor().ok_or(AppError::Unauthenticated)?;
-    let filing = FilingToSign {
+    let mut filing = FilingToSign {
         reference: parse_filing_ref(&f.filing_ref)?,
         hash: parse_filing_hash(&f.filing_hash)?,
         division: None,
     };
+    check_registration(&state.db, &mut filing).await?;
     signature::check_pin(&f.pin)?;
     let who = verify(
         verifier.as_ref(),

@@ -10,7 +10,8 @@
 //!   filing.
 //! - Officers (a session with the examine-registrations permission; `X-CSRF-Token` for
 //!   writes): `GET /api/v1/office/registrations?status=filed&after=N`,
-//!   `GET /api/v1/office/registrations/{no}` (with the name check and similar names),
+//!   `GET /api/v1/office/registrations/{no}` (with the name check, similar names and the
+//!   filing's electronic signatures, each checked against its current hash),
 //!   `POST /api/v1/registrations/{no}/approve`, `POST /api/v1/registrations/{no}/return`
 //!   `{"reasons": "..."}`.
 //!
@@ -222,8 +223,15 @@ async fn get_office_registration(
     )
     .await?;
     close_names(&index, &mut names, &f.division);
+    let signatures = crate::identity::signatures_for(
+        &state.db,
+        &caller.scope,
+        &f.filing_no,
+        Some(&f.filing_hash),
+    )
+    .await?;
     Ok(Json(
-        json!({"filing": f, "steps": steps, "name_check": names}),
+        json!({"filing": f, "steps": steps, "name_check": names, "signatures": signatures}),
     ))
 }
 

@@ -4,7 +4,8 @@
 //! - `GET /office/registrations?status=filed|returned|approved&after=N`: the queue;
 //! - `GET /office/registrations/{no}`: the application, the domicile's outcome, the name's
 //!   parts, collisions and similar names (same trade name in the jurisdiction, or within two
-//!   edits among the search index's hits in the city), the steps; approve or return;
+//!   edits among the search index's hits in the city), the steps, the electronic signatures
+//!   (each checked against the filing's current hash); approve or return;
 //! - `POST /office/registrations/{no}/approve`, `POST /office/registrations/{no}/return`.
 
 use std::sync::Arc;
@@ -140,7 +141,12 @@ pub async fn detail(
     )
     .await?;
     close_names(&index, &mut names, &f.division);
+    let signatures =
+        crate::identity::signatures_for(&state.db, &scope, &f.filing_no, Some(&f.filing_hash))
+            .await?;
     let page = json!({
+        "signatures": signatures,
+        "current_hash": f.filing_hash,
         "f": f,
         "steps": steps,
         "names": names,

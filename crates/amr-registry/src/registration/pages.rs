@@ -4,8 +4,12 @@
 //! - `GET /registrations/new?name=&entity_type=`: the form; `POST /registrations` files it and
 //!   goes to the filing's private page;
 //! - `GET /registrations/{no}?token=`: status, reasons, steps, and after approval the code;
+//!   while under examination, the link to sign it (`/sign`, Hong Kong investors);
 //! - `GET /registrations/{no}/edit?token=` and `POST /registrations/{no}/refile`: correct a
 //!   returned filing and file it again.
+//!
+//! The form and the filing page show the service-guide item of setting up that type of
+//! entity (stage `entry`: 企业设立登记, 个体工商户设立登记, ...) once the catalogue is imported.
 //!
 //! Forms carry a CSRF token: the session's for a logged-in person, else the pre-login
 //! double-submit cookie (as the login form). A refused form is shown again with what was
@@ -28,6 +32,7 @@ use amr_web::page::{PageError, Viewer, render};
 use super::api::{NameCheckInput, name_check_args};
 use super::model::{Application, ApplicationInput, FilingStatus, ShareholderInput};
 use super::store;
+use crate::guide::Stage;
 use crate::model::EntityType;
 
 /// Shareholder rows the form offers.
@@ -194,7 +199,19 @@ struct FormTarget<'a> {
     filing_no: Option<&'a str>,
 }
 
-fn render_form(
+/// The service-guide item of setting up an entity of this type (stage `entry`), as boxes;
+/// empty when the catalogue has not been imported.
+async fn entry_guide(state: &AppState, entity_type: &str) -> Result<Value, AppError> {
+    let key = match EntityType::parse(entity_type) {
+        Some(EntityType::IndividualBusiness) => "entry.individual_business",
+        Some(EntityType::FarmerCooperative) => "entry.cooperative",
+        Some(EntityType::Branch) => "entry.branch",
+        _ => "entry.establishment",
+    };
+    crate::guide::web::boxes(&state.db, Some(Stage::Entry), &[key]).await
+}
+
+async fn render_form(
     state: &AppState,
     viewer: &Viewer,
     status: StatusCode,
@@ -214,7 +231,9 @@ fn render_form(
         Some(e) => (None, Some(e.public_message())),
         None => (None, None),
     };
+    let guide_items = entry_guide(state, &input.entity_type).await?;
     let page = json!({
+        "guide_items": guide_items,
         "form_csrf": csrf_token,
         "v": input,
         "rows": rows,
@@ -259,7 +278,7 @@ pub async fn new_form(
         token: "",
         filing_no: None,
     };
-    render_form(&state, &viewer, StatusCode::OK, &input, &target, None)
+    render_form(&state, &viewer, StatusCode::OK, &input, &target, None).await
 }
 
 fn form_of(
@@ -298,7 +317,7 @@ pub async fn post_filing(
                 token: "",
                 filing_no: None,
             };
-            render_form(&state, &viewer, error_status(&e), &input, &target, Some(&e))
+            render_form(&state, &viewer, error_status(&e), &input, &target, Some(&e)).await
         }
         Err(e) => Err(e.into()),
     }
@@ -319,7 +338,9 @@ pub async fn filing_page(
 ) -> Result<Response, PageError> {
     let f = store::get_for_applicant(&state.db, &no, &q.token).await?;
     let steps = store::steps(&state.db, f.id).await?;
+    let guide_items = entry_guide(&state, f.entity_type.as_str()).await?;
     let page: Value = json!({
+        "guide_items": guide_items,
         "f": f,
         "steps": steps,
         "token": q.token.trim(),
@@ -363,6 +384,7 @@ pub async fn edit_form(
         &target,
         None,
     )
+    .await
 }
 
 /// `POST /registrations/{no}/refile`.
@@ -393,7 +415,7 @@ pub async fn post_refile(
                 token,
                 filing_no: Some(&no),
             };
-            render_form(&state, &viewer, error_status(&e), &input, &target, Some(&e))
+            render_form(&state, &viewer, error_status(&e), &input, &target, Some(&e)).await
         }
         Err(e) => Err(e.into()),
     }

@@ -633,6 +633,25 @@ async fn get_row(db: &Db, filing_no: &str) -> Result<Option<FilingRow>, AppError
         .await?))
 }
 
+/// Whether a reference has the form of a registration filing number: `DJ`, the filing's day
+/// (8 digits) and its serial (6 digits or more), as [`file`] makes them.
+pub fn is_filing_no(reference: &str) -> bool {
+    reference
+        .strip_prefix("DJ")
+        .is_some_and(|d| d.len() >= 14 && d.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// A filing's current `filing_hash` and its domicile's division (for signatures), if the
+/// number exists. No scope: the caller only learns whether a hash it already holds is current.
+pub async fn current_hash(db: &Db, filing_no: &str) -> Result<Option<(String, String)>, AppError> {
+    Ok(on_conn!(db, c => sqlx::query_as(
+        "SELECT filing_hash, division FROM registrations WHERE filing_no = $1",
+    )
+    .bind(filing_no.trim().to_string())
+    .fetch_optional(c)
+    .await?))
+}
+
 /// The filing for its applicant: the filing number and the private token must match;
 /// [`AppError::NotFound`] otherwise (a wrong token says no more than an unknown number).
 pub async fn get_for_applicant(db: &Db, filing_no: &str, token: &str) -> Result<Filing, AppError> {

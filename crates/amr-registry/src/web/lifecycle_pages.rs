@@ -51,7 +51,28 @@ async fn acting(
     Ok((scope, back))
 }
 
-/// `GET /portal/entities/{uscc}`: the enterprise's record, lifecycle and filing forms.
+/// The service-guide items beside each of the portal's forms (`suspension`, `extension`,
+/// `premises`, `deregistration`), as boxes; each list empty when the catalogue has not been
+/// imported.
+async fn lifecycle_guide(
+    state: &AppState,
+    entity_type: crate::model::EntityType,
+) -> Result<serde_json::Value, AppError> {
+    use crate::guide::{Stage, web::boxes};
+    let simplified = match entity_type {
+        crate::model::EntityType::IndividualBusiness => "exit.individual_simplified_deregistration",
+        _ => "exit.simplified_deregistration",
+    };
+    Ok(serde_json::json!({
+        "suspension": boxes(&state.db, Some(Stage::Operation), &["operation.suspension"]).await?,
+        "extension": boxes(&state.db, Some(Stage::Operation), &["operation.suspension_extension"]).await?,
+        "premises": boxes(&state.db, Some(Stage::Operation), &["operation.extra_premises"]).await?,
+        "deregistration": boxes(&state.db, Some(Stage::Exit), &["exit.deregistration", simplified]).await?,
+    }))
+}
+
+/// `GET /portal/entities/{uscc}`: the enterprise's record, lifecycle and filing forms, each
+/// form with the service-guide items that apply to it.
 pub async fn portal_entity(
     viewer: Viewer,
     State(state): State<AppState>,
@@ -66,7 +87,9 @@ pub async fn portal_entity(
     let e = store::get_scoped(&state.db, &scope, &uscc).await?;
     let detail = view::detail(&state.db, &e).await?;
     let public = view::public_record(&state.db, &e).await?;
+    let guide = lifecycle_guide(&state, e.entity_type).await?;
     let page = serde_json::json!({
+        "guide": guide,
         "entity": OfficerEntity::from(&e),
         "detail": detail,
         "public": public,
