@@ -469,6 +469,7 @@ async fn suspensions_end_by_themselves_when_the_period_is_over() {
         tx.commit().await.unwrap();
         let config = amr_server::ServerConfig {
             search_dir: w.app.test_db.dir().join("search-2"),
+            signing_key_file: w.app.test_db.dir().join("keys").join("signing.key"),
             ..Default::default()
         };
         let second = amr_server::start(
