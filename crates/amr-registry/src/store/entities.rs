@@ -183,6 +183,8 @@ pub struct EntityChangeRow {
     pub actor: Option<String>,
     /// The actor's name (the account's user name).
     pub actor_name: Option<String>,
+    /// The change application the change came from (see [`crate::change`]), if any.
+    pub application_id: Option<i64>,
 }
 
 /// A changed field: name, stored text before/after, JSON before/after.
@@ -462,8 +464,8 @@ pub async fn change_from(
 pub async fn history(db: &Db, scope: &Scope, uscc: &str) -> Result<Vec<EntityChangeRow>, AppError> {
     let entity = super::get_scoped(db, scope, uscc).await?;
     Ok(on_conn!(db, c => sqlx::query_as(
-        "SELECT id, uscc, timepoint, changed_at, field, before_value, after_value, actor, actor_name \
-         FROM entity_changes WHERE uscc = $1 ORDER BY id DESC",
+        "SELECT id, uscc, timepoint, changed_at, field, before_value, after_value, actor, actor_name, \
+         application_id FROM entity_changes WHERE uscc = $1 ORDER BY id DESC",
     )
     .bind(&entity.uscc)
     .fetch_all(c)
