@@ -620,6 +620,17 @@ async fn the_portal_form_and_the_officer_pages_carry_a_change_through() {
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         let (_, rec) = get(app, None, &format!("/api/v1/entities/{}", w.uscc)).await;
         assert_eq!(rec["scope"], "日用百货销售；文具用品零售");
+        // The officer's record links each history row to its application.
+        let html = c
+            .get(app.url(&format!("/office/entities/{}", w.uscc)))
+            .header("cookie", &w.officer.cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains(&format!("/office/changes/{id}\"")), "{html}");
         // The enterprise's account cannot open the officers' queue.
         let r = c
             .get(app.url("/office/changes"))
