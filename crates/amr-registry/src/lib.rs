@@ -9,6 +9,7 @@
 //! - [`premises`]: extra business premises in the domicile's city (一照多址).
 //! - [`demo`]: the deterministic synthetic province.
 //! - [`registration`]: online registration: the name check, filing, examination, approval.
+//! - [`change`]: change registration (变更登记): filing, examination, the change applied.
 //! - [`licence`]: the licence version, the signed enterprise code (QR as SVG/PNG), the
 //!   licence and print pages, the public verify page.
 //! - [`identity`]: Hong Kong investors: HKID and travel permit, identity verification,
@@ -18,6 +19,7 @@
 //! - [`guide`]: the lifecycle service guide (全生命周期服务指南).
 #![forbid(unsafe_code)]
 
+pub mod change;
 pub mod demo;
 pub mod featured;
 pub mod guide;

@@ -129,6 +129,19 @@ pub async fn check_name(
     domicile: Option<&str>,
     exclude: Option<i64>,
 ) -> Result<NameCheck, AppError> {
+    check_name_of(db, raw_name, entity_type, domicile, exclude, None).await
+}
+
+/// [`check_name`] for a registered entity that changes its name: the entity `own_uscc` does
+/// not collide with itself.
+pub async fn check_name_of(
+    db: &Db,
+    raw_name: &str,
+    entity_type: EntityType,
+    domicile: Option<&str>,
+    exclude: Option<i64>,
+    own_uscc: Option<&str>,
+) -> Result<NameCheck, AppError> {
     let name = name::normalize(raw_name);
     let mut out = NameCheck {
         name: name.clone(),
@@ -177,6 +190,9 @@ pub async fn check_name(
             continue;
         };
         let is_entity = r.src == "entity";
+        if is_entity && own_uscc == Some(r.key.as_str()) {
+            continue;
+        }
         let theirs = name::parse(&r.name, t, Some(&r.division));
         let likeness = if r.name == name {
             Likeness::SameName

@@ -158,6 +158,9 @@ pub struct EntityChange {
     pub division: Option<String>,
     pub scope: Option<String>,
     pub legal_rep: Option<String>,
+    /// The legal representative's ID number: kept, never published; its history row says
+    /// that it changed without either value.
+    pub legal_rep_id: Option<String>,
     pub capital_yuan: Option<i64>,
     pub status: Option<Status>,
     pub industry: Option<String>,
@@ -180,6 +183,8 @@ pub struct EntityChangeRow {
     pub actor: Option<String>,
     /// The actor's name (the account's user name).
     pub actor_name: Option<String>,
+    /// The change application the change came from (see [`crate::change`]), if any.
+    pub application_id: Option<i64>,
 }
 
 /// A changed field: name, stored text before/after, JSON before/after.
@@ -287,6 +292,20 @@ pub async fn change(
     uscc: &str,
     ch: &EntityChange,
 ) -> Result<Entity, AppError> {
+    Ok(change_from(tx, actor, scope, uscc, ch, None).await?.0)
+}
+
+/// [`change`], as the outcome of the change application `application` when given (its id is
+/// kept on every history row). Returns the entity as changed and the timepoint of its
+/// `registry.entity.changed` event.
+pub async fn change_from(
+    tx: &mut Tx,
+    actor: &Actor,
+    scope: &Scope,
+    uscc: &str,
+    ch: &EntityChange,
+    application: Option<i64>,
+) -> Result<(Entity, i64), AppError> {
     let old = lock_scoped(tx, scope, uscc).await?;
 
     let mut new = old.to_new();
@@ -307,7 +326,21 @@ pub async fn change(
     if let Some(s) = ch.status {
         new.status = s;
     }
-    let diffs = diffs(&old, &new);
+    let mut diffs = diffs(&old, &new);
+    if let Some(id) = &ch.legal_rep_id {
+        let id = id.trim().to_ascii_uppercase();
+        if old.legal_rep_id.as_deref() != Some(id.as_str()) {
+            new.legal_rep_id = Some(id);
+            // The number itself stays out of the history and the public event.
+            diffs.push(Diff {
+                field: "legal_rep_id",
+                before: None,
+                after: None,
+                before_json: Value::Null,
+                after_json: Value::Null,
+            });
+        }
+    }
     if diffs.is_empty() {
         return Err(AppError::rejected(
             "没有变更：新值与登记内容相同 (nothing to change: the new values equal the record)",
@@ -374,7 +407,8 @@ pub async fn change(
     }
     on_tx!(tx, c => sqlx::query(
         "UPDATE entities SET name = $2, legal_rep = $3, capital_yuan = $4, address = $5, \
-         division = $6, scope = $7, industry = $8, status = $9, updated_at = $10 WHERE uscc = $1",
+         division = $6, scope = $7, industry = $8, status = $9, updated_at = $10, \
+         legal_rep_id = $11 WHERE uscc = $1",
     )
     .bind(&old.uscc)
     .bind(&new.name)
@@ -386,9 +420,21 @@ pub async fn change(
     .bind(&new.industry)
     .bind(new.status.as_str())
     .bind(now)
+    .bind(&new.legal_rep_id)
     .execute(&mut *c)
     .await?
     .rows_affected());
+    if let Some(app) = application {
+        on_tx!(tx, c => sqlx::query(
+            "UPDATE entity_changes SET application_id = $1 WHERE uscc = $2 AND timepoint = $3",
+        )
+        .bind(app)
+        .bind(&old.uscc)
+        .bind(timepoint)
+        .execute(&mut *c)
+        .await?
+        .rows_affected());
+    }
     let before: serde_json::Map<String, Value> = diffs
         .iter()
         .map(|d| (d.field.to_string(), d.before_json.clone()))
@@ -410,7 +456,7 @@ pub async fn change(
         },
     )
     .await?;
-    Ok(Entity::from_new(new, old.created_at, now))
+    Ok((Entity::from_new(new, old.created_at, now), timepoint))
 }
 
 /// The change history of an entity within the officer's jurisdiction, newest first
@@ -418,8 +464,8 @@ pub async fn change(
 pub async fn history(db: &Db, scope: &Scope, uscc: &str) -> Result<Vec<EntityChangeRow>, AppError> {
     let entity = super::get_scoped(db, scope, uscc).await?;
     Ok(on_conn!(db, c => sqlx::query_as(
-        "SELECT id, uscc, timepoint, changed_at, field, before_value, after_value, actor, actor_name \
-         FROM entity_changes WHERE uscc = $1 ORDER BY id DESC",
+        "SELECT id, uscc, timepoint, changed_at, field, before_value, after_value, actor, actor_name, \
+         application_id FROM entity_changes WHERE uscc = $1 ORDER BY id DESC",
     )
     .bind(&entity.uscc)
     .fetch_all(c)

@@ -95,6 +95,7 @@ pub async fn portal_entity(
         "public": public,
         "base": format!("/manage/entities/{uscc}"),
         "today": today_in_china(),
+        "changes": crate::change::store::list_for_entity(&state.db, &e.uscc).await?,
     });
     render(
         &state,

@@ -3,6 +3,7 @@
 //! objection form.
 
 mod api;
+mod changes;
 mod lifecycle;
 mod lifecycle_pages;
 mod office;
@@ -58,6 +59,18 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "registry/office_deregistrations.html",
         include_str!("../../templates/registry/office_deregistrations.html"),
+    ),
+    (
+        "registry/change_form.html",
+        include_str!("../../templates/registry/change_form.html"),
+    ),
+    (
+        "registry/office_changes.html",
+        include_str!("../../templates/registry/office_changes.html"),
+    ),
+    (
+        "registry/office_change.html",
+        include_str!("../../templates/registry/office_change.html"),
     ),
     (
         "registry/search.html",
@@ -145,6 +158,20 @@ pub fn api_routes() -> Router<AppState> {
             post(l::post_resolution),
         )
         .route("/api/v1/office/entities/{uscc}/flags", post(l::post_flags))
+        .route(
+            "/api/v1/entities/{uscc}/changes",
+            get(changes::get_changes).post(changes::post_change),
+        )
+        .route("/api/v1/office/changes", get(changes::api_queue))
+        .route("/api/v1/office/changes/{id}", get(changes::api_detail))
+        .route(
+            "/api/v1/office/changes/{id}/approve",
+            post(changes::api_approve),
+        )
+        .route(
+            "/api/v1/office/changes/{id}/return",
+            post(changes::api_return),
+        )
         .merge(crate::featured::web::api_routes())
         .merge(crate::guide::web::api_routes())
 }
@@ -190,6 +217,14 @@ pub fn page_routes() -> Router<AppState> {
             "/office/objections/{id}/resolution",
             post(lifecycle_pages::post_resolution),
         )
+        .route(
+            "/manage/entities/{uscc}/changes",
+            post(changes::post_change_form),
+        )
+        .route("/office/changes", get(changes::queue_page))
+        .route("/office/changes/{id}", get(changes::detail_page))
+        .route("/office/changes/{id}/approve", post(changes::approve_form))
+        .route("/office/changes/{id}/return", post(changes::return_form))
         .route("/office/entities", get(office::list_entities))
         .route("/office/entities.xlsx", get(office::export_entities))
         .route("/office/entities/{uscc}", get(office::get_entity))
