@@ -54,17 +54,12 @@ pub(crate) fn clean_into(input: &str, buf: &mut Vec<char>) {
         chars
     };
     let mut start = 0;
-    for prefix in [
-        "中华人民共和国",
-        "中国",
-        "收货地址",
-        "详细地址",
-        "注册地址",
-        "经营地址",
-        "地址",
-        "住所",
-        "住址",
-    ] {
+    // The prefixes below begin with one of these (most addresses begin with none).
+    let prefixed = matches!(
+        chars.first(),
+        Some('中' | '收' | '详' | '注' | '经' | '地' | '住')
+    );
+    for prefix in if prefixed { &PREFIXES[..] } else { &[] } {
         if starts_with(&chars[start..], prefix) {
             start += prefix.chars().count();
         }
@@ -102,6 +97,19 @@ pub(crate) fn clean_into(input: &str, buf: &mut Vec<char>) {
     }
     *buf = out;
 }
+
+/// Words before an address that are not part of it, in the order they are removed.
+const PREFIXES: [&str; 9] = [
+    "中华人民共和国",
+    "中国",
+    "收货地址",
+    "详细地址",
+    "注册地址",
+    "经营地址",
+    "地址",
+    "住所",
+    "住址",
+];
 
 fn starts_with(chars: &[char], s: &str) -> bool {
     let mut it = chars.iter();
