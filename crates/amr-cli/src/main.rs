@@ -16,8 +16,8 @@ mod config;
 mod demo;
 mod guide;
 mod import;
-mod verify;
 mod sign;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
