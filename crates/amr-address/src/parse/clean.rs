@@ -14,9 +14,14 @@ pub(crate) fn clean(input: &str) -> Vec<char> {
 pub(crate) fn clean_into(input: &str, buf: &mut Vec<char>) {
     let mut chars = std::mem::take(buf);
     chars.clear();
+    // Noted while copying, so that the passes below run only where they can change something.
+    let (mut run, mut digits) = (0usize, 0usize);
+    let (mut brackets, mut hash, mut lian) = (false, false, false);
     for c in input.chars() {
         if ('\u{4E00}'..='\u{9FFF}').contains(&c) {
             // Most of an address: a CJK ideograph, kept as it is (none of the cases below).
+            lian |= c == '联';
+            run = 0;
             chars.push(c);
             continue;
         }
@@ -41,30 +46,37 @@ pub(crate) fn clean_into(input: &str, buf: &mut Vec<char>) {
             | '=' | '^' | '`' | '\\' | '$' | '%' => continue,
             c => c,
         };
+        if c.is_ascii_digit() {
+            run += 1;
+            digits = digits.max(run);
+        } else {
+            run = 0;
+        }
+        brackets |= c == '(' || c == ')';
+        hash |= c == '#';
+        lian |= c == '联';
         chars.push(c);
     }
-    let chars = if chars.iter().any(|&c| c == '(' || c == ')') {
-        drop_brackets(&chars)
+    let chars = if brackets {
+        let dropped = drop_brackets(&chars);
+        // Dropping a group may join two runs of digits.
+        digits = longest_digit_run(&dropped);
+        dropped
     } else {
         chars
     };
-    let chars = if longest_digit_run(&chars) >= 7 {
+    let chars = if digits >= 7 {
         drop_phones(&chars)
     } else {
         chars
     };
     let mut start = 0;
-    for prefix in [
-        "中华人民共和国",
-        "中国",
-        "收货地址",
-        "详细地址",
-        "注册地址",
-        "经营地址",
-        "地址",
-        "住所",
-        "住址",
-    ] {
+    // The prefixes below begin with one of these (most addresses begin with none).
+    let prefixed = matches!(
+        chars.first(),
+        Some('中' | '收' | '详' | '注' | '经' | '地' | '住')
+    );
+    for prefix in if prefixed { &PREFIXES[..] } else { &[] } {
         if starts_with(&chars[start..], prefix) {
             start += prefix.chars().count();
         }
@@ -73,7 +85,7 @@ pub(crate) fn clean_into(input: &str, buf: &mut Vec<char>) {
     if start > 0 {
         out.drain(..start);
     }
-    if out.contains(&'#') {
+    if hash && out.contains(&'#') {
         let mut k = 0;
         while k < out.len() {
             if out[k] == '#' {
@@ -87,7 +99,7 @@ pub(crate) fn clean_into(input: &str, buf: &mut Vec<char>) {
             k += 1;
         }
     }
-    if out.contains(&'联') {
+    if lian && out.contains(&'联') {
         for noise in ["联系电话", "联系人", "电联"] {
             let n = noise.chars().count();
             let mut k = 0;
@@ -102,6 +114,19 @@ pub(crate) fn clean_into(input: &str, buf: &mut Vec<char>) {
     }
     *buf = out;
 }
+
+/// Words before an address that are not part of it, in the order they are removed.
+const PREFIXES: [&str; 9] = [
+    "中华人民共和国",
+    "中国",
+    "收货地址",
+    "详细地址",
+    "注册地址",
+    "经营地址",
+    "地址",
+    "住所",
+    "住址",
+];
 
 fn starts_with(chars: &[char], s: &str) -> bool {
     let mut it = chars.iter();

@@ -361,15 +361,18 @@ fn fits_hint(c: &Cand, hint: Hint, idx: &Index) -> bool {
 
 /// Scores `x` as the deepest division of a chain. `upper` are the candidates above town
 /// level.
-fn score_chain(
+///
+/// `named` receives the candidate chosen at each level (by reference: a candidate is large and
+/// most chains scored are not the best).
+fn score_chain<'a>(
     idx: &Index,
-    upper: &[Cand],
-    x: &Cand,
+    upper: &'a [Cand],
+    x: &'a Cand,
     hint: Hint,
-    named: &mut [Option<Cand>; 4],
+    named: &mut [Option<&'a Cand>; 4],
 ) -> Option<f32> {
     *named = [None; 4];
-    named[level_slot(x.level)] = Some(*x);
+    named[level_slot(x.level)] = Some(x);
     let mut score = x.weight;
     let mut has_ancestor = false;
     let mut first = x.start;
@@ -394,7 +397,7 @@ fn score_chain(
             }
         }
         if let Some((w, y)) = best {
-            named[slot] = Some(*y);
+            named[slot] = Some(y);
             score += w;
             has_ancestor = true;
             first = first.min(y.start);
@@ -425,7 +428,7 @@ pub(crate) fn resolve(idx: &Index, cands: &[Cand], hint: Hint) -> Chain {
     // Candidates above town level come first (see `candidates`).
     let upper = &cands[..cands.partition_point(|c| c.level < Level::Town)];
     let mut best: Option<(f32, usize)> = None;
-    let mut named = [None; 4];
+    let mut named: [Option<&Cand>; 4] = [None; 4];
     // The most each level above town can add to a chain, to pass over hopeless candidates.
     let mut level_max = [0f32; 3];
     for u in upper {
@@ -467,7 +470,7 @@ pub(crate) fn resolve(idx: &Index, cands: &[Cand], hint: Hint) -> Chain {
         return chain;
     };
     let _ = score_chain(idx, upper, &cands[bi], hint, &mut named);
-    chain.named = named;
+    chain.named = named.map(|n| n.copied());
     chain.deepest = Some(cands[bi].div);
     chain.ambiguity = ambiguity(idx, cands, &chain, hint);
     if let Some((h, _)) = hint {

@@ -277,6 +277,7 @@ impl Trie {
         }
     }
 
+    #[inline]
     fn child(&self, node: u32, c: char) -> u32 {
         let o = node as usize;
         let (Some(&t), Some(&w)) = (self.data.get(o), self.data.get(o + 1)) else {
@@ -307,6 +308,7 @@ impl Trie {
     }
 
     /// The pattern ending at a node ([`NONE`] if none), its flags and its targets.
+    #[inline]
     fn terminal(&self, node: u32) -> (u32, u8, PatTargets) {
         let o = node as usize;
         let none = PatTargets {
@@ -339,6 +341,7 @@ impl Trie {
     }
 
     /// The node two characters deep for `a` then `b`, [`NONE`] if no name begins so.
+    #[inline]
     fn bigram_node(&self, a: char, b: char) -> u32 {
         match bigram_key(a, b) {
             Some(key) => {
