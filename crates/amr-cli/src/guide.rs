@@ -90,9 +90,36 @@ pub async fn demo_step(db: &Db, province: &str) -> Result<(), AppError> {
         &rows,
     )
     .await?;
-    let featured =
-        amr_registry::featured::demo::classify(db, province, amr_registry::model::today_in_china())
-            .await?;
+    // Reading every individual business and classifying one in 200 takes minutes in a
+    // province of millions: a spinner while reading, then a bar.
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_message(
+        "名特优新示范认定：读取个体工商户 (featured demo: reading individual businesses)",
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let progress = |done: u64, total: u64| {
+        if done == 0 {
+            bar.set_length(total);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{msg} [{bar:30}] {human_pos}/{human_len} {per_sec} {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            bar.set_message("名特优新示范认定 (featured demo)");
+        }
+        bar.set_position(done);
+    };
+    let featured = amr_registry::featured::demo::classify_with_progress(
+        db,
+        province,
+        amr_registry::model::today_in_china(),
+        &progress,
+    )
+    .await;
+    bar.finish_and_clear();
+    let featured = featured?;
     println!(
         "服务指南事项 {} 项（新增 {}）；名特优新认定 {} 户，扶持措施 {} 条 \
          (guide items: {} added of {}; featured businesses confirmed: {}, support measures: {})",

@@ -80,6 +80,17 @@ fn evidence_for(criteria: &Criteria, t: FeaturedType) -> Vec<Evidence> {
 /// Classifies the demo share of the active individual businesses within `province` as of
 /// `today`.
 pub async fn classify(db: &Db, province: &str, today: NaiveDate) -> Result<DemoFeatured, AppError> {
+    classify_with_progress(db, province, today, &|_, _| {}).await
+}
+
+/// [`classify`], telling `progress(done, total)` after the businesses are chosen (`done` 0)
+/// and after each one (a large demo province has tens of thousands).
+pub async fn classify_with_progress(
+    db: &Db,
+    province: &str,
+    today: NaiveDate,
+    progress: &(dyn Fn(u64, u64) + Send + Sync),
+) -> Result<DemoFeatured, AppError> {
     let criteria = store::criteria(db).await?;
     let scope = Scope::prefix(province);
     let filter = EntityFilter {
@@ -108,8 +119,11 @@ pub async fn classify(db: &Db, province: &str, today: NaiveDate) -> Result<DemoF
         ip: None,
     };
     let mut out = DemoFeatured::default();
+    let total = chosen.len() as u64;
+    progress(0, total);
     for e in &chosen {
         out.businesses += 1;
+        progress(out.businesses, total);
         let h = hash(&e.uscc);
         let held = store::list(
             db,
