@@ -416,3 +416,107 @@ async fn the_portal_forms_show_their_guide_items_once_imported() {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn an_applicant_signs_from_the_private_link_without_an_account() {
+    for backend in backends() {
+        let app = demo_app(backend).await;
+        let http = client();
+        let (s, body) = send(
+            http.post(app.url("/api/v1/registrations"))
+                .json(&application("济南明泉商贸有限公司", "日用百货销售")),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+        let v = json_of(&body);
+        let no = v["filing_no"].as_str().unwrap().to_string();
+        let token = v["token"].as_str().unwrap().to_string();
+        let hash = v["filing"]["filing_hash"].as_str().unwrap().to_string();
+
+        // The filing page's link carries the private token.
+        let (_, html) =
+            send(http.get(app.url(&format!("/registrations/{no}?token={token}")))).await;
+        assert!(html.contains(&format!("&amp;token={token}")), "{html}");
+
+        // No token: the login page; a wrong token: not found; nothing written.
+        let resp = http
+            .get(app.url(&format!("/sign?filing_ref={no}&filing_hash={hash}")))
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_redirection(), "{}", resp.status());
+        assert!(
+            resp.headers()["location"]
+                .to_str()
+                .unwrap()
+                .starts_with("/login"),
+            "{:?}",
+            resp.headers()
+        );
+        let (s, _) = send(http.get(app.url(&format!(
+            "/sign?filing_ref={no}&filing_hash={hash}&token=wrong"
+        ))))
+        .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+
+        // The form, with the token and a pre-login CSRF cookie.
+        let resp = http
+            .get(app.url(&format!(
+                "/sign?filing_ref={no}&filing_hash={hash}&token={token}"
+            )))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let cookie = resp
+            .headers()
+            .get("set-cookie")
+            .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_string())
+            .expect("a CSRF cookie for a visitor");
+        assert!(!cookie.is_empty());
+        let html = resp.text().await.unwrap();
+        assert!(html.contains("name=\"token\""), "{html}");
+        let csrf = html
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap()
+            .to_string();
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("filing_ref", no.as_str()),
+            ("filing_hash", hash.as_str()),
+            ("name", "陈大文"),
+            ("hkid", "A123456(3)"),
+            ("permit", "H12345678"),
+            ("pin", "246810"),
+            ("token", token.as_str()),
+        ];
+        // Without the cookie the CSRF check refuses it.
+        let stranger = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let (s, _) = send(stranger.post(app.url("/sign")).form(&form)).await;
+        assert!(s.is_client_error(), "{s}");
+        assert_eq!(signatures_count(&app).await, 0);
+        let resp = http
+            .post(app.url("/sign"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_redirection(), "{}", resp.status());
+        let receipt = resp.headers()["location"].to_str().unwrap().to_string();
+        assert!(receipt.starts_with("/sign/"), "{receipt}");
+        assert_eq!(signatures_count(&app).await, 1);
+        // The receipt with the token; without it, the login page.
+        let (s, html) = send(http.get(app.url(&receipt))).await;
+        assert_eq!(s, StatusCode::OK, "{html}");
+        assert!(html.contains(&no), "{html}");
+        let bare = receipt.split('?').next().unwrap();
+        let resp = http.get(app.url(bare)).send().await.unwrap();
+        assert!(resp.status().is_redirection(), "{}", resp.status());
+        app.stop().await;
+    }
+}

@@ -305,6 +305,32 @@ async fn api_list(
 struct SignQuery {
     filing_ref: String,
     filing_hash: String,
+    /// A registration filing's private-link token: lets its applicant, who has no account,
+    /// sign that filing (and read the receipt) without logging in.
+    token: String,
+}
+
+/// Who signs from a page: the logged-in account, or — with no session — the applicant of a
+/// registration filing holding its private-link token (for that filing only).
+async fn page_signer(
+    viewer: &Viewer,
+    db: &amr_kernel::db::Db,
+    filing_ref: &str,
+    token: &str,
+) -> Result<Actor, PageError> {
+    if let Some(actor) = viewer.actor() {
+        return Ok(actor);
+    }
+    if token.trim().is_empty() || !is_filing_no(filing_ref.trim()) {
+        viewer.require_login()?;
+    }
+    registration_store::get_for_applicant(db, filing_ref.trim(), token).await?;
+    Ok(Actor {
+        kind: "applicant",
+        id: None,
+        name: format!("申请人（{}）", filing_ref.trim()),
+        ip: Some(viewer.ip.clone()).filter(|ip| !ip.is_empty()),
+    })
 }
 
 /// `GET /sign?filing_ref=REF&filing_hash=HASH`: the signer's form (logged in).
@@ -313,14 +339,20 @@ async fn sign_page(
     State(state): State<AppState>,
     PageQuery(q): PageQuery<SignQuery>,
 ) -> Result<Response, PageError> {
-    viewer.require_login()?;
-    render(
+    page_signer(&viewer, &state.db, &q.filing_ref, &q.token).await?;
+    let (form_csrf, cookie) = crate::registration::pages::form_token(&viewer);
+    let resp = render(
         &state,
         &viewer,
         StatusCode::OK,
         "registry/sign.html",
-        json!({ "q": { "filing_ref": q.filing_ref.trim(), "filing_hash": q.filing_hash.trim() } }),
-    )
+        json!({
+            "q": { "filing_ref": q.filing_ref.trim(), "filing_hash": q.filing_hash.trim() },
+            "token": if viewer.session.is_none() { q.token.trim() } else { "" },
+            "form_csrf": form_csrf,
+        }),
+    )?;
+    Ok(crate::registration::pages::with_cookie(resp, cookie))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -333,6 +365,7 @@ struct SignForm {
     hkid: String,
     permit: String,
     pin: String,
+    token: String,
 }
 
 /// `POST /sign`: verifies the identity, signs with the held key (made at the first
@@ -344,9 +377,8 @@ async fn sign_submit(
     Extension(verifier): Extension<SharedVerifier>,
     PageForm(f): PageForm<SignForm>,
 ) -> Result<Response, PageError> {
-    viewer.require_login()?;
-    viewer.check_csrf(&f.csrf)?;
-    let actor: Actor = viewer.actor().ok_or(AppError::Unauthenticated)?;
+    let actor = page_signer(&viewer, &state.db, &f.filing_ref, &f.token).await?;
+    crate::registration::pages::check_form_csrf(&viewer, &f.csrf)?;
     let mut filing = FilingToSign {
         reference: parse_filing_ref(&f.filing_ref)?,
         hash: parse_filing_hash(&f.filing_hash)?,
@@ -364,6 +396,15 @@ async fn sign_submit(
     )
     .await?;
     let stored = signature::sign_filing(&state.db, &actor, &who, &f.pin, &filing).await?;
+    if viewer.session.is_none() {
+        // The applicant's receipt, readable with the filing's private-link token.
+        return Ok(Redirect::to(&format!(
+            "/sign/{}?token={}",
+            stored.id,
+            url_encode(f.token.trim())
+        ))
+        .into_response());
+    }
     Ok(Redirect::to(&format!("/sign/{}", stored.id)).into_response())
 }
 
@@ -373,9 +414,24 @@ async fn sign_receipt(
     viewer: Viewer,
     State(state): State<AppState>,
     Path(id): Path<String>,
+    PageQuery(q): PageQuery<SignQuery>,
 ) -> Result<Response, PageError> {
-    let session = viewer.require_login()?;
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
+    let Some(session) = &viewer.session else {
+        // The applicant of a registration filing, with its private-link token.
+        if q.token.trim().is_empty() {
+            viewer.require_login()?;
+        }
+        let (stored, view) = signature::signature_by_id(&state.db, id).await?;
+        registration_store::get_for_applicant(&state.db, &stored.filing_ref, &q.token).await?;
+        return render(
+            &state,
+            &viewer,
+            StatusCode::OK,
+            "registry/sign_receipt.html",
+            json!({ "signatures": [view], "current_hash": stored.filing_hash, "filing_ref": stored.filing_ref }),
+        );
+    };
     let (stored, view) = signature::signature_by_id(&state.db, id).await?;
     let mine = viewer
         .actor()
@@ -441,4 +497,17 @@ async fn office_signatures(
             "current_hash": hash,
         }),
     )
+}
+
+/// Percent-encodes a private-link token for a redirect (tokens are URL-safe already; this
+/// keeps a hostile value from breaking the address).
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -39,7 +39,7 @@ use crate::model::EntityType;
 const SHAREHOLDER_ROWS: usize = 5;
 
 /// The form's CSRF token and, for a visitor without one, the cookie that carries it.
-fn form_token(viewer: &Viewer) -> (String, Option<amr_web::cookies::SetCookie>) {
+pub(crate) fn form_token(viewer: &Viewer) -> (String, Option<amr_web::cookies::SetCookie>) {
     if let Some(s) = &viewer.session {
         return (s.csrf_token.clone(), None);
     }
@@ -52,7 +52,7 @@ fn form_token(viewer: &Viewer) -> (String, Option<amr_web::cookies::SetCookie>) 
     }
 }
 
-fn check_form_csrf(viewer: &Viewer, presented: &str) -> Result<(), PageError> {
+pub(crate) fn check_form_csrf(viewer: &Viewer, presented: &str) -> Result<(), PageError> {
     let expected = match &viewer.session {
         Some(s) => Some(s.csrf_token.as_str()),
         None => viewer.login_csrf.as_deref(),
@@ -60,7 +60,7 @@ fn check_form_csrf(viewer: &Viewer, presented: &str) -> Result<(), PageError> {
     Ok(csrf::check(presented, expected)?)
 }
 
-fn with_cookie(resp: Response, cookie: Option<amr_web::cookies::SetCookie>) -> Response {
+pub(crate) fn with_cookie(resp: Response, cookie: Option<amr_web::cookies::SetCookie>) -> Response {
     match cookie {
         Some(c) => ([(SET_COOKIE, c.header())], resp).into_response(),
         None => resp,
