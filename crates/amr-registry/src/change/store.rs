@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
 
-use amr_address::check::{self as address_check, CheckRequest, Outcome};
+use amr_address::check::{self as address_check, Outcome};
 use amr_address::commitment::{self, CommitmentInput};
 use amr_kernel::audit::{self, Actor};
 use amr_kernel::auth::Scope;
@@ -23,7 +23,7 @@ use amr_kernel::{on_conn, on_tx};
 
 use super::model::{self, ChangeInput, Requested};
 use crate::model::{Entity, Status, field_errors_to_app};
-use crate::registration::store::check_name_of;
+use crate::registration::store::{check_domicile, check_name_of};
 
 /// A change application as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -138,63 +138,20 @@ async fn check(db: &Db, e: &Entity, input: &ChangeInput) -> Result<Checked, AppE
         model::validate(e, input).map_err(|errs| field_errors_to_app(&errs))?;
     let mut verdict = None;
     if let Some(address) = &requested.address {
-        let req = CheckRequest {
-            address: address.clone(),
-            hint: input.division.trim().to_string(),
-            industry: requested
-                .industry
-                .clone()
-                .unwrap_or_else(|| e.industry.clone()),
-            ..CheckRequest::default()
-        };
-        let v = address_check::check(db, &req, address_check::today())
-            .await
-            .map_err(|e| match e {
-                AppError::BadRequest { field, message } if field == "hint" => {
-                    AppError::bad_request("division", message)
-                }
-                other => other,
-            })?;
-        let p = &v.parsed;
-        let division = p
-            .town_code
-            .as_deref()
-            .or(p.county_code.as_deref())
-            .ok_or_else(|| {
-                AppError::bad_request(
-                    "address",
-                    "住所中未能识别出区县，请写明省、市、区（县） \
-                     (no county could be read from the domicile; give province, city and county)",
-                )
-            })?
-            .to_string();
+        let industry = requested.industry.as_deref().unwrap_or(&e.industry);
+        let (v, division) = check_domicile(
+            db,
+            address,
+            input.division.trim(),
+            industry,
+            input.address_commitment,
+        )
+        .await?;
         if division.get(..2) != e.division.get(..2) {
             return Err(AppError::rejected(format!(
                 "新住所（区划 {division}）不在本省，应办理迁移登记而非变更登记 \
                  (the new domicile is outside the province: that is a migration, not a change)"
             )));
-        }
-        match v.outcome {
-            Outcome::Refused => {
-                let rules = v
-                    .negative_hits
-                    .iter()
-                    .map(|r| format!("{}：{}（{}）", r.value, r.reason, r.legal_basis))
-                    .collect::<Vec<_>>()
-                    .join("；");
-                return Err(AppError::rejected(format!(
-                    "新住所命中负面清单，不能变更：{rules} (the new domicile is on the negative list)"
-                )));
-            }
-            Outcome::NeedsCommitment if !input.address_commitment => {
-                return Err(AppError::bad_request(
-                    "address_commitment",
-                    "新住所不在标准地址库中，须承诺住所真实有效后方可提交 \
-                     (the new domicile is not in the standard address library: commit that it \
-                     is true before filing)",
-                ));
-            }
-            _ => {}
         }
         if division != e.division {
             requested.division = Some(division);

@@ -410,10 +410,41 @@ pub async fn prepare(
     let app = input
         .validate()
         .map_err(|errors| field_errors_to_app(&errors))?;
+    let (verdict, division) = check_domicile(
+        db,
+        &app.address,
+        input.division.trim(),
+        &app.industry,
+        app.address_commitment,
+    )
+    .await?;
+    let names = check_name(db, &app.name, app.entity_type, Some(&division), exclude).await?;
+    if let Some(e) = names.refusal() {
+        return Err(e);
+    }
+    Ok(Prepared {
+        app,
+        division,
+        verdict,
+        names,
+    })
+}
+
+/// The domicile check a registration and a change both run: the address service's verdict
+/// (a bad `hint` reported as the form's `division`) and the town or county the domicile is
+/// in; refused with the negative-list rules that hit, or, without the applicant's
+/// commitment, when the address is not in the standard library.
+pub(crate) async fn check_domicile(
+    db: &Db,
+    address: &str,
+    hint: &str,
+    industry: &str,
+    committed: bool,
+) -> Result<(Verdict, String), AppError> {
     let req = CheckRequest {
-        address: app.address.clone(),
-        hint: input.division.trim().to_string(),
-        industry: app.industry.clone(),
+        address: address.to_string(),
+        hint: hint.to_string(),
+        industry: industry.to_string(),
         ..CheckRequest::default()
     };
     let verdict = address_check::check(db, &req, address_check::today())
@@ -445,30 +476,18 @@ pub async fn prepare(
                 .map(|r| format!("{}：{}（{}）", r.value, r.reason, r.legal_basis))
                 .collect::<Vec<_>>()
                 .join("；");
-            return Err(AppError::rejected(format!(
+            Err(AppError::rejected(format!(
                 "住所命中负面清单，不能登记：{rules} (the domicile is on the negative list)"
-            )));
+            )))
         }
-        Outcome::NeedsCommitment if !app.address_commitment => {
-            return Err(AppError::bad_request(
-                "address_commitment",
-                "住所不在标准地址库中，须由申请人承诺住所真实有效后方可提交 \
-                 (the domicile is not in the standard address library: commit that it is true \
-                 before filing)",
-            ));
-        }
-        _ => {}
+        Outcome::NeedsCommitment if !committed => Err(AppError::bad_request(
+            "address_commitment",
+            "住所不在标准地址库中，须由申请人承诺住所真实有效后方可提交 \
+             (the domicile is not in the standard address library: commit that it is true \
+             before filing)",
+        )),
+        _ => Ok((verdict, division)),
     }
-    let names = check_name(db, &app.name, app.entity_type, Some(&division), exclude).await?;
-    if let Some(e) = names.refusal() {
-        return Err(e);
-    }
-    Ok(Prepared {
-        app,
-        division,
-        verdict,
-        names,
-    })
 }
 
 /// The actor of an applicant who is not logged in.
