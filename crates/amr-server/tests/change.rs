@@ -6,14 +6,14 @@
 mod support;
 
 use amr_kernel::audit::Actor;
-use amr_kernel::auth::{Role, Scope, password, store as auth};
+use amr_kernel::auth::{Role, Scope};
 use amr_kernel::codes::uscc::{RegistrationType, Uscc};
 use amr_registry::model::{EntityType, NewEntity, Status};
 use amr_registry::store;
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{TestApp, backends, client};
+use support::{Session, TestApp, account, backends, client};
 
 const NAME: &str = "济南泉城示例商贸有限公司";
 /// A valid resident ID number (check digit right).
@@ -36,46 +36,6 @@ fn new_entity(name: &str, status: Status) -> NewEntity {
         scope: "日用百货销售".into(),
         industry: "5299".into(),
         status,
-    }
-}
-
-#[derive(Clone)]
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
-async fn account(
-    app: &TestApp,
-    username: &str,
-    role: Role,
-    jurisdiction: &str,
-    uscc: Option<&str>,
-) -> Session {
-    let mut tx = app.db.begin().await.unwrap();
-    let a = auth::create_account(
-        &mut tx,
-        &Actor::system(),
-        &Scope::all(),
-        auth::NewAccount {
-            username: username.into(),
-            display_name: username.into(),
-            role,
-            department: None,
-            jurisdiction: jurisdiction.into(),
-            uscc: uscc.map(str::to_string),
-            password_hash: password::hash("Correct-Horse-9").unwrap(),
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    let (token, s) = auth::create_session(&app.db, &a, Duration::hours(1), None)
-        .await
-        .unwrap();
-    Session {
-        cookie: format!("amr_session={token}"),
-        csrf: s.csrf_token,
     }
 }
 

@@ -9,7 +9,7 @@
 mod support;
 
 use amr_kernel::audit::Actor;
-use amr_kernel::auth::{Role, Scope, password, store as auth};
+use amr_kernel::auth::{Role, Scope, store as auth};
 use amr_kernel::codes::uscc::{RegistrationType, Uscc};
 use amr_registry::guide::{store as guide_store, table};
 use amr_registry::model::{EntityType, NewEntity, Status};
@@ -18,7 +18,7 @@ use chrono::NaiveDate;
 use reqwest::StatusCode;
 use reqwest::header::COOKIE;
 use serde_json::{Value, json};
-use support::{TestApp, backends, client};
+use support::{TestApp, account, backends, client};
 
 /// Not in the standard library (the commitment path).
 const ADDRESS: &str = "山东省济南市历下区泉城路180号齐鲁国际大厦10楼";
@@ -50,45 +50,6 @@ async fn demo_app(backend: support::Backend) -> TestApp {
         ..amr_server::ServerConfig::default()
     };
     TestApp::spawn_with(backend, config).await
-}
-
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
-async fn account(
-    app: &TestApp,
-    username: &str,
-    role: Role,
-    jurisdiction: &str,
-    uscc: Option<&str>,
-) -> Session {
-    let mut tx = app.db.begin().await.unwrap();
-    let a = auth::create_account(
-        &mut tx,
-        &Actor::system(),
-        &Scope::all(),
-        auth::NewAccount {
-            username: username.into(),
-            display_name: username.into(),
-            role,
-            department: None,
-            jurisdiction: jurisdiction.into(),
-            uscc: uscc.map(str::to_string),
-            password_hash: password::hash("Correct-Horse-9").unwrap(),
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    let (token, s) = auth::create_session(&app.db, &a, chrono::Duration::hours(1), None)
-        .await
-        .unwrap();
-    Session {
-        cookie: format!("amr_session={token}"),
-        csrf: s.csrf_token,
-    }
 }
 
 async fn api_key(app: &TestApp) -> String {

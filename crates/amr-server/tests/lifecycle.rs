@@ -5,7 +5,7 @@
 mod support;
 
 use amr_kernel::audit::{self, Actor};
-use amr_kernel::auth::{Role, Scope, password, store as auth};
+use amr_kernel::auth::{Role, Scope};
 use amr_kernel::codes::uscc::{RegistrationType, Uscc};
 use amr_registry::lifecycle::{deregistration, suspension};
 use amr_registry::model::{EntityType, NewEntity, Status, today_in_china};
@@ -13,7 +13,7 @@ use amr_registry::store;
 use chrono::{Duration, NaiveDate};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{TestApp, backends, client};
+use support::{Session, TestApp, account, backends, client};
 
 fn new_entity(name: &str) -> NewEntity {
     NewEntity {
@@ -41,46 +41,6 @@ struct World {
     app: TestApp,
     uscc: String,
     firm: Session,
-}
-
-#[derive(Clone)]
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
-async fn account(
-    app: &TestApp,
-    username: &str,
-    role: Role,
-    jurisdiction: &str,
-    uscc: Option<&str>,
-) -> Session {
-    let mut tx = app.db.begin().await.unwrap();
-    let a = auth::create_account(
-        &mut tx,
-        &Actor::system(),
-        &Scope::all(),
-        auth::NewAccount {
-            username: username.into(),
-            display_name: username.into(),
-            role,
-            department: None,
-            jurisdiction: jurisdiction.into(),
-            uscc: uscc.map(str::to_string),
-            password_hash: password::hash("Correct-Horse-9").unwrap(),
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    let (token, s) = auth::create_session(&app.db, &a, Duration::hours(1), None)
-        .await
-        .unwrap();
-    Session {
-        cookie: format!("amr_session={token}"),
-        csrf: s.csrf_token,
-    }
 }
 
 async fn world(b: support::Backend) -> World {

@@ -79,6 +79,51 @@ impl TestApp {
 }
 
 /// An HTTP client that keeps cookies and does not follow redirects (tests look at them).
+/// A logged-in session's cookie and CSRF token.
+#[derive(Clone)]
+pub struct Session {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+/// Creates an account (password `Correct-Horse-9`) and a one-hour session for it, directly in
+/// the store; `uscc` binds an enterprise account to its entity.
+pub async fn account(
+    app: &TestApp,
+    username: &str,
+    role: amr_kernel::auth::Role,
+    jurisdiction: &str,
+    uscc: Option<&str>,
+) -> Session {
+    use amr_kernel::audit::Actor;
+    use amr_kernel::auth::{Scope, password, store as auth};
+    let mut tx = app.db.begin().await.unwrap();
+    let a = auth::create_account(
+        &mut tx,
+        &Actor::system(),
+        &Scope::all(),
+        auth::NewAccount {
+            username: username.into(),
+            display_name: username.into(),
+            role,
+            department: None,
+            jurisdiction: jurisdiction.into(),
+            uscc: uscc.map(str::to_string),
+            password_hash: password::hash("Correct-Horse-9").unwrap(),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let (token, s) = auth::create_session(&app.db, &a, chrono::Duration::hours(1), None)
+        .await
+        .unwrap();
+    Session {
+        cookie: format!("amr_session={token}"),
+        csrf: s.csrf_token,
+    }
+}
+
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
