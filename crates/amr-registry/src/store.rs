@@ -16,6 +16,7 @@
 
 pub mod batch;
 pub mod entities;
+pub mod facts;
 pub mod jobs;
 pub mod query;
 

@@ -4,6 +4,7 @@
 
 pub mod address_wiring;
 pub mod api;
+pub mod supervision_wiring;
 pub mod web;
 
 use std::net::SocketAddr;
@@ -26,6 +27,7 @@ pub fn migration_sets() -> Vec<amr_kernel::db::MigrationSet> {
         amr_kernel::db::kernel_migrations(),
         amr_registry::migrations(),
         amr_address::schema::migrations(),
+        amr_supervision::migrations(),
     ]
 }
 
@@ -38,6 +40,7 @@ pub fn web_modules() -> Vec<WebModule> {
         amr_address::schema::module(),
     ];
     modules.extend(amr_registry::web::more_modules());
+    modules.extend(amr_supervision::web::modules());
     modules
 }
 
@@ -53,8 +56,14 @@ pub fn router(state: AppState, index: Arc<EntityIndex>, keys: Arc<Keyring>) -> R
     let verifier = amr_registry::identity::verifier::from_config_or_unavailable(
         &state.config.identity_verifier,
     );
+    let supervision = amr_supervision::web::Deps {
+        registry: Arc::new(supervision_wiring::RegistryFacts {
+            db: state.db.clone(),
+        }),
+    };
     Router::new()
         .merge(api::routes())
+        .merge(amr_supervision::web::api_routes(supervision.clone()))
         .merge(amr_registry::web::api_routes())
         .merge(amr_address::web::api_routes())
         .merge(amr_address::api::routes())
@@ -62,7 +71,7 @@ pub fn router(state: AppState, index: Arc<EntityIndex>, keys: Arc<Keyring>) -> R
         .merge(amr_registry::web::registration_api_routes(index.clone()))
         .merge(amr_registry::web::licence_api_routes(keys.clone()))
         .merge(amr_registry::web::identity_api_routes(verifier.clone()))
-        .merge(web::routes(index, keys, verifier))
+        .merge(web::routes(index, keys, verifier, supervision))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             state.config.max_body_bytes,
         ))

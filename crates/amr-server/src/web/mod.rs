@@ -58,6 +58,7 @@ pub fn routes(
     index: std::sync::Arc<amr_registry::search::EntityIndex>,
     keys: std::sync::Arc<amr_kernel::signing::Keyring>,
     verifier: amr_registry::identity::web::SharedVerifier,
+    supervision: amr_supervision::web::Deps,
 ) -> Router<AppState> {
     let pages = Router::new()
         .route("/", get(home::get_home))
@@ -72,6 +73,7 @@ pub fn routes(
         .merge(amr_registry::web::licence_page_routes(keys))
         .merge(amr_registry::web::identity_page_routes(verifier))
         .merge(amr_address::office::routes())
+        .merge(amr_supervision::web::page_routes(supervision))
         .fallback(not_found)
         .layer(middleware::from_fn(page::page_frame));
     Router::new()
