@@ -106,7 +106,7 @@ struct Row {
 }
 
 enum Sink<W: Write + Send> {
-    Csv(csv::Writer<W>),
+    Csv(Box<csv::Writer<W>>),
     Xlsx {
         book: Box<rust_xlsxwriter::Workbook>,
         out: W,
@@ -128,7 +128,7 @@ impl<W: Write + Send> Sink<W> {
                 // A BOM, so that spreadsheet programs read the file as UTF-8.
                 out.write_all("\u{feff}".as_bytes())
                     .map_err(|e| AppError::Internal(e.into()))?;
-                Ok(Sink::Csv(csv::Writer::from_writer(out)))
+                Ok(Sink::Csv(Box::new(csv::Writer::from_writer(out))))
             }
             Format::Xlsx => {
                 let mut book = Box::new(rust_xlsxwriter::Workbook::new());

@@ -700,3 +700,56 @@ pub(crate) fn not_allowed(what: Label, who: &Who) -> AppError {
         what.zh, what.en
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_parse_their_values_and_name_what_is_wrong() {
+        let date = Field::Date {
+            name: "tested_on",
+            label: label("检测日期", "test date"),
+        };
+        assert_eq!(date.parse(" 2026-10-09 ").unwrap(), "2026-10-09");
+        let e = date.parse("2026-13-01").unwrap_err();
+        assert!(matches!(e, AppError::BadRequest { ref field, .. } if field == "tested_on"));
+        assert!(e.to_string().contains("检测日期应为日期"), "{e}");
+        let amount = Field::Number {
+            name: "recovered_fen",
+            label: label("挽回金额（分）", "amount recovered, in fen"),
+            min: 0,
+            max: 1_000_000_000,
+        };
+        assert_eq!(amount.parse("30000").unwrap(), 30000);
+        for bad in ["-1", "1.5", "1000000001", "abc"] {
+            let e = amount.parse(bad).unwrap_err();
+            assert!(e.to_string().contains("0 到 1000000000"), "{bad}: {e}");
+        }
+        let text = Field::Text {
+            name: "note",
+            label: label("说明", "note"),
+            max: 4,
+        };
+        assert_eq!(text.parse(" 四个汉字 ").unwrap(), "四个汉字");
+        assert!(text.parse("五个汉字啊").is_err());
+        assert!(text.parse("a\u{0}b").is_err());
+        assert!(
+            text.parse("   ")
+                .unwrap_err()
+                .to_string()
+                .contains("请填写说明")
+        );
+    }
+
+    #[test]
+    fn rules_are_described_in_both_languages() {
+        let who = Who::AnyOf(&[
+            Who::Is(Relation::Party),
+            Who::AllOf(&[Who::Role(Role::Officer), Who::Is(Relation::Assignee)]),
+        ]);
+        let (zh, en) = who.describe();
+        assert_eq!(zh, "被涉及的经营者或执法人员且承办人");
+        assert_eq!(en, "the business concerned or an officer and the assignee");
+    }
+}

@@ -155,7 +155,7 @@ impl MatterNumber {
         }
         let number = MatterNumber::new(&s[..letters], year, seq)?;
         let want = number.check();
-        if check.chars().next() != Some(want) {
+        if !check.starts_with(want) {
             return Err(bad(
                 "校验位不符，请核对是否有输错或颠倒的字符",
                 "the check character does not match; a character is mistyped or two are swapped",
