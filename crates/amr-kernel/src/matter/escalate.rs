@@ -57,6 +57,9 @@ struct Candidate {
     name: String,
     due_on: NaiveDate,
     kind: String,
+    division: String,
+    /// The highest level already recorded for this clock.
+    done: Option<i64>,
 }
 
 impl Engine {
@@ -72,7 +75,8 @@ impl Engine {
         let mut after = 0i64;
         loop {
             let page: Vec<Candidate> = on_conn!(db, c => sqlx::query_as(
-                "SELECT k.id AS clock_id, k.matter_id, k.name, k.due_on, m.kind \
+                "SELECT k.id AS clock_id, k.matter_id, k.name, k.due_on, m.kind, m.division, \
+                 (SELECT MAX(x.level) FROM matter_escalations x WHERE x.clock_id = k.id) AS done \
                  FROM matter_clocks k JOIN matters m ON m.id = k.matter_id \
                  WHERE k.state = 'running' AND k.due_on < $1 AND k.id > $2 ORDER BY k.id LIMIT 500",
             )
@@ -94,7 +98,10 @@ impl Engine {
                     continue;
                 };
                 let level = clock::level_reached(&cal, cand.due_on, today, spec.escalate_every)?;
-                if level == 0 {
+                // Nothing new: not late enough, or every level reached is recorded (a sweep
+                // with nothing to do opens no transaction).
+                let top = (level as usize).min(escalation_chain(&cand.division).len()) as i64;
+                if top <= cand.done.unwrap_or(0) {
                     continue;
                 }
                 let mut tx = db.begin().await?;

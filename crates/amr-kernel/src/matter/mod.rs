@@ -146,12 +146,24 @@ impl Engine {
                 "kind",
                 format!(
                     "未知的事项类别“{}”，应为 {} 之一 (unknown kind; one of {})",
-                    name.trim(),
+                    short(name),
                     known.join("、"),
                     known.join(", ")
                 ),
             )
         })
+    }
+}
+
+/// Input echoed in an error message, cut to 40 characters.
+pub(crate) fn short(s: &str) -> String {
+    let s = s.trim();
+    if s.chars().count() <= 40 {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(40).collect();
+        out.push('…');
+        out
     }
 }
 

@@ -714,9 +714,9 @@ impl Engine {
                 "transition",
                 format!(
                     "该类事项没有“{}”操作 (a {} has no action {:?})",
-                    input.transition.trim(),
+                    super::short(&input.transition),
                     kind.spec().label.en,
-                    input.transition.trim()
+                    super::short(&input.transition)
                 ),
             )
         })?;
