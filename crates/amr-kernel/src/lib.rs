@@ -5,6 +5,8 @@
 //! - [`audit`]: the append-only audit log of every write by a person or key.
 //! - [`auth`]: accounts, roles, jurisdiction scopes, sessions, API keys (model and store).
 //! - [`error`]: the one error type and its written policy.
+//! - [`matter`]: the matter (事项/台账) engine: kinds declared in code, numbers, clocks in
+//!   working days, escalation, timeline, ledger export.
 //! - [`signing`]: the deployment's Ed25519 signing keys (key file, published public keys,
 //!   sign/verify, rotation).
 //!
@@ -19,6 +21,7 @@ pub mod codes;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod matter;
 pub mod search;
 pub mod signing;
 pub mod testing;
