@@ -172,6 +172,7 @@ async fn post(
     (status, loc.unwrap_or(resp.text().await.unwrap()))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn record(
     app: &TestApp,
     s: &Session,
@@ -812,6 +813,104 @@ async fn refused_requests_change_nothing() {
         assert_eq!(s, StatusCode::FORBIDDEN);
 
         assert_eq!(counts().await, before);
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn officers_record_and_publish_through_the_json_api() {
+    for backend in backends() {
+        let app = TestApp::spawn(backend).await;
+        let f = fixture(&app).await;
+        let p = f.plan_id;
+        let lixia = officer(&app, "lixia", "370102").await;
+        let call = |method: reqwest::Method, path: String, body: Option<Value>, csrf: bool| {
+            let mut r = client()
+                .request(method, app.url(&path))
+                .header(COOKIE, &lixia.cookie);
+            if csrf {
+                r = r.header("x-csrf-token", &lixia.csrf);
+            }
+            if let Some(b) = body {
+                r = r.json(&b);
+            }
+            r.send()
+        };
+        let url = format!("/api/v1/office/inspections/visits/{p}/1/results");
+        let ok = json!({"item": "SC-003", "outcome": "no_activity", "findings": "", "inspected_on": LONG_AGO});
+
+        // Writes on a session need the CSRF header; bad outcomes are refused; nothing changes.
+        let r = call(reqwest::Method::POST, url.clone(), Some(ok.clone()), false)
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let bad = json!({"item": "SC-003", "outcome": "fine", "inspected_on": LONG_AGO});
+        let r = call(reqwest::Method::POST, url.clone(), Some(bad), true)
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        let text = r.text().await.unwrap();
+        assert!(text.contains("检查结果应为"), "{text}");
+        assert_eq!(scalar(&app, "SELECT COUNT(*) FROM insp_results").await, 0);
+
+        let r = call(reqwest::Method::POST, url.clone(), Some(ok), true)
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["result"]["outcome"], "no_activity");
+        assert_eq!(body["result"]["uscc"], f.a.uscc.as_str());
+
+        let r = call(
+            reqwest::Method::GET,
+            format!("/api/v1/office/inspections/results?plan={p}&overdue=1"),
+            None,
+            false,
+        )
+        .await
+        .unwrap();
+        let pending: Value = r.json().await.unwrap();
+        assert_eq!(pending["items"].as_array().unwrap().len(), 1, "{pending}");
+        assert_eq!(pending["items"][0]["overdue"], true);
+
+        let r = call(
+            reqwest::Method::GET,
+            format!("/api/v1/office/inspections/visits/{p}/2"),
+            None,
+            false,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::NOT_FOUND,
+            "another jurisdiction's visit"
+        );
+        let r = call(
+            reqwest::Method::GET,
+            format!("/api/v1/office/inspections/visits/{p}/1"),
+            None,
+            false,
+        )
+        .await
+        .unwrap();
+        let visit: Value = r.json().await.unwrap();
+        assert_eq!(visit["visit"]["items"].as_array().unwrap().len(), 4);
+        assert_eq!(visit["results"].as_array().unwrap().len(), 1);
+
+        let r = call(
+            reqwest::Method::POST,
+            format!("/api/v1/office/inspections/visits/{p}/1/publish"),
+            None,
+            true,
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.json::<Value>().await.unwrap()["published"], 1);
+        let listed = api(&app, &format!("uscc={}", f.a.uscc)).await;
+        assert_eq!(listed["items"][0]["outcome"], "no_activity");
+        assert_eq!(listed["items"][0]["item_name"], "广告发布行为检查");
         app.stop().await;
     }
 }

@@ -7,11 +7,12 @@
 //!   attachments.
 //! - [`followups`]: the follow-ups results open and officers close.
 //! - [`query`]: the officers' list of unpublished results, the public list.
-//! - [`pages`]: the officers' pages; [`public`]: the public page, the JSON API and the
-//!   public entity page's panel.
+//! - [`pages`]: the officers' pages; [`api`]: the officers' JSON API; [`public`]: the public
+//!   page, the public JSON API and the public entity page's panel.
 //!
 //! `docs/INSPECTION-RESULTS.md` describes the whole part.
 
+pub mod api;
 pub mod followups;
 pub mod model;
 pub mod pages;

@@ -316,7 +316,7 @@ pub struct PendingQuery {
     after: String,
 }
 
-fn parse_after(s: &str) -> Result<Option<(chrono::NaiveDate, i64)>, AppError> {
+pub(crate) fn parse_after(s: &str) -> Result<Option<(chrono::NaiveDate, i64)>, AppError> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(None);
@@ -349,17 +349,7 @@ pub async fn pending_page(
         "" => None,
         p => Some(parse_plan(p)?),
     };
-    let overdue_only = match q.overdue.trim() {
-        "" | "0" => false,
-        "1" => true,
-        _ => {
-            return Err(AppError::bad_request(
-                "overdue",
-                "overdue 应为 0 或 1 (overdue is 0 or 1)",
-            )
-            .into());
-        }
-    };
+    let overdue_only = parse_overdue(&q.overdue)?;
     let area = parse_area(&q.area)?;
     let filter = PendingFilter {
         plan_id,
@@ -403,7 +393,18 @@ pub async fn pending_page(
     )
 }
 
-fn parse_plan(s: &str) -> Result<i64, AppError> {
+pub(crate) fn parse_overdue(s: &str) -> Result<bool, AppError> {
+    match s.trim() {
+        "" | "0" => Ok(false),
+        "1" => Ok(true),
+        _ => Err(AppError::bad_request(
+            "overdue",
+            "overdue 应为 0 或 1 (overdue is 0 or 1)",
+        )),
+    }
+}
+
+pub(crate) fn parse_plan(s: &str) -> Result<i64, AppError> {
     s.trim()
         .parse::<i64>()
         .ok()

@@ -131,9 +131,11 @@ impl PublicQuery {
     }
 }
 
-/// The public routes: the API (outside the page frame).
+/// The API routes, public and the officers' (outside the page frame).
 pub fn api_routes() -> Router<AppState> {
-    Router::new().route("/api/v1/inspections/results", get(api_results))
+    Router::new()
+        .route("/api/v1/inspections/results", get(api_results))
+        .merge(super::api::routes())
 }
 
 /// The public page (inside the page frame).
