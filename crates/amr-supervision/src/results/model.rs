@@ -350,8 +350,10 @@ mod tests {
         let n = cal.working_days_between(d("2024-09-02"), due).unwrap();
         assert_eq!(n, 20);
         assert!(cal.is_working_day(due).unwrap());
-        // Plain weeks: Monday 2024-06-03 + 20 working days = Monday 2024-07-01.
-        assert_eq!(publish_due(cal, d("2024-06-03")).unwrap(), d("2024-07-01"));
+        // Plain weeks: Monday 2024-07-01 + 20 working days = Monday 2024-07-29; from Monday
+        // 2024-06-03 the Dragon Boat Festival (Monday 2024-06-10) pushes it a day.
+        assert_eq!(publish_due(cal, d("2024-07-01")).unwrap(), d("2024-07-29"));
+        assert_eq!(publish_due(cal, d("2024-06-03")).unwrap(), d("2024-07-02"));
     }
 
     #[test]
