@@ -83,8 +83,8 @@ pub struct Pending {
     pub result: ResultRow,
     /// `publish_due` is before today.
     pub overdue: bool,
-    /// Working-day deadline state for the page: days left (negative when overdue) in
-    /// calendar days.
+    /// Calendar days from today to `publish_due` (negative when overdue); the deadline itself
+    /// was counted in working days when the result was recorded.
     pub days_left: i64,
 }
 

@@ -266,8 +266,10 @@ pub async fn record(
     let old = before.as_ref().and_then(|b| Outcome::parse(&b.outcome));
     let old_kind = old.and_then(Outcome::followup_kind);
     let new_kind = rec.outcome.followup_kind();
-    if old_kind.is_some() && old_kind != new_kind {
-        close_open_followups(tx, actor, &after, old_kind.unwrap_or_default()).await?;
+    if let Some(kind) = old_kind
+        && old_kind != new_kind
+    {
+        close_open_followups(tx, actor, &after, kind).await?;
     }
     if let Some(kind) = new_kind
         && old_kind != new_kind
