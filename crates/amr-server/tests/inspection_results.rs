@@ -716,10 +716,25 @@ async fn refused_requests_change_nothing() {
         };
         let before = counts().await;
 
-        let (s, body) = record(&app, &lixia, p, 1, "SC-002", "excellent", "", LONG_AGO).await;
+        let (s, body) = record(
+            &app,
+            &lixia,
+            p,
+            1,
+            "SC-002",
+            "excellent",
+            "现场记录甲",
+            LONG_AGO,
+        )
+        .await;
         assert_eq!(s, StatusCode::BAD_REQUEST);
         assert!(
             body.contains("检查结果应为") && body.contains("(the outcome is one of"),
+            "{body}"
+        );
+        // The visit page comes back with the values entered at the item's form.
+        assert!(
+            body.contains("id=\"refusal\"") && body.contains(">现场记录甲</textarea>"),
             "{body}"
         );
         let tomorrow = (today() + Duration::days(1)).to_string();

@@ -119,8 +119,28 @@ pub async fn visit_page(
     Extension(deps): Extension<Deps>,
     Path((plan_id, visit_no)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
-    let (scope, can_record) = reader(&viewer)?;
     let (plan_id, visit_no) = visit_key(&plan_id, &visit_no)?;
+    render_visit(&viewer, &state, &deps, plan_id, visit_no, None).await
+}
+
+/// A refused recording: the item, the values entered, the field at fault and the reason.
+struct Refusal<'a> {
+    input: &'a RecordInput,
+    field: String,
+    message: String,
+    status: StatusCode,
+}
+
+/// The visit page; with a refusal, its form shows the values entered and the reason.
+async fn render_visit(
+    viewer: &Viewer,
+    state: &AppState,
+    deps: &Deps,
+    plan_id: i64,
+    visit_no: i64,
+    refusal: Option<Refusal<'_>>,
+) -> Result<Response, PageError> {
+    let (scope, can_record) = reader(viewer)?;
     let v = visit::get(&state.db, &scope, plan_id, visit_no).await?;
     let entity = deps.registry.get(&v.uscc).await?;
     let results = store::of_visit(&state.db, &scope, plan_id, visit_no).await?;
@@ -157,8 +177,17 @@ pub async fn visit_page(
         "outcomes": outcomes(),
         "today": today.to_string(),
         "max_mb": MAX_ATTACHMENT_BYTES / (1024 * 1024),
+        "refusal": refusal.as_ref().map(|r| json!({
+            "item": r.input.item.trim(),
+            "outcome": r.input.outcome.trim(),
+            "findings": r.input.findings,
+            "inspected_on": r.input.inspected_on.trim(),
+            "field": r.field,
+            "message": r.message,
+        })),
     });
-    render(&state, &viewer, StatusCode::OK, "results/visit.html", page)
+    let status = refusal.map_or(StatusCode::OK, |r| r.status);
+    render(state, viewer, status, "results/visit.html", page)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -170,10 +199,12 @@ pub struct RecordForm {
 }
 
 /// `POST /office/inspections/visits/{plan_id}/{visit_no}/results`: records (or corrects) one
-/// item's outcome; back to the visit.
+/// item's outcome; back to the visit. A refused form re-renders the visit page (400/422) with
+/// the values entered and the reason at the item's form.
 pub async fn post_record(
     viewer: Viewer,
     State(state): State<AppState>,
+    Extension(deps): Extension<Deps>,
     Path((plan_id, visit_no)): Path<(String, String)>,
     PageForm(f): PageForm<RecordForm>,
 ) -> Result<Response, PageError> {
@@ -182,7 +213,7 @@ pub async fn post_record(
     let (plan_id, visit_no) = visit_key(&plan_id, &visit_no)?;
     let calendar = calendar_store::load(&state.db).await?;
     let mut tx = state.db.begin().await?;
-    let r = store::record(
+    let recorded = store::record(
         &mut tx,
         &actor,
         &scope,
@@ -192,7 +223,28 @@ pub async fn post_record(
         &calendar,
         today_in_china(),
     )
-    .await?;
+    .await;
+    let r = match recorded {
+        Ok(r) => r,
+        // A refused form: nothing is written (the transaction is dropped), and the visit page
+        // comes back with the values entered and the reason next to the form.
+        Err(e @ (AppError::BadRequest { .. } | AppError::Rejected { .. })) => {
+            drop(tx);
+            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            let (field, message) = match e {
+                AppError::BadRequest { field, message } => (field, message),
+                other => (String::new(), other.public_message()),
+            };
+            let refusal = Refusal {
+                input: &f.input,
+                field,
+                message,
+                status,
+            };
+            return render_visit(&viewer, &state, &deps, plan_id, visit_no, Some(refusal)).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
     tx.commit().await?;
     Ok(Redirect::to(&format!(
         "{}#item-{}",
