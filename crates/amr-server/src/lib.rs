@@ -44,9 +44,16 @@ pub fn web_modules() -> Vec<WebModule> {
     modules
 }
 
-/// A state over `db` with every crate's pages.
+/// A state over `db` with every crate's pages and entity-page panels.
 pub fn app_state(db: amr_kernel::db::Db, config: ServerConfig) -> AppState {
-    AppState::new(db, config, &web_modules())
+    AppState::new(db, config, &web_modules()).with_panels(entity_panels())
+}
+
+/// The sections other crates add to the public entity page, in the order shown.
+pub fn entity_panels() -> Vec<Arc<dyn amr_web::panels::EntityPanel>> {
+    let mut panels = Vec::new();
+    panels.extend(amr_supervision::web::entity_panels());
+    panels
 }
 
 /// Builds the whole router over a state, the open search index and the signing key.

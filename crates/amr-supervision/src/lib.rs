@@ -3,11 +3,13 @@
 //!
 //! - [`draw`]: the plan, the frozen lists, the coordinated draw, inspector assignment, the
 //!   bundle and its verification (pure, no IO).
+//! - [`results`]: inspection results, follow-ups, publication and the public results.
 //! - [`targets`]: what the supervision context needs from the registry, as a trait the server
 //!   wires.
 #![forbid(unsafe_code)]
 
 pub mod draw;
+pub mod results;
 pub mod targets;
 pub mod web;
 

@@ -5,6 +5,7 @@
 //! - [`error`]: `ApiError` (JSON errors by the kernel's policy) and 5xx logging.
 //! - [`auth`]: who is calling — `MaybeSession` (cookie) and `ApiCaller` (session or key).
 //! - [`page`]: `Viewer`, `PageError`, `render`, the page frame (error pages, security headers).
+//! - [`panels`]: sections other crates add to the public entity page.
 //! - [`templates`]: the template environment and `WebModule` (a crate's templates and texts).
 //! - [`i18n`], [`csrf`], [`cookies`], [`extract`]: languages, CSRF, cookies, form extractors.
 //! - [`static_files`]: the embedded stylesheet.
@@ -18,6 +19,7 @@ pub mod error;
 pub mod extract;
 pub mod i18n;
 pub mod page;
+pub mod panels;
 pub mod state;
 pub mod static_files;
 pub mod templates;

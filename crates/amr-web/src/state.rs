@@ -6,6 +6,7 @@ use amr_kernel::db::Db;
 use tokio::sync::watch;
 
 use crate::config::ServerConfig;
+use crate::panels::EntityPanel;
 use crate::templates::{Templates, WebModule};
 
 #[derive(Clone, Debug)]
@@ -15,6 +16,8 @@ pub struct AppState {
     pub templates: Arc<Templates>,
     /// Turns true when the server is stopping; long-lived responses end on it.
     pub shutdown: watch::Receiver<bool>,
+    /// Sections other crates add to the public entity page (see [`crate::panels`]).
+    pub panels: Arc<Vec<Arc<dyn EntityPanel>>>,
 }
 
 impl AppState {
@@ -25,7 +28,14 @@ impl AppState {
             config: Arc::new(config),
             templates: Arc::new(Templates::new(modules)),
             shutdown: watch::channel(false).1,
+            panels: Arc::new(Vec::new()),
         }
+    }
+
+    /// The state with these entity-page panels (registered by the server at start-up).
+    pub fn with_panels(mut self, panels: Vec<Arc<dyn EntityPanel>>) -> AppState {
+        self.panels = Arc::new(panels);
+        self
     }
 
     pub fn with_shutdown(mut self, rx: watch::Receiver<bool>) -> AppState {

@@ -62,12 +62,14 @@ pub async fn get_entity_page(
             && d.notice_start.is_some_and(|s| s <= today)
             && d.notice_end.is_some_and(|e| today <= e)
     });
+    let panels = amr_web::panels::render_all(&state, &uscc, &viewer).await;
     let page = serde_json::json!({
         "entity": record.entity,
         "featured_types": record.featured_types,
         "record": record,
         "form_csrf": form_csrf,
         "objections_open": objections_open,
+        "panels": panels,
     });
     let resp = render(
         &state,

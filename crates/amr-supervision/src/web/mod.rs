@@ -17,17 +17,24 @@ pub struct Deps {
 
 /// The templates and texts of every part.
 pub fn modules() -> Vec<WebModule> {
-    vec![]
+    vec![crate::results::module()]
+}
+
+/// The sections this crate adds to the public entity page.
+pub fn entity_panels() -> Vec<Arc<dyn amr_web::panels::EntityPanel>> {
+    vec![Arc::new(crate::results::public::ResultsPanel)]
 }
 
 /// The JSON API routes (outside the page frame).
 pub fn api_routes(deps: Deps) -> Router<AppState> {
     let _ = &deps;
-    Router::new()
+    Router::new().merge(crate::results::public::api_routes())
 }
 
 /// The page routes (the server merges them inside the page frame).
 pub fn page_routes(deps: Deps) -> Router<AppState> {
     let _ = &deps;
     Router::new()
+        .merge(crate::results::public::page_routes())
+        .merge(crate::results::pages::routes(deps.clone()))
 }
