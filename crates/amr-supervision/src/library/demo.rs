@@ -75,11 +75,12 @@ pub fn demo_list() -> Result<DemoList, String> {
         }
         // A domain's population may hold `|` (or): its legal basis is the last field.
         let mut p: Vec<&str> = line.splitn(7, '|').map(str::trim).collect();
-        if p[0] == "F" && p.len() == 7 {
-            if let Some((population, basis)) = p[6].rsplit_once('|') {
-                p[6] = population.trim();
-                p.push(basis.trim());
-            }
+        if p[0] == "F"
+            && p.len() == 7
+            && let Some((population, basis)) = p[6].rsplit_once('|')
+        {
+            p[6] = population.trim();
+            p.push(basis.trim());
         }
         let err = || format!("library-demo.txt line {}: {line}", n + 1);
         match p[0] {
@@ -331,7 +332,7 @@ pub async fn seed(
     let mut conflicts = Vec::new();
     for county in &counties {
         let r = rnd(seed, &["conflict", county]);
-        if r % 6 != 0 {
+        if !r.is_multiple_of(6) {
             continue;
         }
         let county_depts: Vec<&str> = list

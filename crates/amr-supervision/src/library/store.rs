@@ -35,6 +35,10 @@ pub(crate) fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
+type DepartmentTuple = (String, String, String, DateTime<Utc>, DateTime<Utc>);
+type TagTuple = (String, String, String, String, String, DateTime<Utc>);
+type ConflictTuple = (String, String, String, DateTime<Utc>);
+
 /// The half-open range of division codes starting with `prefix`.
 fn range_of(prefix: &str) -> (String, String) {
     (prefix.to_string(), format!("{prefix}~"))
@@ -97,7 +101,7 @@ fn outside(j: &str) -> AppError {
 
 /// Every department, by code.
 pub async fn departments(db: &Db) -> Result<Vec<Department>, AppError> {
-    let rows: Vec<(String, String, String, DateTime<Utc>, DateTime<Utc>)> = on_conn!(db, c => sqlx::query_as(
+    let rows: Vec<DepartmentTuple> = on_conn!(db, c => sqlx::query_as(
         "SELECT code, name, name_en, created_at, updated_at FROM insp_departments ORDER BY code",
     )
     .fetch_all(c)
@@ -432,7 +436,7 @@ pub async fn inspectors(
              ORDER BY k.inspector_id, k.uscc",
             overlap("i.jurisdiction", 1)
         );
-        let rows: Vec<(String, String, String, DateTime<Utc>)> = on_conn!(db, c => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+        let rows: Vec<ConflictTuple> = on_conn!(db, c => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
             .bind(format!("{p}%"))
             .bind(p)
             .fetch_all(c)
@@ -564,7 +568,7 @@ pub async fn tags_of(db: &Db, scope: &Scope, uscc: &str) -> Result<Vec<TargetTag
          WHERE uscc = $1 AND {} ORDER BY tag",
         scope.division_filter("division", 2)
     );
-    let rows: Vec<(String, String, String, String, String, DateTime<Utc>)> = on_conn!(db, c => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+    let rows: Vec<TagTuple> = on_conn!(db, c => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
         .bind(uscc)
         .bind(scope.like_pattern())
         .fetch_all(c)
@@ -1583,16 +1587,16 @@ pub async fn import_inspectors(
                     ins.jurisdiction
                 ),
             ));
-        } else if let Some(old) = inspector_in_tx(&mut tx, &ins.id).await? {
-            if !scope.covers(&old.jurisdiction) {
-                errs.push(FieldError::new(
-                    "id",
-                    format!(
-                        "人员编号 {} 已属于您辖区以外的 {} (the id belongs to an inspector outside your jurisdiction)",
-                        ins.id, old.jurisdiction
-                    ),
-                ));
-            }
+        } else if let Some(old) = inspector_in_tx(&mut tx, &ins.id).await?
+            && !scope.covers(&old.jurisdiction)
+        {
+            errs.push(FieldError::new(
+                "id",
+                format!(
+                    "人员编号 {} 已属于您辖区以外的 {} (the id belongs to an inspector outside your jurisdiction)",
+                    ins.id, old.jurisdiction
+                ),
+            ));
         }
         if errs.is_empty() {
             good.push(ins);
