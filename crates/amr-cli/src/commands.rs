@@ -215,6 +215,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode, AppError> {
             db.close().await;
             Ok(code)
         }
+        Command::Inspect(crate::inspect_library::InspectCommand::Library(c)) => {
+            let db = open(&settings, true).await?;
+            let code = crate::inspect_library::run(&db, c).await?;
+            db.close().await;
+            Ok(code)
+        }
         Command::SigningKey(c) => signing_key(&settings, c).await,
         Command::Verify(c) => crate::verify::run(c).await,
         Command::Sign(c) => crate::sign::run(c),

@@ -16,6 +16,7 @@ mod config;
 mod demo;
 mod guide;
 mod import;
+mod inspect_library;
 mod sign;
 mod verify;
 
@@ -101,6 +102,9 @@ pub enum Command {
     /// The lifecycle service guide: `amr guide import FILE.csv|FILE.xlsx`.
     #[command(subcommand)]
     Guide(guide::GuideCommand),
+    /// Random inspections: `amr inspect import-items FILE`, `amr inspect import-inspectors FILE`.
+    #[command(subcommand)]
+    Inspect(inspect_library::InspectCommand),
     /// A Hong Kong investor's own signing key, offline: `keygen`, `binding`, `filing-hash`.
     #[command(subcommand)]
     Sign(sign::SignCommand),

@@ -3,12 +3,14 @@
 //!
 //! - [`draw`]: the plan, the frozen lists, the coordinated draw, inspector assignment, the
 //!   bundle and its verification (pure, no IO).
+//! - [`library`]: 一单两库: departments, domains, items, inspectors, conflicts, target tags, the demo.
 //! - [`results`]: inspection results, follow-ups, publication and the public results.
 //! - [`targets`]: what the supervision context needs from the registry, as a trait the server
 //!   wires.
 #![forbid(unsafe_code)]
 
 pub mod draw;
+pub mod library;
 pub mod results;
 pub mod targets;
 pub mod web;

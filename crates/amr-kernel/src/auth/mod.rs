@@ -65,6 +65,7 @@ impl Role {
                 Permission::ReadRecords,
                 Permission::ExamineRegistrations,
                 Permission::RecordLifecycle,
+                Permission::ManageInspections,
             ],
             Role::Enterprise => &[Permission::ActForEntity],
         }
@@ -90,6 +91,9 @@ pub enum Permission {
     /// Record and decide lifecycle acts within the jurisdiction: suspensions, premises and
     /// deregistrations on an entity's behalf, deregistration decisions, objections, flags.
     RecordLifecycle,
+    /// Keep the random-inspection library within the jurisdiction: items, inspectors,
+    /// conflicts, target tags.
+    ManageInspections,
     ActForEntity,
 }
 
@@ -103,6 +107,7 @@ impl Permission {
             Permission::ReadRecords => "read_records",
             Permission::ExamineRegistrations => "examine_registrations",
             Permission::RecordLifecycle => "record_lifecycle",
+            Permission::ManageInspections => "manage_inspections",
             Permission::ActForEntity => "act_for_entity",
         }
     }

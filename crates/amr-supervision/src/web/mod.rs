@@ -17,7 +17,10 @@ pub struct Deps {
 
 /// The templates and texts of every part.
 pub fn modules() -> Vec<WebModule> {
-    vec![crate::results::module()]
+    vec![
+        crate::library::web::module(),
+        crate::results::module(),
+    ]
 }
 
 /// The sections this crate adds to the public entity page.
@@ -27,14 +30,15 @@ pub fn entity_panels() -> Vec<Arc<dyn amr_web::panels::EntityPanel>> {
 
 /// The JSON API routes (outside the page frame).
 pub fn api_routes(deps: Deps) -> Router<AppState> {
-    let _ = &deps;
-    Router::new().merge(crate::results::public::api_routes())
+    Router::new()
+        .merge(crate::library::web::api_routes(deps.clone()))
+        .merge(crate::results::public::api_routes())
 }
 
 /// The page routes (the server merges them inside the page frame).
 pub fn page_routes(deps: Deps) -> Router<AppState> {
-    let _ = &deps;
     Router::new()
+        .merge(crate::library::web::page_routes(deps.clone()))
         .merge(crate::results::public::page_routes())
         .merge(crate::results::pages::routes(deps.clone()))
 }
