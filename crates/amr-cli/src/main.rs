@@ -16,6 +16,7 @@ mod config;
 mod demo;
 mod guide;
 mod import;
+mod inspect_risk;
 mod sign;
 mod verify;
 
@@ -104,6 +105,17 @@ pub enum Command {
     /// A Hong Kong investor's own signing key, offline: `keygen`, `binding`, `filing-hash`.
     #[command(subcommand)]
     Sign(sign::SignCommand),
+    /// Random inspections (双随机、一公开): `risk recompute|show` (credit-risk classes).
+    #[command(subcommand)]
+    Inspect(InspectCommand),
+}
+
+/// `amr inspect ...`.
+#[derive(Debug, Subcommand)]
+pub enum InspectCommand {
+    /// Credit-risk classes A/B/C/D: `recompute [--scope 37]`, `show USCC`.
+    #[command(subcommand)]
+    Risk(inspect_risk::RiskCommand),
 }
 
 fn main() -> ExitCode {

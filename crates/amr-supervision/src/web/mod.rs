@@ -17,17 +17,17 @@ pub struct Deps {
 
 /// The templates and texts of every part.
 pub fn modules() -> Vec<WebModule> {
-    vec![]
+    vec![crate::risk::web::module()]
 }
 
 /// The JSON API routes (outside the page frame).
 pub fn api_routes(deps: Deps) -> Router<AppState> {
     let _ = &deps;
-    Router::new()
+    Router::new().merge(crate::risk::web::api_routes(deps.registry.clone()))
 }
 
 /// The page routes (the server merges them inside the page frame).
 pub fn page_routes(deps: Deps) -> Router<AppState> {
     let _ = &deps;
-    Router::new()
+    Router::new().merge(crate::risk::web::page_routes(deps.registry.clone()))
 }
