@@ -63,7 +63,11 @@ async fn recompute_by_scope_then_everything_then_show() {
     cmd.args(["inspect", "risk", "recompute", "--scope", "3701", "--quiet"]);
     let out = run(cmd);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains(&format!("{jinan} 个主体")), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains(&format!("{jinan} 个主体")),
+        "{}",
+        text(&out.stdout)
+    );
     let (rows, _) = scalar(&db, "SELECT COUNT(*), '' FROM credit_risk").await;
     assert_eq!(rows, jinan);
     let (outside, _) = scalar(
@@ -92,7 +96,10 @@ async fn recompute_by_scope_then_everything_then_show() {
     .await;
     assert_eq!(finished, live);
     let by: serde_json::Value = serde_json::from_str(&by_class).unwrap();
-    let sum: i64 = ["A", "B", "C", "D"].iter().map(|c| by[c].as_i64().unwrap()).sum();
+    let sum: i64 = ["A", "B", "C", "D"]
+        .iter()
+        .map(|c| by[c].as_i64().unwrap())
+        .sum();
     assert_eq!(sum, live);
 
     // Show an entity on the abnormal list, if the demo has one, else any.
@@ -106,7 +113,10 @@ async fn recompute_by_scope_then_everything_then_show() {
     let out = run(cmd);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
-    assert!(stdout.contains(&uscc) && stdout.contains("类别 (class)"), "{stdout}");
+    assert!(
+        stdout.contains(&uscc) && stdout.contains("类别 (class)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("暂无数据来源"), "{stdout}");
 
     // An unknown entity: exit 1; a malformed code: exit 2.

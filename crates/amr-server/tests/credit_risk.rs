@@ -21,9 +21,13 @@ use support::{Session, TestApp, account, backends, client};
 
 fn entity(division: &str, industry: &str, established: NaiveDate) -> NewEntity {
     NewEntity {
-        uscc: Uscc::generate(RegistrationType::Enterprise, &division[..6], &mut rand::rng())
-            .unwrap()
-            .to_string(),
+        uscc: Uscc::generate(
+            RegistrationType::Enterprise,
+            &division[..6],
+            &mut rand::rng(),
+        )
+        .unwrap()
+        .to_string(),
         name: "济南风险测试有限公司".into(),
         entity_type: EntityType::Enterprise,
         legal_rep: "李大山".into(),
@@ -57,7 +61,10 @@ async fn get(app: &TestApp, s: &Session, path: &str) -> (StatusCode, String) {
 
 async fn get_json(app: &TestApp, s: &Session, path: &str) -> (StatusCode, Value) {
     let (st, text) = get(app, s, path).await;
-    (st, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        st,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 async fn post_json(app: &TestApp, s: &Session, path: &str, body: Value) -> (StatusCode, Value) {
@@ -71,10 +78,18 @@ async fn post_json(app: &TestApp, s: &Session, path: &str, body: Value) -> (Stat
         .unwrap();
     let st = r.status();
     let text = r.text().await.unwrap();
-    (st, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        st,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
-async fn post_form(app: &TestApp, s: &Session, path: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
+async fn post_form(
+    app: &TestApp,
+    s: &Session,
+    path: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, String) {
     let mut f: Vec<(&str, &str)> = vec![("csrf", s.csrf.as_str())];
     f.extend_from_slice(form);
     let r = client()
@@ -146,8 +161,16 @@ async fn classes_follow_flags_results_and_stay_in_jurisdiction() {
         let app = TestApp::spawn(backend).await;
         let jinan = account(&app, "risk-jinan", Role::Officer, "3701", None).await;
         let qingdao = account(&app, "risk-qingdao", Role::Officer, "3702", None).await;
-        let quiet = entity("370102", "5191", NaiveDate::from_ymd_opt(2010, 5, 1).unwrap());
-        let inspected = entity("370103", "5191", NaiveDate::from_ymd_opt(2012, 3, 1).unwrap());
+        let quiet = entity(
+            "370102",
+            "5191",
+            NaiveDate::from_ymd_opt(2010, 5, 1).unwrap(),
+        );
+        let inspected = entity(
+            "370103",
+            "5191",
+            NaiveDate::from_ymd_opt(2012, 3, 1).unwrap(),
+        );
         register(&app, &quiet).await;
         register(&app, &inspected).await;
 
@@ -157,7 +180,11 @@ async fn classes_follow_flags_results_and_stay_in_jurisdiction() {
         assert_eq!(v["score"], 0.0);
         // The kinds without a data source say so.
         let notes = v["not_counted"].as_array().unwrap();
-        assert!(notes.iter().any(|n| n["text_zh"].as_str().unwrap().contains("暂无数据来源")));
+        assert!(
+            notes
+                .iter()
+                .any(|n| n["text_zh"].as_str().unwrap().contains("暂无数据来源"))
+        );
 
         // The abnormal-operation flag → class C, with the reason on the page.
         let (st, body) = post_json(
@@ -170,7 +197,12 @@ async fn classes_follow_flags_results_and_stay_in_jurisdiction() {
         assert_eq!(st, StatusCode::OK, "{body}");
         let v = wait_for(&app, &jinan, &quiet.uscc, |v| v["class"] == "C").await;
         assert_eq!(indicators(&v), ["abnormal_list"]);
-        let (st, page) = get(&app, &jinan, &format!("/office/risk/entities/{}", quiet.uscc)).await;
+        let (st, page) = get(
+            &app,
+            &jinan,
+            &format!("/office/risk/entities/{}", quiet.uscc),
+        )
+        .await;
         assert_eq!(st, StatusCode::OK);
         assert!(page.contains("列入经营异常名录"), "{page}");
         assert!(page.contains("id=\"risk-score\">30"), "{page}");
@@ -188,13 +220,28 @@ async fn classes_follow_flags_results_and_stay_in_jurisdiction() {
         let v = wait_for(&app, &jinan, &inspected.uscc, |v| v["class"] == "C").await;
         assert_eq!(v["score"], 45.0);
         assert_eq!(observation_count(&app, &inspected.uscc).await, 2);
-        let (_, page) = get(&app, &jinan, &format!("/office/risk/entities/{}", inspected.uscc)).await;
+        let (_, page) = get(
+            &app,
+            &jinan,
+            &format!("/office/risk/entities/{}", inspected.uscc),
+        )
+        .await;
         assert!(page.contains("抽查检查发现问题"), "{page}");
 
         // Jurisdiction: Qingdao sees neither the page nor the API nor the counts of Jinan.
-        let (st, _) = get(&app, &qingdao, &format!("/office/risk/entities/{}", quiet.uscc)).await;
+        let (st, _) = get(
+            &app,
+            &qingdao,
+            &format!("/office/risk/entities/{}", quiet.uscc),
+        )
+        .await;
         assert_eq!(st, StatusCode::NOT_FOUND);
-        let (st, _) = get(&app, &qingdao, &format!("/api/v1/office/risk/entities/{}", quiet.uscc)).await;
+        let (st, _) = get(
+            &app,
+            &qingdao,
+            &format!("/api/v1/office/risk/entities/{}", quiet.uscc),
+        )
+        .await;
         assert_eq!(st, StatusCode::NOT_FOUND);
         let (st, s) = get_json(&app, &qingdao, "/api/v1/office/risk/summary").await;
         assert_eq!(st, StatusCode::OK);
@@ -206,10 +253,54 @@ async fn classes_follow_flags_results_and_stay_in_jurisdiction() {
         assert_eq!(st, StatusCode::OK);
         assert!(page.contains("id=\"risk-chart\""), "{page}");
         assert!(page.contains("济南市"), "{page}");
+        // The draw's reader: (division, uscc) order, a range on the scope, keyset paging.
+        let page = amr_supervision::risk::classes_page(&app.db, "3701", None, 10)
+            .await
+            .unwrap();
+        let keys: Vec<(&str, &str)> = page
+            .iter()
+            .map(|(d, u, _)| (d.as_str(), u.as_str()))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("370102", quiet.uscc.as_str()),
+                ("370103", inspected.uscc.as_str())
+            ]
+        );
+        assert!(
+            page.iter()
+                .all(|(_, _, c)| *c == amr_supervision::draw::model::RiskClass::C)
+        );
+        let next = amr_supervision::risk::classes_page(&app.db, "3701", Some(keys[0]), 10)
+            .await
+            .unwrap();
+        assert_eq!(next.len(), 1);
+        assert_eq!(next[0].1, inspected.uscc);
+        assert!(
+            amr_supervision::risk::classes_page(&app.db, "3702", None, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            amr_supervision::risk::classes_page(&app.db, "37'", None, 10)
+                .await
+                .is_err()
+        );
+        let unscored = amr_supervision::risk::class_of(&app.db, "91370102MA3C4QXX1X")
+            .await
+            .unwrap();
+        assert_eq!(unscored, amr_supervision::draw::model::RiskClass::B);
+
         // Not a public page: anonymous visitors are sent to log in, the API refuses them.
         let r = client().get(app.url("/office/risk")).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
-        let r = client().get(app.url("/api/v1/office/risk/summary")).send().await.unwrap();
+        let r = client()
+            .get(app.url("/api/v1/office/risk/summary"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 
         app.stop().await;
@@ -222,7 +313,11 @@ async fn a_bad_model_is_refused_and_a_good_one_applies_on_recompute() {
         let app = TestApp::spawn(backend).await;
         let admin = account(&app, "risk-admin", Role::Admin, "37", None).await;
         let officer = account(&app, "risk-officer", Role::Officer, "3701", None).await;
-        let e = entity("370102", "5191", NaiveDate::from_ymd_opt(2011, 1, 1).unwrap());
+        let e = entity(
+            "370102",
+            "5191",
+            NaiveDate::from_ymd_opt(2011, 1, 1).unwrap(),
+        );
         register(&app, &e).await;
         wait_for(&app, &admin, &e.uscc, |v| v["class"] == "A").await;
 
@@ -245,7 +340,10 @@ async fn a_bad_model_is_refused_and_a_good_one_applies_on_recompute() {
         let bad = default_text.replace("c_max = 59.0", "c_max = 1.0");
         let (st, body) = post_form(&app, &admin, "/office/risk/model", &[("toml", &bad)]).await;
         assert_eq!(st, StatusCode::BAD_REQUEST);
-        assert!(body.contains("a_max &lt; b_max &lt; c_max") || body.contains("a_max < b_max"), "{body}");
+        assert!(
+            body.contains("a_max &lt; b_max &lt; c_max") || body.contains("a_max < b_max"),
+            "{body}"
+        );
         // An officer may read but not edit.
         let good = default_text.replace("a_max = 5.0", "a_max = 0.0").replace(
             "[[industry.rules]]\nprefix = \"13\"",
@@ -268,21 +366,35 @@ async fn a_bad_model_is_refused_and_a_good_one_applies_on_recompute() {
         assert_eq!(st, StatusCode::SEE_OTHER);
         let (_, page) = get(&app, &admin, "/office/risk/model").await;
         assert_ne!(version(&page), v0);
-        let (_, v) = get_json(&app, &admin, &format!("/api/v1/office/risk/entities/{}", e.uscc)).await;
+        let (_, v) = get_json(
+            &app,
+            &admin,
+            &format!("/api/v1/office/risk/entities/{}", e.uscc),
+        )
+        .await;
         assert_eq!(v["class"], "A");
 
         // Recompute: the officer may not; an administrator outside the scope is refused; then
         // the run (retried while another server's start-up run holds this process's slot).
         let (st, _) = post_json(&app, &officer, "/api/v1/office/risk/recompute", json!({})).await;
         assert_eq!(st, StatusCode::FORBIDDEN);
-        let (st, body) =
-            post_json(&app, &admin, "/api/v1/office/risk/recompute", json!({"scope": "44"})).await;
+        let (st, body) = post_json(
+            &app,
+            &admin,
+            "/api/v1/office/risk/recompute",
+            json!({"scope": "44"}),
+        )
+        .await;
         assert_eq!(st, StatusCode::BAD_REQUEST, "{body}");
         let mut run = Value::Null;
         for _ in 0..100 {
-            let (st, body) =
-                post_json(&app, &admin, "/api/v1/office/risk/recompute", json!({"scope": "3701"}))
-                    .await;
+            let (st, body) = post_json(
+                &app,
+                &admin,
+                "/api/v1/office/risk/recompute",
+                json!({"scope": "3701"}),
+            )
+            .await;
             if st == StatusCode::ACCEPTED {
                 run = body;
                 break;
@@ -298,7 +410,8 @@ async fn a_bad_model_is_refused_and_a_good_one_applies_on_recompute() {
         let (_, s) = get_json(&app, &admin, "/api/v1/office/risk/summary").await;
         let runs = s["runs"].as_array().unwrap();
         assert!(
-            runs.iter().any(|r| r["id"] == run["run_id"] && r["entities"] == 1),
+            runs.iter()
+                .any(|r| r["id"] == run["run_id"] && r["entities"] == 1),
             "{s}"
         );
         app.stop().await;

@@ -199,8 +199,10 @@ pub async fn recompute_all(
             target_id: run_id.to_string(),
             division: (!scope.is_empty()).then(|| scope.to_string()),
             before: None,
-            after: Some(json!({"entities": entities, "removed": removed, "by_class": by_class,
-                               "model_version": model.version})),
+            after: Some(
+                json!({"entities": entities, "removed": removed, "by_class": by_class,
+                               "model_version": model.version}),
+            ),
         },
     )
     .await?;

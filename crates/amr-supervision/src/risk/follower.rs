@@ -73,16 +73,24 @@ impl RiskFollower {
     /// Records the finding of a result event inside `tx`; the USCC to re-score.
     async fn record_result(&self, tx: &mut Tx, e: &Event) -> Result<Option<String>, AppError> {
         let p = e.payload_json();
-        let (Some(uscc), Some(outcome)) = (str_of(&p, "uscc").or(e.uscc.as_deref()), str_of(&p, "outcome"))
-        else {
-            tracing::warn!(timepoint = e.timepoint, "result event without uscc or outcome: skipped");
+        let (Some(uscc), Some(outcome)) = (
+            str_of(&p, "uscc").or(e.uscc.as_deref()),
+            str_of(&p, "outcome"),
+        ) else {
+            tracing::warn!(
+                timepoint = e.timepoint,
+                "result event without uscc or outcome: skipped"
+            );
             return Ok(None);
         };
         let Some(kind) = finding_kind(outcome) else {
             return Ok(None);
         };
         let Some(on) = str_of(&p, "inspected_on").and_then(|d| d.parse().ok()) else {
-            tracing::warn!(timepoint = e.timepoint, "result event without a valid inspected_on: skipped");
+            tracing::warn!(
+                timepoint = e.timepoint,
+                "result event without a valid inspected_on: skipped"
+            );
             return Ok(None);
         };
         let item = match p.get("item") {
@@ -182,7 +190,11 @@ pub async fn scheduled_run(db: &Db, registry: &dyn RegistrySource) -> Result<(),
     };
     let run = batch::begin_run(db, "schedule").await?;
     let s = batch::recompute_all(db, registry, "", run, &Actor::system(), |_| {}).await?;
-    tracing::info!(run = s.run_id, entities = s.entities, "credit-risk classes recomputed");
+    tracing::info!(
+        run = s.run_id,
+        entities = s.entities,
+        "credit-risk classes recomputed"
+    );
     Ok(())
 }
 
@@ -242,11 +254,20 @@ mod tests {
     #[test]
     fn next_run_is_two_in_the_morning_china_time() {
         // 2026-06-01 01:00 CST = 2026-05-31 17:00 UTC → 02:00 CST the same day (18:00 UTC).
-        assert_eq!(next_run_after(at("2026-05-31T17:00:00Z")), at("2026-05-31T18:00:00Z"));
+        assert_eq!(
+            next_run_after(at("2026-05-31T17:00:00Z")),
+            at("2026-05-31T18:00:00Z")
+        );
         // Exactly 02:00 CST → the next day.
-        assert_eq!(next_run_after(at("2026-05-31T18:00:00Z")), at("2026-06-01T18:00:00Z"));
+        assert_eq!(
+            next_run_after(at("2026-05-31T18:00:00Z")),
+            at("2026-06-01T18:00:00Z")
+        );
         // Noon CST → 02:00 the next day.
-        assert_eq!(next_run_after(at("2026-06-01T04:00:00Z")), at("2026-06-01T18:00:00Z"));
+        assert_eq!(
+            next_run_after(at("2026-06-01T04:00:00Z")),
+            at("2026-06-01T18:00:00Z")
+        );
     }
 
     #[test]

@@ -612,7 +612,10 @@ mod tests {
     #[test]
     fn unsourced_kinds_score_rows_when_they_arrive_and_say_so_until_then() {
         let f = facts();
-        let s = run(&f, &[obs("complaint", "2026-03-01"), obs("penalty", "2025-03-01")]);
+        let s = run(
+            &f,
+            &[obs("complaint", "2026-03-01"), obs("penalty", "2025-03-01")],
+        );
         assert_eq!(points_of(&s, "complaint"), 3.0);
         assert_eq!(points_of(&s, "penalty"), 20.0);
         // Complaints count one year only.
@@ -646,10 +649,12 @@ mod tests {
         assert!(e.to_string().contains("第 3 行"), "{e}");
         let e = Model::parse(&DEFAULT_MODEL.replace("b_max = 29.0", "b_max = 2.0")).unwrap_err();
         assert!(e.to_string().contains("a_max < b_max"), "{e}");
-        let e = Model::parse(&DEFAULT_MODEL.replace("[observations.penalty]", "[observations.fines]"))
-            .unwrap_err();
+        let e =
+            Model::parse(&DEFAULT_MODEL.replace("[observations.penalty]", "[observations.fines]"))
+                .unwrap_err();
         assert!(e.to_string().contains("fines"), "{e}");
-        let e = Model::parse(&DEFAULT_MODEL.replace("prefix = \"62\"", "prefix = \"6x\"")).unwrap_err();
+        let e =
+            Model::parse(&DEFAULT_MODEL.replace("prefix = \"62\"", "prefix = \"6x\"")).unwrap_err();
         assert!(e.to_string().contains("6x"), "{e}");
         let e = Model::parse(&DEFAULT_MODEL.replace("serious_list = 60.0", "serious_list = -1.0"))
             .unwrap_err();

@@ -348,9 +348,10 @@ pub struct Stored {
 type StoredRow = (String, String, String, f64, String, String, DateTime<Utc>);
 
 fn stored(r: StoredRow) -> Result<Stored, AppError> {
-    let class = RiskClass::parse(&r.2).ok_or_else(|| internal(format!("risk {}: class {:?}", r.0, r.2)))?;
-    let reasons = serde_json::from_str(&r.4)
-        .map_err(|e| internal(format!("risk {}: reasons: {e}", r.0)))?;
+    let class =
+        RiskClass::parse(&r.2).ok_or_else(|| internal(format!("risk {}: class {:?}", r.0, r.2)))?;
+    let reasons =
+        serde_json::from_str(&r.4).map_err(|e| internal(format!("risk {}: reasons: {e}", r.0)))?;
     Ok(Stored {
         uscc: r.0,
         division: r.1,
@@ -399,7 +400,9 @@ pub async fn class_of(db: &Db, uscc: &str) -> Result<RiskClass, AppError> {
     .await?);
     match c {
         None => Ok(RiskClass::B),
-        Some(s) => RiskClass::parse(&s).ok_or_else(|| internal(format!("risk {uscc}: class {s:?}"))),
+        Some(s) => {
+            RiskClass::parse(&s).ok_or_else(|| internal(format!("risk {uscc}: class {s:?}")))
+        }
     }
 }
 
@@ -440,7 +443,8 @@ pub async fn classes_page(
     };
     rows.into_iter()
         .map(|(d, u, c)| {
-            let class = RiskClass::parse(&c).ok_or_else(|| internal(format!("risk {u}: class {c:?}")))?;
+            let class =
+                RiskClass::parse(&c).ok_or_else(|| internal(format!("risk {u}: class {c:?}")))?;
             Ok((d, u, class))
         })
         .collect()
@@ -515,7 +519,14 @@ pub struct Run {
     pub by_class: PerClass<i64>,
 }
 
-type RunRow = (i64, String, DateTime<Utc>, Option<DateTime<Utc>>, i64, String);
+type RunRow = (
+    i64,
+    String,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    i64,
+    String,
+);
 
 fn run_of(r: RunRow) -> Run {
     Run {

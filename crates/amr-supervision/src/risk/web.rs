@@ -258,10 +258,7 @@ pub async fn summary_page(
     let mut page = summary_view(&state.db, &scope).await?;
     if let Some(o) = page.as_object_mut() {
         o.insert("admin".into(), json!(admin));
-        o.insert(
-            "scope".into(),
-            json!(scope.as_prefix().unwrap_or_default()),
-        );
+        o.insert("scope".into(), json!(scope.as_prefix().unwrap_or_default()));
     }
     render(&state, &viewer, StatusCode::OK, "risk/summary.html", page)
 }
