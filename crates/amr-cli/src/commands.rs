@@ -215,7 +215,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, AppError> {
             db.close().await;
             Ok(code)
         }
-        Command::Inspect(crate::inspect_library::InspectCommand::Library(c)) => {
+        Command::Inspect(crate::InspectCommand::Library(c)) => {
             let db = open(&settings, true).await?;
             let code = crate::inspect_library::run(&db, c).await?;
             db.close().await;
@@ -224,6 +224,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode, AppError> {
         Command::SigningKey(c) => signing_key(&settings, c).await,
         Command::Verify(c) => crate::verify::run(c).await,
         Command::Sign(c) => crate::sign::run(c),
+        Command::Inspect(crate::InspectCommand::Risk(c)) => {
+            let db = open(&settings, true).await?;
+            let code = crate::inspect_risk::run(&db, c).await?;
+            db.close().await;
+            Ok(code)
+        }
     }
 }
 

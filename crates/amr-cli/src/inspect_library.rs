@@ -138,11 +138,3 @@ pub async fn demo_step(db: &Db, seed: u64, province: &str) -> Result<(), AppErro
     println!("{}", summary?);
     Ok(())
 }
-
-/// `amr inspect …`: the random-inspection commands. The library's are flattened in; the draw's
-/// (`verify`, `draw`) join this group beside them.
-#[derive(Debug, Subcommand)]
-pub enum InspectCommand {
-    #[command(flatten)]
-    Library(LibraryCommand),
-}

@@ -17,6 +17,7 @@ mod demo;
 mod guide;
 mod import;
 mod inspect_library;
+mod inspect_risk;
 mod sign;
 mod verify;
 
@@ -102,12 +103,23 @@ pub enum Command {
     /// The lifecycle service guide: `amr guide import FILE.csv|FILE.xlsx`.
     #[command(subcommand)]
     Guide(guide::GuideCommand),
-    /// Random inspections: `amr inspect import-items FILE`, `amr inspect import-inspectors FILE`.
-    #[command(subcommand)]
-    Inspect(inspect_library::InspectCommand),
     /// A Hong Kong investor's own signing key, offline: `keygen`, `binding`, `filing-hash`.
     #[command(subcommand)]
     Sign(sign::SignCommand),
+    /// Random inspections (双随机、一公开): `import-items|import-inspectors FILE` (the item list
+    /// and the inspectors), `risk recompute|show` (credit-risk classes).
+    #[command(subcommand)]
+    Inspect(InspectCommand),
+}
+
+/// `amr inspect ...`.
+#[derive(Debug, Subcommand)]
+pub enum InspectCommand {
+    #[command(flatten)]
+    Library(inspect_library::LibraryCommand),
+    /// Credit-risk classes A/B/C/D: `recompute [--scope 37]`, `show USCC`.
+    #[command(subcommand)]
+    Risk(inspect_risk::RiskCommand),
 }
 
 fn main() -> ExitCode {

@@ -192,6 +192,11 @@ fn spawn_workers(state: &AppState, index: Arc<EntityIndex>, mut shutdown: watch:
         shutdown.clone(),
     ));
     tokio::spawn(lifecycle_sweeper(db.clone(), shutdown.clone()));
+    amr_supervision::risk::follower::spawn(
+        db.clone(),
+        Arc::new(supervision_wiring::RegistryFacts { db: db.clone() }),
+        shutdown.clone(),
+    );
     tokio::spawn(async move {
         loop {
             if let Err(e) = amr_kernel::auth::store::purge_expired(&db).await {

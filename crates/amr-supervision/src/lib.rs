@@ -4,6 +4,7 @@
 //! - [`draw`]: the plan, the frozen lists, the coordinated draw, inspector assignment, the
 //!   bundle and its verification (pure, no IO).
 //! - [`library`]: 一单两库: departments, domains, items, inspectors, conflicts, target tags, the demo.
+//! - [`risk`]: credit-risk classes A/B/C/D: the model, recomputation, the follower, pages.
 //! - [`results`]: inspection results, follow-ups, publication and the public results.
 //! - [`targets`]: what the supervision context needs from the registry, as a trait the server
 //!   wires.
@@ -12,6 +13,7 @@
 pub mod draw;
 pub mod library;
 pub mod results;
+pub mod risk;
 pub mod targets;
 pub mod web;
 

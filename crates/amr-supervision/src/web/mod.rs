@@ -19,6 +19,7 @@ pub struct Deps {
 pub fn modules() -> Vec<WebModule> {
     vec![
         crate::library::web::module(),
+        crate::risk::web::module(),
         crate::results::module(),
     ]
 }
@@ -32,6 +33,7 @@ pub fn entity_panels() -> Vec<Arc<dyn amr_web::panels::EntityPanel>> {
 pub fn api_routes(deps: Deps) -> Router<AppState> {
     Router::new()
         .merge(crate::library::web::api_routes(deps.clone()))
+        .merge(crate::risk::web::api_routes(deps.registry.clone()))
         .merge(crate::results::public::api_routes())
 }
 
@@ -39,6 +41,7 @@ pub fn api_routes(deps: Deps) -> Router<AppState> {
 pub fn page_routes(deps: Deps) -> Router<AppState> {
     Router::new()
         .merge(crate::library::web::page_routes(deps.clone()))
+        .merge(crate::risk::web::page_routes(deps.registry.clone()))
         .merge(crate::results::public::page_routes())
         .merge(crate::results::pages::routes(deps.clone()))
 }
