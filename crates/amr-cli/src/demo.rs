@@ -112,6 +112,7 @@ pub async fn run(db: &Db, args: DemoArgs) -> Result<ExitCode, AppError> {
     // A separate step: the service guide's catalogue and the demo share of 名特优新.
     crate::guide::demo_step(db, &province).await?;
     crate::inspect_library::demo_step(db, args.seed, &province).await?;
+    crate::inspect_risk::demo_step(db, args.seed, &province).await?;
     Ok(ExitCode::SUCCESS)
 }
 

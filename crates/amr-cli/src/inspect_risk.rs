@@ -133,3 +133,76 @@ async fn show(db: &Db, uscc: &str) -> Result<ExitCode, AppError> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// The demo's share of listed entities: about 1 in 40 on the abnormal-operation list and 1 in
+/// 250 also on the serious-violation list, chosen by a hash of the demo seed and the USCC (so
+/// the same demo gets the same listings), set through the registry's own flag path (audited,
+/// evented) in transactions of 500. They stand in for the lists of a later issue.
+const ABNORMAL_PER_MILLE: u32 = 25;
+const SERIOUS_PER_MILLE: u32 = 4;
+
+fn listed(seed: u64, uscc: &str) -> (bool, bool) {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"amr-demo-flags-v1");
+    h.update(seed.to_be_bytes());
+    h.update(uscc.as_bytes());
+    let d = h.finalize();
+    let v = u32::from_be_bytes([d[0], d[1], d[2], d[3]]) % 1000;
+    (v < ABNORMAL_PER_MILLE, v < SERIOUS_PER_MILLE)
+}
+
+/// `amr demo`'s credit-risk step: list flags on the demo's share of entities, then a full
+/// recompute of the classes, each with a progress bar.
+pub async fn demo_step(db: &Db, seed: u64, province: &str) -> Result<(), AppError> {
+    use amr_registry::lifecycle::deregistration::set_flags;
+    use amr_registry::lifecycle::rules::Bars;
+
+    let scope = Scope::prefix(province);
+    let total = registry::count_scoped(db, &scope, &EntityFilter::default())
+        .await?
+        .max(0) as u64;
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {human_pos}/{human_len}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message("经营异常/严重违法标记 (demo list flags)");
+    let mut chosen: Vec<(String, Bars)> = Vec::new();
+    registry::stream_scoped(db, &scope, &EntityFilter::default(), |e| {
+        bar.inc(1);
+        let (abnormal, serious) = listed(seed, &e.uscc);
+        if abnormal && e.status.as_str() == "active" {
+            chosen.push((
+                e.uscc.clone(),
+                Bars {
+                    abnormal_list: true,
+                    serious_list: serious,
+                    ..Bars::default()
+                },
+            ));
+        }
+        Ok(())
+    })
+    .await?;
+    let actor = Actor::cli();
+    let mut set = 0u64;
+    for part in chosen.chunks(500) {
+        let mut tx = db.begin().await?;
+        for (uscc, bars) in part {
+            match set_flags(&mut tx, &actor, &scope, uscc, *bars, "示范数据 (demo data)").await
+            {
+                Ok(_) => set += 1,
+                // Already so (a demo run twice): nothing to change.
+                Err(AppError::Rejected { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        tx.commit().await?;
+    }
+    bar.finish_and_clear();
+    println!("示范名录标记 (demo list flags): {set} 个主体 (entities)");
+    recompute(db, Some(province), false).await?;
+    Ok(())
+}
