@@ -16,6 +16,8 @@ mod config;
 mod demo;
 mod guide;
 mod import;
+mod inspect_bench;
+mod inspect_verify;
 mod sign;
 mod verify;
 
@@ -104,6 +106,10 @@ pub enum Command {
     /// A Hong Kong investor's own signing key, offline: `keygen`, `binding`, `filing-hash`.
     #[command(subcommand)]
     Sign(sign::SignCommand),
+    /// Random inspections (双随机): `amr inspect verify BUNDLE.json` recomputes a published
+    /// draw (exit 0 everything matches, 1 a difference, 2 unreadable); `bench` times the draw.
+    #[command(subcommand)]
+    Inspect(inspect_verify::InspectCommand),
 }
 
 fn main() -> ExitCode {
