@@ -143,14 +143,14 @@ pub(crate) fn report(drawn: &Drawn, targets: &TargetSet) -> Report {
             }
         }
         let mut comp: HashMap<usize, (u64, u64, u64)> = HashMap::new(); // max q, D, multi
-        for t in 0..tasks {
-            if q[t] == 0 {
+        for (t, &qt) in q.iter().enumerate() {
+            if qt == 0 {
                 continue;
             }
             let r = find(&mut parent, t);
             let e = comp.entry(r).or_default();
-            e.0 = e.0.max(q[t]);
-            e.1 += q[t];
+            e.0 = e.0.max(qt);
+            e.1 += qt;
         }
         for (first, m) in multi {
             let r = find(&mut parent, first);
