@@ -230,6 +230,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode, AppError> {
             db.close().await;
             Ok(code)
         }
+        Command::Inspect(crate::InspectCommand::Engine(c)) => {
+            crate::inspect_verify::run(&settings, c).await
+        }
     }
 }
 

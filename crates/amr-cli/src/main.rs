@@ -16,8 +16,10 @@ mod config;
 mod demo;
 mod guide;
 mod import;
+mod inspect_bench;
 mod inspect_library;
 mod inspect_risk;
+mod inspect_verify;
 mod sign;
 mod verify;
 
@@ -106,8 +108,10 @@ pub enum Command {
     /// A Hong Kong investor's own signing key, offline: `keygen`, `binding`, `filing-hash`.
     #[command(subcommand)]
     Sign(sign::SignCommand),
-    /// Random inspections (双随机、一公开): `import-items|import-inspectors FILE` (the item list
-    /// and the inspectors), `risk recompute|show` (credit-risk classes).
+    /// Random inspections (双随机、一公开): `verify BUNDLE.json` recomputes a published draw
+    /// (exit 0 everything matches, 1 a difference, 2 unreadable); `draw` draws a plan file
+    /// against the database; `bench` times the draw; `import-items|import-inspectors FILE` (the
+    /// item list and the inspectors); `risk recompute|show` (credit-risk classes).
     #[command(subcommand)]
     Inspect(InspectCommand),
 }
@@ -115,6 +119,8 @@ pub enum Command {
 /// `amr inspect ...`.
 #[derive(Debug, Subcommand)]
 pub enum InspectCommand {
+    #[command(flatten)]
+    Engine(inspect_verify::InspectCommand),
     #[command(flatten)]
     Library(inspect_library::LibraryCommand),
     /// Credit-risk classes A/B/C/D: `recompute [--scope 37]`, `show USCC`.

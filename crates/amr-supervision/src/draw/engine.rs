@@ -110,7 +110,7 @@ pub fn quota(ratio: Option<f64>, count: Option<u64>, n: u64) -> u64 {
         (Some(c), _) => c.min(n),
         (None, Some(r)) => {
             let ppm = ratio_ppm(r) as u128;
-            (((ppm * n as u128) + 999_999) / 1_000_000).min(n as u128) as u64
+            (ppm * n as u128).div_ceil(1_000_000).min(n as u128) as u64
         }
         (None, None) => 0,
     }

@@ -94,7 +94,11 @@ pub(crate) fn report(drawn: &Drawn, targets: &TargetSet) -> Report {
         let n: Vec<u64> = (0..tasks).map(|t| drawn.population[t].get(class)).collect();
         let q: Vec<u64> = (0..tasks).map(|t| drawn.quota[t].get(class)).collect();
         // Independent draws: target e is drawn by task t with probability q/N, independently.
-        for (sig, &m) in map {
+        // Summed in the order of the task sets, so the floating-point result is the same on
+        // every run (a hash map's order is not).
+        let mut ordered: Vec<(&[u64], u64)> = map.iter().map(|(k, v)| (&k[..], *v)).collect();
+        ordered.sort_unstable();
+        for &(sig, m) in &ordered {
             let (mut p0, mut p1) = (1.0f64, 0.0f64);
             for t in members(sig) {
                 if n[t] == 0 {
@@ -139,14 +143,14 @@ pub(crate) fn report(drawn: &Drawn, targets: &TargetSet) -> Report {
             }
         }
         let mut comp: HashMap<usize, (u64, u64, u64)> = HashMap::new(); // max q, D, multi
-        for t in 0..tasks {
-            if q[t] == 0 {
+        for (t, &qt) in q.iter().enumerate() {
+            if qt == 0 {
                 continue;
             }
             let r = find(&mut parent, t);
             let e = comp.entry(r).or_default();
-            e.0 = e.0.max(q[t]);
-            e.1 += q[t];
+            e.0 = e.0.max(qt);
+            e.1 += qt;
         }
         for (first, m) in multi {
             let r = find(&mut parent, first);
