@@ -218,6 +218,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode, AppError> {
         Command::SigningKey(c) => signing_key(&settings, c).await,
         Command::Verify(c) => crate::verify::run(c).await,
         Command::Sign(c) => crate::sign::run(c),
+        Command::Inspect(c) => {
+            let db = open(&settings, true).await?;
+            let code = crate::inspect_draw::run(&db, c).await?;
+            db.close().await;
+            Ok(code)
+        }
     }
 }
 

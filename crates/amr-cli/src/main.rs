@@ -16,6 +16,7 @@ mod config;
 mod demo;
 mod guide;
 mod import;
+mod inspect_draw;
 mod sign;
 mod verify;
 
@@ -104,6 +105,9 @@ pub enum Command {
     /// A Hong Kong investor's own signing key, offline: `keygen`, `binding`, `filing-hash`.
     #[command(subcommand)]
     Sign(sign::SignCommand),
+    /// Random inspections: `amr inspect draw --plan PLAN.json --seed HEX --out BUNDLE.json`.
+    #[command(subcommand)]
+    Inspect(inspect_draw::InspectCommand),
 }
 
 fn main() -> ExitCode {

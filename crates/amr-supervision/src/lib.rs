@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod draw;
+pub mod plan;
 pub mod targets;
 pub mod web;
 

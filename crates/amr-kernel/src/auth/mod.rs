@@ -65,6 +65,7 @@ impl Role {
                 Permission::ReadRecords,
                 Permission::ExamineRegistrations,
                 Permission::RecordLifecycle,
+                Permission::ManageInspectionPlans,
             ],
             Role::Enterprise => &[Permission::ActForEntity],
         }
@@ -90,6 +91,8 @@ pub enum Permission {
     /// Record and decide lifecycle acts within the jurisdiction: suspensions, premises and
     /// deregistrations on an entity's behalf, deregistration decisions, objections, flags.
     RecordLifecycle,
+    /// Build, publish and draw random-inspection plans (双随机) within the jurisdiction.
+    ManageInspectionPlans,
     ActForEntity,
 }
 
@@ -103,6 +106,7 @@ impl Permission {
             Permission::ReadRecords => "read_records",
             Permission::ExamineRegistrations => "examine_registrations",
             Permission::RecordLifecycle => "record_lifecycle",
+            Permission::ManageInspectionPlans => "manage_inspection_plans",
             Permission::ActForEntity => "act_for_entity",
         }
     }

@@ -17,17 +17,15 @@ pub struct Deps {
 
 /// The templates and texts of every part.
 pub fn modules() -> Vec<WebModule> {
-    vec![]
+    vec![crate::plan::pages::module()]
 }
 
 /// The JSON API routes (outside the page frame).
 pub fn api_routes(deps: Deps) -> Router<AppState> {
-    let _ = &deps;
-    Router::new()
+    Router::new().merge(crate::plan::api::routes(deps.clone()))
 }
 
 /// The page routes (the server merges them inside the page frame).
 pub fn page_routes(deps: Deps) -> Router<AppState> {
-    let _ = &deps;
-    Router::new()
+    Router::new().merge(crate::plan::pages::routes(deps.clone()))
 }
