@@ -294,7 +294,9 @@ pub struct Bundle {
     pub targets_hash: String,
     pub inspectors_hash: String,
     pub seed: SeedSource,
-    pub targets: Vec<Target>,
+    /// The frozen target list (columnar in memory; a JSON array of [`Target`] in the file,
+    /// written and read without holding the text in memory).
+    pub targets: super::targetset::TargetSet,
     pub inspectors: Vec<Inspector>,
     pub samples: Vec<TaskSample>,
     pub visits: Vec<Visit>,

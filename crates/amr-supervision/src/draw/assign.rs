@@ -1,0 +1,174 @@
+//! Inspector assignment (随机选派): visits in ascending order of their entity's number; for
+//! each department of a visit, the eligible inspectors in the order of their own numbers for
+//! that entity, the first `inspectors_per_department` of them. A department without enough is
+//! a [`Shortfall`] with the count of its inspectors excluded for each reason.
+
+use std::collections::HashMap;
+
+use super::engine::{DrawError, Progress, departments_of};
+use super::hash::{AssignKey, Seed};
+use super::model::{Crew, Inspector, ItemRef, Plan, Shortfall, Visit};
+use super::targetset::TargetSet;
+
+struct Pool<'a> {
+    inspectors: &'a [Inspector],
+    /// (department, jurisdiction) → inspector indices.
+    by_place: HashMap<(&'a str, &'a str), Vec<u32>>,
+    /// Inspectors per department.
+    per_department: HashMap<&'a str, u32>,
+    /// Qualified domains per inspector as bits over `domains`.
+    qualified: Vec<Vec<u64>>,
+    certificate_ok: Vec<bool>,
+    domains: HashMap<&'a str, usize>,
+}
+
+fn bits_of(ids: impl Iterator<Item = usize>, words: usize) -> Vec<u64> {
+    let mut b = vec![0u64; words];
+    for i in ids {
+        b[i / 64] |= 1 << (i % 64);
+    }
+    b
+}
+
+/// Staffs the visits (`groups`: target index and the task indices that drew it, in visit
+/// order).
+pub(crate) fn staff(
+    plan: &Plan,
+    items: &[ItemRef],
+    targets: &TargetSet,
+    inspectors: &[Inspector],
+    seed: &Seed,
+    groups: &[(u32, Vec<u32>)],
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Vec<Visit>, DrawError> {
+    let mut domains: HashMap<&str, usize> = HashMap::new();
+    for it in items {
+        let n = domains.len();
+        domains.entry(it.domain.as_str()).or_insert(n);
+    }
+    let words = domains.len().div_ceil(64).max(1);
+    let item_domain: HashMap<&str, usize> = items
+        .iter()
+        .map(|i| (i.code.as_str(), domains[i.domain.as_str()]))
+        .collect();
+    let mut pool = Pool {
+        inspectors,
+        by_place: HashMap::new(),
+        per_department: HashMap::new(),
+        qualified: Vec::with_capacity(inspectors.len()),
+        certificate_ok: Vec::with_capacity(inspectors.len()),
+        domains,
+    };
+    for (k, i) in inspectors.iter().enumerate() {
+        pool.by_place
+            .entry((i.department.as_str(), i.jurisdiction.as_str()))
+            .or_default()
+            .push(k as u32);
+        *pool
+            .per_department
+            .entry(i.department.as_str())
+            .or_default() += 1;
+        pool.qualified.push(bits_of(
+            i.qualifications
+                .iter()
+                .filter_map(|q| pool.domains.get(q.as_str()).copied()),
+            words,
+        ));
+        pool.certificate_ok
+            .push(i.certificate_expiry >= plan.inspection_end);
+    }
+    let need = plan.inspectors_per_department as usize;
+    let mut load = vec![0u32; inspectors.len()];
+    let mut visits = Vec::with_capacity(groups.len());
+    let total = groups.len() as u64;
+    for (no, (target, tasks)) in groups.iter().enumerate() {
+        let i = *target as usize;
+        let uscc = targets.uscc(i);
+        let division = targets.division(i);
+        let key = AssignKey::new(seed, uscc.as_bytes());
+        let mut crews = Vec::new();
+        let mut unstaffed = Vec::new();
+        let departments = departments_of(plan, tasks);
+        for (_, (dept, dept_items)) in &departments {
+            let required = bits_of(
+                dept_items
+                    .iter()
+                    .filter_map(|c| item_domain.get(c.as_str()).copied()),
+                words,
+            );
+            let mut short = Shortfall {
+                department: dept.clone(),
+                needed: need as u32,
+                ..Default::default()
+            };
+            let mut eligible: Vec<([u8; 32], u32)> = Vec::new();
+            let mut in_place = 0u32;
+            for len in 0..=division.len() {
+                let Some(list) = pool.by_place.get(&(dept.as_str(), &division[..len])) else {
+                    continue;
+                };
+                for &k in list {
+                    in_place += 1;
+                    let ins = &pool.inspectors[k as usize];
+                    let q = &pool.qualified[k as usize];
+                    if !required.iter().zip(q).all(|(r, h)| r & !h == 0) {
+                        short.not_qualified += 1;
+                    } else if !pool.certificate_ok[k as usize] {
+                        short.certificate_expired += 1;
+                    } else if ins.conflicts.iter().any(|c| c == uscc) {
+                        short.conflict += 1;
+                    } else if load[k as usize] >= plan.workload_cap {
+                        short.at_workload_cap += 1;
+                    } else {
+                        eligible.push((key.of(&ins.id), k));
+                    }
+                }
+            }
+            short.out_of_jurisdiction =
+                pool.per_department.get(dept.as_str()).copied().unwrap_or(0) - in_place;
+            short.eligible = eligible.len() as u32;
+            if eligible.len() < need {
+                unstaffed.push(short);
+                continue;
+            }
+            eligible.sort_unstable_by(|a, b| {
+                a.0.cmp(&b.0).then_with(|| {
+                    inspectors[a.1 as usize]
+                        .id
+                        .cmp(&inspectors[b.1 as usize].id)
+                })
+            });
+            let chosen: Vec<String> = eligible[..need]
+                .iter()
+                .map(|(_, k)| {
+                    load[*k as usize] += 1;
+                    inspectors[*k as usize].id.clone()
+                })
+                .collect();
+            crews.push(Crew {
+                department: dept.clone(),
+                inspectors: chosen,
+            });
+        }
+        visits.push(Visit {
+            no: no as u64 + 1,
+            uscc: uscc.to_string(),
+            division,
+            tasks: tasks
+                .iter()
+                .map(|t| plan.tasks[*t as usize].id.clone())
+                .collect(),
+            departments: departments.into_values().map(|(d, _)| d).collect(),
+            crews,
+            unstaffed,
+        });
+        if no % 10_000 == 0 {
+            progress(Progress {
+                stage: "inspectors",
+                done: no as u64,
+                total,
+            });
+        }
+    }
+    Ok(visits)
+}
