@@ -137,7 +137,7 @@ pub async fn run(db: &Db, cmd: InspectCommand) -> Result<ExitCode, AppError> {
         ProgressBar::hidden()
     };
     bar.set_style(
-        ProgressStyle::with_template("抽取 (drawing) [{bar:30}] {human_pos}/{human_len} {eta}")
+        ProgressStyle::with_template("抽取 (drawing) {msg} [{bar:30}] {human_pos}/{human_len}")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
@@ -152,9 +152,10 @@ pub async fn run(db: &Db, cmd: InspectCommand) -> Result<ExitCode, AppError> {
                 &set,
                 &inspectors,
                 &seed,
-                &mut |done, total| {
-                    bar.set_length(total);
-                    bar.set_position(done);
+                &|p| {
+                    bar.set_message(p.stage);
+                    bar.set_length(p.total);
+                    bar.set_position(p.done);
                 },
             );
             out.map(|o| (plan, items, inspectors, o))

@@ -243,7 +243,7 @@ mod tests {
         w.open("targets").unwrap();
         for n in 0..3 {
             w.element(&Target {
-                uscc: format!("U{n}"),
+                uscc: format!("91370102MA3C4Q2X0{n}"),
                 division: "370102".into(),
                 entity_type: "enterprise".into(),
                 industry: "6210".into(),
@@ -262,7 +262,7 @@ mod tests {
         assert_eq!(b.format, BUNDLE_FORMAT);
         assert_eq!(b.algorithm, ALGORITHM);
         assert_eq!(b.targets.len(), 3);
-        assert_eq!(b.targets[2].uscc, "U2");
+        assert_eq!(b.targets.uscc(2), "91370102MA3C4Q2X02");
         assert_eq!(b.plan, plan);
         assert_eq!(b.seed, seed);
     }

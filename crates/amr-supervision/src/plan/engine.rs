@@ -1,112 +1,135 @@
-//! Every call the plans make into the draw engine ([`crate::draw`]), in one place, so the
-//! server, `amr inspect draw` and the pages run the very same engine code and nothing here
-//! draws, hashes or derives a seed by itself.
-//!
-//! UNFINISHED until the engine is merged: the engine (`draw::{TargetSet, targets_hash,
-//! inspectors_hash, commitment, derive_seed, validate_plan, draw, propose_joint, population}`)
-//! is written in parallel. Until it is merged, every function below that needs it answers
-//! 503 "抽取引擎尚未接入 (the draw engine is not wired in yet)" and nothing is stored.
-
-use serde::Serialize;
+//! Every call the plans make into the draw engine ([`crate::draw`]), in one place, with the
+//! engine's errors turned into [`AppError`]s: the server, `amr inspect draw` and the pages run
+//! the very same engine code, and nothing here draws, hashes or derives a seed by itself.
 
 use amr_kernel::error::AppError;
 
-use crate::draw::model::{Inspector, ItemRef, PerClass, Plan, Report, Target, TaskSample, Visit};
+pub use crate::draw::{JointProposal, Outcome, Progress, TargetSet};
 
-/// The frozen targets as the engine holds them.
-#[derive(Debug, Default)]
-pub struct TargetSet {
-    targets: Vec<Target>,
+use crate::draw::expr::Atom;
+use crate::draw::model::{Bundle, Inspector, ItemRef, PerClass, Plan, RiskClass, Target, Task};
+
+fn internal(what: &str, e: impl std::fmt::Display) -> AppError {
+    AppError::Internal(anyhow::anyhow!("draw engine: {what}: {e}"))
 }
 
-impl TargetSet {
-    pub fn new() -> TargetSet {
-        TargetSet::default()
-    }
-
-    pub fn push(&mut self, t: &Target) {
-        self.targets.push(t.clone());
-    }
-
-    pub fn len(&self) -> usize {
-        self.targets.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.targets.is_empty()
-    }
+fn secret_bytes(secret_hex: &str) -> Result<Vec<u8>, AppError> {
+    hex::decode(secret_hex.trim()).map_err(|e| internal("secret", e))
 }
 
-/// What a draw produced.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    pub samples: Vec<TaskSample>,
-    pub visits: Vec<Visit>,
-    pub report: Report,
+/// Adds a frozen target to the engine's set (a target the engine refuses is an internal
+/// error naming it: the registry holds only valid codes).
+pub fn push(set: &mut TargetSet, t: &Target) -> Result<(), AppError> {
+    set.push(t).map_err(|e| internal("target", e))
 }
 
-/// A joint task the engine proposes: two tasks whose populations intersect.
-#[derive(Debug, Clone, Serialize)]
-pub struct JointProposal {
-    pub task: String,
-    pub other: String,
-    pub task_population: u64,
-    pub other_population: u64,
-    pub intersection: u64,
-}
-
-fn pending() -> AppError {
-    AppError::unavailable("抽取引擎尚未接入 (the draw engine is not wired in yet)")
+/// Whether the engine accepts a tag (`licence:…` / `tag:…`, no separators).
+pub fn valid_tag(tag: &str) -> bool {
+    crate::draw::targetset::valid_tag(tag)
 }
 
 /// The canonical hash of the frozen target list.
-pub fn targets_hash(_set: &TargetSet) -> Result<String, AppError> {
-    Err(pending())
+pub fn targets_hash(set: &TargetSet) -> Result<String, AppError> {
+    crate::draw::targets_hash(set).map_err(|e| internal("targets hash", e))
 }
 
 /// The canonical hash of the frozen inspector list.
-pub fn inspectors_hash(_inspectors: &[Inspector]) -> Result<String, AppError> {
-    Err(pending())
+pub fn inspectors_hash(inspectors: &[Inspector]) -> Result<String, AppError> {
+    crate::draw::inspectors_hash(inspectors).map_err(|e| internal("inspectors hash", e))
 }
 
 /// The commitment (published before the draw) to a secret given in hex.
-pub fn commitment(_secret_hex: &str) -> Result<String, AppError> {
-    Err(pending())
+pub fn commitment(secret_hex: &str) -> Result<String, AppError> {
+    Ok(crate::draw::commitment(&secret_bytes(secret_hex)?))
 }
 
-/// The seed from the committed secret and the observed public value.
-pub fn derive_seed(_secret_hex: &str, _public_value: &str) -> Result<String, AppError> {
-    Err(pending())
+/// The seed (hex) from the committed secret and the observed public value.
+pub fn derive_seed(secret_hex: &str, public_value: &str) -> Result<String, AppError> {
+    Ok(hex::encode(crate::draw::seed_from(
+        &secret_bytes(secret_hex)?,
+        public_value,
+    )))
 }
 
-/// The engine's checks of a plan against the items (a refused plan is a 400 naming why).
-pub fn validate(_plan: &Plan, _items: &[ItemRef]) -> Result<(), AppError> {
-    Err(pending())
+/// The engine's checks of a plan against the items (a refused plan is a 400 listing why).
+pub fn validate(plan: &Plan, items: &[ItemRef]) -> Result<(), AppError> {
+    Ok(crate::draw::validate_plan(plan, items)?)
 }
 
-/// The size per risk class of a population expression over the targets.
-pub fn population(_expr: &str, _set: &TargetSet) -> Result<PerClass<u64>, AppError> {
-    Err(pending())
+/// The size per risk class of a population expression over the targets, within the plan's
+/// scope (as the draw counts it).
+pub fn population(plan: &Plan, expr: &str, set: &TargetSet) -> Result<PerClass<u64>, AppError> {
+    let probe = Plan {
+        tasks: vec![Task {
+            id: "P".into(),
+            name: "preview".into(),
+            department: "P".into(),
+            items: vec!["P".into()],
+            joined: vec![],
+            population: expr.to_string(),
+            ratios: None,
+            counts: None,
+        }],
+        ..plan.clone()
+    };
+    let pops = crate::draw::engine::populations(&probe, set).map_err(|e| {
+        AppError::bad_request(
+            "population",
+            e.problems
+                .first()
+                .map(|p| p.message.clone())
+                .unwrap_or_default(),
+        )
+    })?;
+    let mut out = PerClass::default();
+    if let Some(bits) = pops.first() {
+        for c in RiskClass::ALL {
+            out.set(c, bits.and_count(&set.atom_bits(&Atom::Risk(c))));
+        }
+    }
+    Ok(out)
 }
 
 /// The engine's joint-task proposals for a plan over the targets.
-pub fn propose_joint(_plan: &Plan, _set: &TargetSet) -> Result<Vec<JointProposal>, AppError> {
-    Err(pending())
+pub fn propose_joint(plan: &Plan, set: &TargetSet) -> Result<Vec<JointProposal>, AppError> {
+    Ok(crate::draw::propose_joint(plan, set)?)
 }
 
-/// The draw. `progress` is called with the engine's progress (done, total).
+/// The draw with a hex seed; `progress` gets the engine's stages.
 pub fn draw(
-    _plan: &Plan,
-    _items: &[ItemRef],
-    _set: &TargetSet,
-    _inspectors: &[Inspector],
-    _seed_hex: &str,
-    _progress: &mut dyn FnMut(u64, u64),
+    plan: &Plan,
+    items: &[ItemRef],
+    set: &TargetSet,
+    inspectors: &[Inspector],
+    seed_hex: &str,
+    progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Outcome, AppError> {
-    Err(pending())
+    let seed = crate::draw::hash::parse_seed(seed_hex).ok_or_else(|| {
+        AppError::bad_request(
+            "seed",
+            "种子应为 64 位十六进制数 (the seed is 64 hex digits, 32 bytes)",
+        )
+    })?;
+    Ok(crate::draw::draw(
+        plan, items, set, inspectors, &seed, progress,
+    )?)
 }
 
-/// The engine's verification of a bundle (what `amr inspect verify` runs).
-pub fn verify(_bundle: &crate::draw::model::Bundle) -> Result<(), AppError> {
-    Err(pending())
+/// The engine's verification of a bundle (what `amr inspect verify` runs): `Err` lists the
+/// checks that failed with their first differences.
+pub fn verify(bundle: &Bundle) -> Result<(), AppError> {
+    let report = crate::draw::verify(bundle, &|_| {});
+    if report.ok {
+        return Ok(());
+    }
+    let failed: Vec<String> = report
+        .checks
+        .iter()
+        .filter(|c| !c.ok)
+        .map(|c| format!("{}: {}", c.name, c.differences.join("；")))
+        .collect();
+    Err(AppError::rejected(format!(
+        "抽取结果包未通过复核 (the bundle does not verify): {}",
+        failed.join(" | ")
+    )))
 }

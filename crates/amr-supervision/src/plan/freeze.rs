@@ -18,7 +18,7 @@ use amr_kernel::error::AppError;
 use amr_kernel::on_conn;
 
 use super::chunks::{self, ChunkWriter};
-use super::engine::TargetSet;
+use super::engine::{self, TargetSet};
 use crate::draw::model::{Inspector, ItemRef, Plan, RiskClass, Target};
 use crate::targets::RegistrySource;
 
@@ -121,7 +121,10 @@ pub async fn tags_of_scope(db: &Db, scope: &str) -> Result<HashMap<String, Vec<S
     .await?);
     let mut map: HashMap<String, Vec<String>> = HashMap::new();
     for (uscc, tag) in rows {
-        map.entry(uscc).or_default().push(tag);
+        // A tag the engine cannot hash (not `licence:…`/`tag:…`) is not a target-library tag.
+        if engine::valid_tag(&tag) {
+            map.entry(uscc).or_default().push(tag);
+        }
     }
     for tags in map.values_mut() {
         tags.sort();
@@ -198,7 +201,7 @@ pub async fn targets(
                 industry: e.industry,
                 risk: class,
             };
-            set.push(&target);
+            engine::push(&mut set, &target)?;
             if keep && let Some((n, bytes)) = writer.push(&target)? {
                 sink.put(n, bytes).await?;
             }

@@ -320,7 +320,11 @@ impl TaskInput {
                 items: codes,
             });
         }
-        let population = self.population.trim().to_string();
+        // An empty population is every target of the scope.
+        let population = match self.population.trim() {
+            "" => "*".to_string(),
+            p => p.to_string(),
+        };
         if population.chars().count() > 500 {
             return Err(AppError::bad_request(
                 "population",

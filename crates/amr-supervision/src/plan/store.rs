@@ -624,8 +624,12 @@ pub async fn preview(
             "抽查对象范围表达式不超过 500 字 (the population expression is at most 500 characters)",
         ));
     }
+    let expr = match expr.trim() {
+        "" => "*",
+        e => e,
+    };
     let set = current_targets(db, registry, &rec.scope).await?;
-    engine::population(expr.trim(), &set)
+    engine::population(&rec.plan, expr, &set)
 }
 
 /// The engine's joint-task proposals over the current targets.
@@ -775,10 +779,7 @@ pub async fn frozen_lists(db: &Db, rec: &PlanRecord) -> Result<FrozenLists, AppE
     let items = chunks::read_all(db, rec.id, chunks::ITEMS).await?;
     let inspectors: Vec<Inspector> = chunks::read_all(db, rec.id, chunks::INSPECTORS).await?;
     let mut targets = TargetSet::new();
-    chunks::for_each(db, rec.id, chunks::TARGETS, |t| {
-        targets.push(&t);
-        Ok(())
-    })
+    chunks::for_each(db, rec.id, chunks::TARGETS, |t| engine::push(&mut targets, &t))
     .await?;
     if Some(engine::targets_hash(&targets)?) != rec.targets_hash
         || Some(engine::inspectors_hash(&inspectors)?) != rec.inspectors_hash
@@ -843,7 +844,7 @@ pub async fn draw(
             &lists.targets,
             &lists.inspectors,
             &seed_for_draw,
-            &mut |_, _| {},
+            &|_| {},
         )
     })
     .await
