@@ -146,18 +146,11 @@ pub async fn run(db: &Db, cmd: InspectCommand) -> Result<ExitCode, AppError> {
         let bar = bar.clone();
         let seed = seed.clone();
         tokio::task::spawn_blocking(move || {
-            let out = engine::draw(
-                &plan,
-                &items,
-                &set,
-                &inspectors,
-                &seed,
-                &|p| {
-                    bar.set_message(p.stage);
-                    bar.set_length(p.total);
-                    bar.set_position(p.done);
-                },
-            );
+            let out = engine::draw(&plan, &items, &set, &inspectors, &seed, &|p| {
+                bar.set_message(p.stage);
+                bar.set_length(p.total);
+                bar.set_position(p.done);
+            });
             out.map(|o| (plan, items, inspectors, o))
         })
         .await

@@ -318,8 +318,14 @@ async fn a_plan_is_built_published_drawn_and_its_bundle_verifies() {
         assert_eq!(bundle.visits.len() as i64, visits);
         amr_supervision::plan::engine::verify(&bundle).expect("the published bundle verifies");
         let mut tampered = bundle.clone();
-        tampered.targets.pop();
+        tampered.seed.public_value = Some("3345.68".into());
         assert!(amr_supervision::plan::engine::verify(&tampered).is_err());
+        let mut fewer = bundle.clone();
+        let kept: Vec<_> = (1..bundle.targets.len())
+            .map(|i| bundle.targets.get(i))
+            .collect();
+        fewer.targets = amr_supervision::draw::TargetSet::from_targets(&kept).unwrap();
+        assert!(amr_supervision::plan::engine::verify(&fewer).is_err());
 
         // Audit entries and events of each step.
         let audits = count(&app.db, "SELECT COUNT(*) FROM audit_log WHERE target_kind = 'inspection_plan' AND target_id = CAST($1 AS TEXT)", id).await;

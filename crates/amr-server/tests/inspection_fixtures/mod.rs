@@ -38,12 +38,12 @@ pub async fn library(db: &Db, conflict_uscc: &str) {
                 .bind(&id).bind(dept).bind(format!("检查员{dept}{n}"))
                 .bind(json!([domain]).to_string()).bind(format!("鲁执{dept}{n:04}"))
                 .bind(expiry).bind(now)
-                .execute(&mut *c).await.unwrap());
+                .execute(&mut *c).await.unwrap().rows_affected());
         }
     }
     amr_kernel::on_tx!(tx, c => sqlx::query(
         "INSERT INTO insp_conflicts (inspector_id, uscc, reason, declared_at) VALUES ('D01-P1', $1, '近亲属', $2)")
-        .bind(conflict_uscc).bind(now).execute(&mut *c).await.unwrap());
+        .bind(conflict_uscc).bind(now).execute(&mut *c).await.unwrap().rows_affected());
     tx.commit().await.unwrap();
 }
 
@@ -87,13 +87,13 @@ pub async fn entities(db: &Db, n: usize) -> Vec<String> {
             amr_kernel::on_tx!(tx, c => sqlx::query(
                 "INSERT INTO credit_risk (uscc, division, class, score, reasons, model_version, computed_at) VALUES ($1, '370102', $2, 1.0, '[]', 'test', $3)")
                 .bind(u).bind(if i % 10 == 0 { "D" } else { "A" }).bind(now)
-                .execute(&mut *c).await.unwrap());
+                .execute(&mut *c).await.unwrap().rows_affected());
         }
         if i % 3 == 0 {
             amr_kernel::on_tx!(tx, c => sqlx::query(
                 "INSERT INTO target_tags (uscc, tag, division, source, set_by, set_at) VALUES ($1, 'licence:food', '370102', 'test', 'test', $2)")
                 .bind(u).bind(now)
-                .execute(&mut *c).await.unwrap());
+                .execute(&mut *c).await.unwrap().rows_affected());
         }
     }
     tx.commit().await.unwrap();

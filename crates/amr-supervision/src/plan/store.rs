@@ -779,7 +779,9 @@ pub async fn frozen_lists(db: &Db, rec: &PlanRecord) -> Result<FrozenLists, AppE
     let items = chunks::read_all(db, rec.id, chunks::ITEMS).await?;
     let inspectors: Vec<Inspector> = chunks::read_all(db, rec.id, chunks::INSPECTORS).await?;
     let mut targets = TargetSet::new();
-    chunks::for_each(db, rec.id, chunks::TARGETS, |t| engine::push(&mut targets, &t))
+    chunks::for_each(db, rec.id, chunks::TARGETS, |t| {
+        engine::push(&mut targets, &t)
+    })
     .await?;
     if Some(engine::targets_hash(&targets)?) != rec.targets_hash
         || Some(engine::inspectors_hash(&inspectors)?) != rec.inspectors_hash
