@@ -387,6 +387,36 @@ async fn plans_outside_the_jurisdiction_are_not_found_and_roles_are_checked() {
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        // Joining: T02's department joins T01, T02 goes.
+        for (name, dept, item) in [("一", "D01", "I001"), ("二", "D02", "I002")] {
+            let (st, _) = jinan
+                .post(
+                    &format!("{base}/tasks"),
+                    json!({"name": name, "department": dept, "items": item, "population": "type:enterprise"}),
+                )
+                .await;
+            assert_eq!(st, StatusCode::OK);
+        }
+        let (_, props) = jinan.get(&format!("{base}/proposals")).await;
+        assert_eq!(props["items"][0]["tasks"], json!(["T01", "T02"]));
+        assert_eq!(props["items"][0]["total"], 3);
+        let (st, joined) = jinan
+            .post(&format!("{base}/join"), json!({"from": "T02", "into": "T01"}))
+            .await;
+        assert_eq!(st, StatusCode::OK, "{joined}");
+        let tasks = joined["plan"]["tasks"].as_array().unwrap();
+        assert_eq!(tasks.len(), 1);
+        assert_eq!(tasks[0]["joined"], json!([{"department": "D02", "items": ["I002"]}]));
+        let (st, _) = jinan
+            .post(&format!("{base}/join"), json!({"from": "T01", "into": "T01"}))
+            .await;
+        assert_eq!(st, StatusCode::BAD_REQUEST);
+        for t in ["T01"] {
+            let (st, _) = jinan
+                .send(reqwest::Method::DELETE, &format!("{base}/tasks/{t}"), None)
+                .await;
+            assert_eq!(st, StatusCode::OK);
+        }
         // Publishing without a task is refused and changes nothing.
         let (st, err) = jinan.post(&format!("{base}/publish"), json!({})).await;
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
@@ -454,6 +484,9 @@ async fn an_officer_builds_publishes_and_draws_a_plan_on_the_pages() {
                 .await;
             assert_eq!(r.status(), StatusCode::SEE_OTHER);
         }
+        let (_, html) = o.page(&format!("{path}?proposals=1")).await;
+        assert!(html.contains("id=\"plan-proposals\""), "{html}");
+        assert!(html.contains("action=\"/office/inspections/plans/"));
         let (_, html) = o.page(&format!("{path}?preview=licence:food")).await;
         assert!(html.contains("id=\"plan-tasks\""));
         assert!(html.contains("id=\"preview-result\""));

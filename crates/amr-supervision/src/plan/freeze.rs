@@ -133,6 +133,16 @@ pub async fn tags_of_scope(db: &Db, scope: &str) -> Result<HashMap<String, Vec<S
     Ok(map)
 }
 
+/// The target library's entity type (`enterprise`, `individual`, `cooperative`, `branch`)
+/// of the registry's (`individual_business`, `farmer_cooperative` are the registry's keys).
+pub fn target_type(registry_type: &str) -> &str {
+    match registry_type {
+        "individual_business" => "individual",
+        "farmer_cooperative" => "cooperative",
+        other => other,
+    }
+}
+
 /// Where frozen targets go besides the engine's set, as chunks.
 #[derive(Debug)]
 pub enum Sink<'a> {
@@ -197,7 +207,7 @@ pub async fn targets(
                 tags: tags.get(&e.uscc).cloned().unwrap_or_default(),
                 uscc: e.uscc,
                 division: e.division,
-                entity_type: e.entity_type,
+                entity_type: target_type(&e.entity_type).to_string(),
                 industry: e.industry,
                 risk: class,
             };

@@ -330,6 +330,7 @@ pub async fn post_draw(
 #[serde(default)]
 pub struct DetailQuery {
     preview: Option<String>,
+    proposals: Option<String>,
     filter: String,
     after: Option<String>,
 }
@@ -416,10 +417,14 @@ pub async fn detail_page(
                     Err(e) => json!({"expr": expr, "error": e.public_message()}),
                 };
         }
-        page["proposals"] = match store::proposals(&state.db, deps.registry.as_ref(), &rec).await {
-            Ok(p) => json!({ "items": p }),
-            Err(e) => json!({ "error": e.public_message() }),
-        };
+        // Proposals freeze the scope's current targets: computed when asked for.
+        if q.proposals.is_some() {
+            page["proposals"] =
+                match store::proposals(&state.db, deps.registry.as_ref(), &rec).await {
+                    Ok(p) => json!({ "items": p }),
+                    Err(e) => json!({ "error": e.public_message() }),
+                };
+        }
     }
     if rec.state == DRAWN {
         page["report"] = report_view(&rec);
