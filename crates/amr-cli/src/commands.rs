@@ -218,12 +218,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, AppError> {
         Command::SigningKey(c) => signing_key(&settings, c).await,
         Command::Verify(c) => crate::verify::run(c).await,
         Command::Sign(c) => crate::sign::run(c),
-        Command::Inspect(c) => {
-            let db = open(&settings, true).await?;
-            let code = crate::inspect_draw::run(&db, c).await?;
-            db.close().await;
-            Ok(code)
-        }
+        Command::Inspect(c) => crate::inspect_verify::run(&settings, c).await,
     }
 }
 
@@ -268,7 +263,7 @@ fn init_logging(filter: &str) -> Result<(), AppError> {
 
 /// Opens the configured database; on the embedded SQLite default it also migrates, elsewhere
 /// it refuses to run against a schema with pending migrations.
-async fn open(settings: &Settings, auto_migrate: bool) -> Result<Db, AppError> {
+pub(crate) async fn open(settings: &Settings, auto_migrate: bool) -> Result<Db, AppError> {
     let db = Db::connect(&settings.database_url).await?;
     let sets = amr_server::migration_sets();
     let status = db::migration_status_of(&db, &sets).await?;

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use clap::{Args, Subcommand};
+use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use amr_kernel::db::Db;
@@ -18,12 +18,6 @@ use amr_kernel::error::AppError;
 use amr_supervision::draw::model::{PLAN_FORMAT, Plan, SeedSource};
 use amr_supervision::plan::bundle::{BundleWriter, Head};
 use amr_supervision::plan::{chunks, engine, freeze, store};
-
-#[derive(Debug, Subcommand)]
-pub enum InspectCommand {
-    /// Draw a plan file against the database with a given seed and write the bundle.
-    Draw(DrawArgs),
-}
 
 #[derive(Debug, Args)]
 pub struct DrawArgs {
@@ -105,10 +99,16 @@ fn io(e: std::io::Error) -> AppError {
     AppError::Internal(anyhow::anyhow!("writing the bundle: {e}"))
 }
 
-pub async fn run(db: &Db, cmd: InspectCommand) -> Result<ExitCode, AppError> {
-    let InspectCommand::Draw(a) = cmd;
+pub async fn run(settings: &crate::config::Settings, a: DrawArgs) -> Result<ExitCode, AppError> {
     let plan = read_plan(&a.plan)?;
     let seed = parse_seed(&a.seed)?;
+    let db = crate::commands::open(settings, true).await?;
+    let code = draw(&db, a, plan, seed).await;
+    db.close().await;
+    code
+}
+
+async fn draw(db: &Db, a: DrawArgs, plan: Plan, seed: String) -> Result<ExitCode, AppError> {
     let show = std::io::stderr().is_terminal();
     let registry = amr_server::supervision_wiring::RegistryFacts { db: db.clone() };
 

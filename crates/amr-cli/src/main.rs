@@ -16,7 +16,9 @@ mod config;
 mod demo;
 mod guide;
 mod import;
+mod inspect_bench;
 mod inspect_draw;
+mod inspect_verify;
 mod sign;
 mod verify;
 
@@ -105,9 +107,11 @@ pub enum Command {
     /// A Hong Kong investor's own signing key, offline: `keygen`, `binding`, `filing-hash`.
     #[command(subcommand)]
     Sign(sign::SignCommand),
-    /// Random inspections: `amr inspect draw --plan PLAN.json --seed HEX --out BUNDLE.json`.
+    /// Random inspections (双随机): `amr inspect verify BUNDLE.json` recomputes a published
+    /// draw (exit 0 everything matches, 1 a difference, 2 unreadable); `bench` times the draw;
+    /// `draw --plan PLAN.json --seed HEX --out BUNDLE.json` draws from the database.
     #[command(subcommand)]
-    Inspect(inspect_draw::InspectCommand),
+    Inspect(inspect_verify::InspectCommand),
 }
 
 fn main() -> ExitCode {

@@ -70,7 +70,14 @@ async fn draw_writes_a_bundle_that_verifies_and_refuses_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("amr.db").display());
     let demo = amr(&url)
-        .args(["demo", "--entities", "3000", "--seed", "1", "--no-addresses"])
+        .args([
+            "demo",
+            "--entities",
+            "3000",
+            "--seed",
+            "1",
+            "--no-addresses",
+        ])
         .output()
         .unwrap();
     assert!(
@@ -97,8 +104,7 @@ async fn draw_writes_a_bundle_that_verifies_and_refuses_bad_input() {
         String::from_utf8_lossy(&o.stderr)
     );
     assert!(stdout.contains("联合比例 (joint ratio)"), "{stdout}");
-    let bundle =
-        amr_supervision::draw::read_bundle(std::fs::File::open(&out1).unwrap()).unwrap();
+    let bundle = amr_supervision::draw::read_bundle(std::fs::File::open(&out1).unwrap()).unwrap();
     assert!(bundle.targets.len() > 1000, "the demo's active entities");
     assert_eq!(bundle.seed.seed, seed);
     assert_eq!(bundle.inspectors.len(), 6);

@@ -401,14 +401,23 @@ async fn plans_outside_the_jurisdiction_are_not_found_and_roles_are_checked() {
         assert_eq!(props["items"][0]["tasks"], json!(["T01", "T02"]));
         assert_eq!(props["items"][0]["total"], 3);
         let (st, joined) = jinan
-            .post(&format!("{base}/join"), json!({"from": "T02", "into": "T01"}))
+            .post(
+                &format!("{base}/join"),
+                json!({"from": "T02", "into": "T01"}),
+            )
             .await;
         assert_eq!(st, StatusCode::OK, "{joined}");
         let tasks = joined["plan"]["tasks"].as_array().unwrap();
         assert_eq!(tasks.len(), 1);
-        assert_eq!(tasks[0]["joined"], json!([{"department": "D02", "items": ["I002"]}]));
+        assert_eq!(
+            tasks[0]["joined"],
+            json!([{"department": "D02", "items": ["I002"]}])
+        );
         let (st, _) = jinan
-            .post(&format!("{base}/join"), json!({"from": "T01", "into": "T01"}))
+            .post(
+                &format!("{base}/join"),
+                json!({"from": "T01", "into": "T01"}),
+            )
             .await;
         assert_eq!(st, StatusCode::BAD_REQUEST);
         for t in ["T01"] {

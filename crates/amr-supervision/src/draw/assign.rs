@@ -89,7 +89,7 @@ pub(crate) fn staff(
         let mut crews = Vec::new();
         let mut unstaffed = Vec::new();
         let departments = departments_of(plan, tasks);
-        for (_, (dept, dept_items)) in &departments {
+        for (dept, dept_items) in departments.values() {
             let required = bits_of(
                 dept_items
                     .iter()

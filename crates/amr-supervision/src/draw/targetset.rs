@@ -46,7 +46,7 @@ impl Bits {
 
     #[inline]
     pub fn get(&self, i: usize) -> bool {
-        self.words[i >> 6] >> (i & 63) & 1 == 1
+        (self.words[i >> 6] >> (i & 63)) & 1 == 1
     }
 
     #[inline]
