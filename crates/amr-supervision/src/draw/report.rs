@@ -94,7 +94,11 @@ pub(crate) fn report(drawn: &Drawn, targets: &TargetSet) -> Report {
         let n: Vec<u64> = (0..tasks).map(|t| drawn.population[t].get(class)).collect();
         let q: Vec<u64> = (0..tasks).map(|t| drawn.quota[t].get(class)).collect();
         // Independent draws: target e is drawn by task t with probability q/N, independently.
-        for (sig, &m) in map {
+        // Summed in the order of the task sets, so the floating-point result is the same on
+        // every run (a hash map's order is not).
+        let mut ordered: Vec<(&[u64], u64)> = map.iter().map(|(k, v)| (&k[..], *v)).collect();
+        ordered.sort_unstable();
+        for &(sig, m) in &ordered {
             let (mut p0, mut p1) = (1.0f64, 0.0f64);
             for t in members(sig) {
                 if n[t] == 0 {
