@@ -277,7 +277,7 @@ fn init_logging(filter: &str) -> Result<(), AppError> {
 
 /// Opens the configured database; on the embedded SQLite default it also migrates, elsewhere
 /// it refuses to run against a schema with pending migrations.
-async fn open(settings: &Settings, auto_migrate: bool) -> Result<Db, AppError> {
+pub(crate) async fn open(settings: &Settings, auto_migrate: bool) -> Result<Db, AppError> {
     let db = Db::connect(&settings.database_url).await?;
     let sets = amr_server::migration_sets();
     let status = db::migration_status_of(&db, &sets).await?;

@@ -22,6 +22,8 @@ pub enum InspectCommand {
     Verify(VerifyArgs),
     /// Time the draw on a synthetic province (figures for docs/PERFORMANCE.md).
     Bench(crate::inspect_bench::BenchArgs),
+    /// Draw a plan file against the database with a given seed and write the bundle.
+    Draw(crate::inspect_draw::DrawArgs),
 }
 
 #[derive(Debug, Args)]
@@ -36,8 +38,9 @@ pub struct VerifyArgs {
     pub quiet: bool,
 }
 
-pub async fn run(_settings: &Settings, c: InspectCommand) -> Result<ExitCode, AppError> {
+pub async fn run(settings: &Settings, c: InspectCommand) -> Result<ExitCode, AppError> {
     match c {
+        InspectCommand::Draw(a) => crate::inspect_draw::run(settings, a).await,
         InspectCommand::Verify(a) => tokio::task::spawn_blocking(move || verify(a))
             .await
             .map_err(|e| AppError::Internal(e.into()))?,

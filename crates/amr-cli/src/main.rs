@@ -17,6 +17,7 @@ mod demo;
 mod guide;
 mod import;
 mod inspect_bench;
+mod inspect_draw;
 mod inspect_library;
 mod inspect_risk;
 mod inspect_verify;

@@ -12,6 +12,7 @@
 
 pub mod draw;
 pub mod library;
+pub mod plan;
 pub mod results;
 pub mod risk;
 pub mod targets;

@@ -66,6 +66,7 @@ impl Role {
                 Permission::ExamineRegistrations,
                 Permission::RecordLifecycle,
                 Permission::ManageInspections,
+                Permission::ManageInspectionPlans,
             ],
             Role::Enterprise => &[Permission::ActForEntity],
         }
@@ -94,6 +95,8 @@ pub enum Permission {
     /// Keep the random-inspection library within the jurisdiction: items, inspectors,
     /// conflicts, target tags.
     ManageInspections,
+    /// Build, publish and draw random-inspection plans (双随机) within the jurisdiction.
+    ManageInspectionPlans,
     ActForEntity,
 }
 
@@ -108,6 +111,7 @@ impl Permission {
             Permission::ExamineRegistrations => "examine_registrations",
             Permission::RecordLifecycle => "record_lifecycle",
             Permission::ManageInspections => "manage_inspections",
+            Permission::ManageInspectionPlans => "manage_inspection_plans",
             Permission::ActForEntity => "act_for_entity",
         }
     }

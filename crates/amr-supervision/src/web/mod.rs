@@ -20,6 +20,7 @@ pub fn modules() -> Vec<WebModule> {
     vec![
         crate::library::web::module(),
         crate::risk::web::module(),
+        crate::plan::pages::module(),
         crate::results::module(),
     ]
 }
@@ -34,6 +35,7 @@ pub fn api_routes(deps: Deps) -> Router<AppState> {
     Router::new()
         .merge(crate::library::web::api_routes(deps.clone()))
         .merge(crate::risk::web::api_routes(deps.registry.clone()))
+        .merge(crate::plan::api::routes(deps.clone()))
         .merge(crate::results::public::api_routes())
 }
 
@@ -42,6 +44,7 @@ pub fn page_routes(deps: Deps) -> Router<AppState> {
     Router::new()
         .merge(crate::library::web::page_routes(deps.clone()))
         .merge(crate::risk::web::page_routes(deps.registry.clone()))
+        .merge(crate::plan::pages::routes(deps.clone()))
         .merge(crate::results::public::page_routes())
         .merge(crate::results::pages::routes(deps.clone()))
 }

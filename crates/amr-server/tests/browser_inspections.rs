@@ -1,0 +1,201 @@
+//! An officer builds a random-inspection plan in headless Chromium: logs in, creates the plan,
+//! adds two tasks of two departments over the same population, publishes it (the hashes
+//! appear), draws it with the observed public value and sees the joint visits with their
+//! inspectors. Same chromedriver set-up as `browser.rs`.
+//!
+//! Without `/usr/bin/chromedriver` the test prints a NOTICE and passes, unless
+//! `AMR_BROWSER_REQUIRED=1` (then it fails).
+
+mod inspection_fixtures;
+#[allow(unused_imports)] // the shared harness re-exports more than this test uses
+mod support;
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use amr_kernel::auth::Role;
+use fantoccini::{Client, ClientBuilder, Locator};
+use support::{Backend, TestApp};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+const PASSWORD: &str = "Correct-Horse-9";
+
+struct Driver {
+    child: Child,
+    url: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    l.local_addr().unwrap().port()
+}
+
+async fn start_driver() -> Driver {
+    let port = free_port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        _profile: tempfile::tempdir().expect("profile dir"),
+    };
+    let status = format!("{}/status", driver.url);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(r) = reqwest::get(&status).await
+            && r.status().is_success()
+        {
+            return driver;
+        }
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn open_browser(driver: &Driver) -> Client {
+    let profile = format!("--user-data-dir={}", driver._profile.path().display());
+    let caps = serde_json::json!({
+        "goog:chromeOptions": {
+            "binary": CHROMIUM,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", profile,
+            ],
+        }
+    });
+    let serde_json::Value::Object(caps) = caps else {
+        unreachable!("a JSON object")
+    };
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("open a Chromium session")
+}
+
+/// Waits until the browser's path starts with `prefix`; the path.
+async fn wait_for_prefix(browser: &Client, prefix: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let url = browser.current_url().await.expect("current url");
+        if url.path().starts_with(prefix) {
+            return url.path().to_string();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "expected {prefix}…, the browser shows {url}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_officer_builds_publishes_and_draws_a_plan_and_sees_joint_visits() {
+    if !Path::new(CHROMEDRIVER).exists() {
+        if std::env::var("AMR_BROWSER_REQUIRED").is_ok_and(|v| v == "1") {
+            panic!("AMR_BROWSER_REQUIRED=1 but {CHROMEDRIVER} is missing");
+        }
+        eprintln!("NOTICE: browser test skipped: {CHROMEDRIVER} is missing.");
+        return;
+    }
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let codes = inspection_fixtures::entities(&app.db, 30).await;
+    inspection_fixtures::library(&app.db, &codes[0]).await;
+    app.add_account("plan.officer", Role::Officer, "3701", PASSWORD)
+        .await;
+    let driver = start_driver().await;
+    let browser = open_browser(&driver).await;
+    let result = walk(&app, &browser).await;
+    let _ = browser.close().await;
+    drop(driver);
+    app.stop().await;
+    result.expect("the plan's path");
+}
+
+async fn fill(b: &Client, id: &str, value: &str) -> Result<(), fantoccini::error::CmdError> {
+    let e = b.find(Locator::Id(id)).await?;
+    e.clear().await?;
+    e.send_keys(value).await
+}
+
+async fn walk(app: &TestApp, b: &Client) -> Result<(), fantoccini::error::CmdError> {
+    b.goto(&app.url("/login?next=/office/inspections/plans"))
+        .await?;
+    fill(b, "f-username", "plan.officer").await?;
+    fill(b, "f-password", PASSWORD).await?;
+    b.find(Locator::Css("form[action='/login'] button[type='submit']"))
+        .await?
+        .click()
+        .await?;
+    wait_for_prefix(b, "/office/inspections/plans").await;
+    b.find(Locator::Id("plans-new")).await?.click().await?;
+    wait_for_prefix(b, "/office/inspections/plans/new").await;
+    fill(b, "f-name", "历下区联合抽查").await?;
+    fill(b, "f-scope", "370102").await?;
+    for (k, v) in [("a", "0.3"), ("b", "0.3"), ("c", "0.3"), ("d", "0.3")] {
+        fill(b, &format!("f-ratio-{k}"), v).await?;
+    }
+    fill(b, "f-source", "上海证券交易所 2026-05-06 上证指数收盘点位").await?;
+    b.find(Locator::Css("#plan-form button[type='submit']"))
+        .await?
+        .click()
+        .await?;
+    let path = wait_for_prefix(b, "/office/inspections/plans/").await;
+    assert!(!path.ends_with("/new"));
+
+    for (name, dept, item) in [("食品经营", "D01", "I001"), ("特种设备", "D02", "I002")] {
+        fill(b, "t-name", name).await?;
+        b.find(Locator::Css(&format!(
+            "#t-department option[value='{dept}']"
+        )))
+        .await?
+        .click()
+        .await?;
+        fill(b, "t-items", item).await?;
+        b.find(Locator::Css("#task-form button[type='submit']"))
+            .await?
+            .click()
+            .await?;
+        wait_for_prefix(b, &path).await;
+        let html = b.source().await?;
+        assert!(html.contains(name), "the task is listed: {name}");
+    }
+    b.find(Locator::Css("#publish-form button"))
+        .await?
+        .click()
+        .await?;
+    wait_for_prefix(b, &path).await;
+    let html = b.source().await?;
+    assert!(html.contains("id=\"targets-hash\""), "{html}");
+    fill(b, "f-public-value", "3210.98").await?;
+    b.find(Locator::Css("#draw-form button"))
+        .await?
+        .click()
+        .await?;
+    wait_for_prefix(b, &path).await;
+    let html = b.source().await?;
+    assert!(html.contains("id=\"plan-report\""), "{html}");
+    b.goto(&app.url(&format!("{path}?filter=joint"))).await?;
+    let html = b.source().await?;
+    assert!(html.contains("class=\"joint\""), "joint visits are listed");
+    assert!(html.contains("检查员D01"), "with the inspectors' names");
+    assert!(html.contains("检查员D02"));
+    Ok(())
+}
