@@ -7,6 +7,7 @@
 //! - [`error`]: the one error type and its written policy.
 //! - [`signing`]: the deployment's Ed25519 signing keys (key file, published public keys,
 //!   sign/verify, rotation).
+//! - [`translog`]: the transparency log (RFC 6962 Merkle tree, signed checkpoints, proofs).
 //!
 //! Contexts (registry, supervision, ...) build on these and never on each other.
 #![forbid(unsafe_code)]
@@ -22,3 +23,4 @@ pub mod events;
 pub mod search;
 pub mod signing;
 pub mod testing;
+pub mod translog;
