@@ -186,16 +186,19 @@ async fn the_log_verifies_offline_and_one_changed_byte_fails() {
         assert_eq!(rc, 0, "{out}");
 
         let bad = dir.join("bad");
-        // Every byte of the entry, changed: fails.
-        for i in 0..entry.len() {
+        // Bytes of the entry changed (every fifth and the last; the in-process tests of the
+        // kernel change every byte): fails.
+        for i in (0..entry.len()).step_by(5).chain([entry.len() - 1]) {
             let mut bytes = entry.clone().into_bytes();
             bytes[i] ^= 0x01;
             std::fs::write(&bad, &bytes).unwrap();
             let (rc, out) = log_args(&cp_f, &bad, &proof_f, &key_arg);
             assert_ne!(rc, 0, "entry byte {i} changed still verifies: {out}");
         }
-        // Every byte of the checkpoint, changed: fails (log and consistency).
-        for i in 0..checkpoint.len() {
+        // Every byte of the checkpoint's body and every fourth of its signature line, changed:
+        // fails (log and consistency).
+        let body_len = checkpoint.find("\n\n").unwrap() + 2;
+        for i in (0..checkpoint.len()).filter(|i| *i < body_len || i % 4 == 0) {
             let mut bytes = checkpoint.clone().into_bytes();
             bytes[i] ^= 0x01;
             std::fs::write(&bad, &bytes).unwrap();
@@ -211,14 +214,14 @@ async fn the_log_verifies_offline_and_one_changed_byte_fails() {
             ]);
             assert_ne!(rc, 0, "checkpoint byte {i}");
         }
-        // Every character of the proofs' hashes, changed: exit 1.
-        for (file, json, is_log) in [(&proof_f, &proof, true), (&cons_f, &consistency, false)] {
+        // Every third character of the proofs' hashes, changed: exit 1.
+        for (json, is_log) in [(&proof, true), (&consistency, false)] {
             let v: serde_json::Value = serde_json::from_str(json).unwrap();
             let hs = v["hashes"].as_array().unwrap();
             assert!(!hs.is_empty());
             for (hi, h) in hs.iter().enumerate() {
                 let h = h.as_str().unwrap();
-                for ci in 0..h.len() - 1 {
+                for ci in (0..h.len() - 1).step_by(3) {
                     let mut chars: Vec<char> = h.chars().collect();
                     chars[ci] = if chars[ci] == 'A' { 'B' } else { 'A' };
                     let mut w = v.clone();
@@ -240,7 +243,6 @@ async fn the_log_verifies_offline_and_one_changed_byte_fails() {
                     assert!(out.contains("验证失败"), "{out}");
                 }
             }
-            let _ = file;
         }
         // Another leaf's index, another tree size: exit 1.
         let mut v: serde_json::Value = serde_json::from_str(&proof).unwrap();
