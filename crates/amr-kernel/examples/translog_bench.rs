@@ -114,7 +114,7 @@ async fn main() {
         tx.commit().await.unwrap();
         appending += t.elapsed();
         n += count;
-        if n % 1_000_000 == 0 {
+        if n.is_multiple_of(1_000_000) {
             eprintln!(
                 "  {n} leaves, {:.0} appends/s so far, {:.0} s",
                 n as f64 / appending.as_secs_f64(),

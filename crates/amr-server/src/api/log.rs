@@ -145,7 +145,7 @@ async fn inclusion(
         "tree_size": size,
         "timepoint": leaf.timepoint,
         "leaf_hash": b64(&leaf.leaf_hash),
-        "hashes": path.iter().map(|h| b64(h)).collect::<Vec<_>>(),
+        "hashes": path.iter().map(b64).collect::<Vec<_>>(),
     })))
 }
 
@@ -162,7 +162,7 @@ async fn consistency(
     Ok(Json(json!({
         "from": from,
         "to": to,
-        "hashes": proof.iter().map(|h| b64(h)).collect::<Vec<_>>(),
+        "hashes": proof.iter().map(b64).collect::<Vec<_>>(),
     })))
 }
 
