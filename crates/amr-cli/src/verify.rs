@@ -10,6 +10,10 @@
 //!
 //! Exit status: 0 authentic (and, with `--status-url`, current); 1 not authentic, or not
 //! current; 2 bad input or the record could not be read.
+//!
+//! `amr verify log --checkpoint FILE --entry FILE --proof FILE --key KEY` and `amr verify
+//! consistency OLD NEW PROOF --key KEY` check the transparency log offline (module
+//! [`translog`] below): exit 0 when everything holds, 1 when something does not, 2 bad input.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -25,6 +29,10 @@ use amr_registry::licence::code::EnterpriseCode;
 pub enum VerifyCommand {
     /// Check an enterprise code (the QR payload, or the address a scan opened).
     EnterpriseCode(EnterpriseCodeArgs),
+    /// Check that a log entry is in the tree of a signed checkpoint (offline).
+    Log(translog::LogArgs),
+    /// Check that a newer checkpoint's tree extends an older one's (offline).
+    Consistency(translog::ConsistencyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -43,6 +51,8 @@ pub struct EnterpriseCodeArgs {
 pub async fn run(c: VerifyCommand) -> Result<ExitCode, AppError> {
     match c {
         VerifyCommand::EnterpriseCode(a) => enterprise_code(a).await,
+        VerifyCommand::Log(a) => translog::log(a),
+        VerifyCommand::Consistency(a) => translog::consistency(a),
     }
 }
 
@@ -188,4 +198,229 @@ async fn fetch_record(url: &str, uscc: &str) -> Result<Option<serde_json::Value>
     serde_json::from_slice(&body)
         .map(Some)
         .map_err(|e| unreachable(&e))
+}
+
+/// `amr verify log` and `amr verify consistency`: the transparency log checked offline with
+/// the deployment's public key.
+///
+/// - `log --checkpoint FILE --entry FILE --proof FILE --key KEY`: the checkpoint (the text of
+///   `GET /api/v1/log/checkpoint`) is signed by the key; the proof (the JSON of
+///   `GET /api/v1/log/proof/inclusion`) is for the checkpoint's tree size; and the entry (its
+///   bytes, the `entry` of `GET /api/v1/log/entries`; one final newline is ignored) hashes,
+///   through the proof, to the checkpoint's root.
+/// - `consistency OLD NEW PROOF --key KEY`: both checkpoints are signed by the key, and the
+///   proof (the JSON of `GET /api/v1/log/proof/consistency?from=OLD&to=NEW`) shows the new
+///   tree extends the old one.
+///
+/// Exit status: 0 everything holds; 1 something does not (a signature, a hash); 2 bad input.
+pub mod translog {
+    use std::path::{Path, PathBuf};
+    use std::process::ExitCode;
+
+    use clap::Args;
+
+    use amr_kernel::error::AppError;
+    use amr_kernel::signing::parse_key_set;
+    use amr_kernel::translog::merkle::{self, Hash};
+    use amr_kernel::translog::{decode_hash, encode_hash, note};
+
+    #[derive(Debug, Args)]
+    pub struct LogArgs {
+        /// The signed checkpoint (text of GET /api/v1/log/checkpoint).
+        #[arg(long, value_name = "FILE")]
+        pub checkpoint: PathBuf,
+        /// The entry's bytes (the "entry" of GET /api/v1/log/entries).
+        #[arg(long, value_name = "FILE")]
+        pub entry: PathBuf,
+        /// The inclusion proof (JSON of GET /api/v1/log/proof/inclusion).
+        #[arg(long, value_name = "FILE")]
+        pub proof: PathBuf,
+        /// The public key: base64 or hex, the JSON of GET /api/v1/keys (or one entry), or @FILE.
+        #[arg(long, value_name = "PUBLIC_KEY")]
+        pub key: String,
+    }
+
+    #[derive(Debug, Args)]
+    pub struct ConsistencyArgs {
+        /// The older signed checkpoint.
+        pub old: PathBuf,
+        /// The newer signed checkpoint.
+        pub new: PathBuf,
+        /// The consistency proof (JSON of GET /api/v1/log/proof/consistency).
+        pub proof: PathBuf,
+        /// The public key: base64 or hex, the JSON of GET /api/v1/keys (or one entry), or @FILE.
+        #[arg(long, value_name = "PUBLIC_KEY")]
+        pub key: String,
+    }
+
+    fn read(path: &Path, field: &str) -> Result<Vec<u8>, AppError> {
+        std::fs::read(path).map_err(|e| {
+            AppError::bad_request(
+                field,
+                format!(
+                    "无法读取文件 {} (cannot read the file): {e}",
+                    path.display()
+                ),
+            )
+        })
+    }
+
+    fn read_text(path: &Path, field: &str) -> Result<String, AppError> {
+        String::from_utf8(read(path, field)?).map_err(|_| {
+            AppError::bad_request(
+                field,
+                format!("文件 {} 不是 UTF-8 文本 (not UTF-8 text)", path.display()),
+            )
+        })
+    }
+
+    fn proof_json(path: &Path) -> Result<serde_json::Value, AppError> {
+        serde_json::from_slice(&read(path, "proof")?).map_err(|e| {
+            AppError::bad_request(
+                "proof",
+                format!("证明文件不是 JSON (the proof file is not JSON): {e}"),
+            )
+        })
+    }
+
+    fn field_u64(v: &serde_json::Value, field: &str) -> Result<u64, AppError> {
+        v[field].as_u64().ok_or_else(|| {
+            AppError::bad_request(
+                "proof",
+                format!("证明缺少非负整数 {field} (the proof lacks the number {field})"),
+            )
+        })
+    }
+
+    /// The proof's hashes. A hash that is not 32 bytes of base64 means the proof was changed:
+    /// reported as a failed check (exit 1), like any other change of the proof.
+    fn hashes(v: &serde_json::Value) -> Result<Result<Vec<Hash>, String>, AppError> {
+        let list = v["hashes"].as_array().ok_or_else(|| {
+            AppError::bad_request(
+                "proof",
+                "证明缺少 hashes 数组 (the proof lacks the hashes array)",
+            )
+        })?;
+        Ok(list
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                h.as_str().and_then(decode_hash).ok_or_else(|| {
+                    format!("证明的第 {} 个哈希不是 32 字节的 base64 (hash {i} is not 32 bytes of base64)", i + 1)
+                })
+            })
+            .collect())
+    }
+
+    fn fail(what: &str) -> ExitCode {
+        println!("验证失败 (VERIFICATION FAILED): {what}");
+        ExitCode::from(1)
+    }
+
+    fn keys(
+        arg: &str,
+    ) -> Result<
+        std::collections::HashMap<amr_kernel::signing::KeyId, amr_kernel::signing::VerifyingKey>,
+        AppError,
+    > {
+        parse_key_set(&super::key_text(arg)?).map_err(|e| AppError::bad_request("key", e))
+    }
+
+    pub fn log(a: LogArgs) -> Result<ExitCode, AppError> {
+        let keys = keys(&a.key)?;
+        let text = read_text(&a.checkpoint, "checkpoint")?;
+        let proof = proof_json(&a.proof)?;
+        let mut entry = read(&a.entry, "entry")?;
+        if entry.ends_with(b"\r\n") {
+            entry.truncate(entry.len() - 2);
+        } else if entry.ends_with(b"\n") {
+            entry.truncate(entry.len() - 1);
+        }
+        let cp = match note::verify_note(&text, &keys) {
+            Ok(v) => v,
+            Err(e) => return Ok(fail(&e)),
+        };
+        let index = field_u64(&proof, "index")?;
+        let size = field_u64(&proof, "tree_size")?;
+        let path = match hashes(&proof)? {
+            Ok(p) => p,
+            Err(e) => return Ok(fail(&e)),
+        };
+        if size != cp.checkpoint.size {
+            return Ok(fail(&format!(
+                "证明针对树大小 {size}，检查点的树大小为 {}；请取 size={} 的证明 \
+                 (the proof is for another tree size than the checkpoint's)",
+                cp.checkpoint.size, cp.checkpoint.size
+            )));
+        }
+        let leaf = merkle::leaf_hash(&entry);
+        if let Some(stated) = proof["leaf_hash"].as_str()
+            && decode_hash(stated) != Some(leaf)
+        {
+            return Ok(fail(
+                "条目的哈希与证明所述不符 (the entry does not hash to the proof's leaf_hash)",
+            ));
+        }
+        if !merkle::verify_inclusion(index, size, &leaf, &path, &cp.checkpoint.root) {
+            return Ok(fail(
+                "条目经证明算出的根哈希与检查点不符 \
+                 (the entry and the proof do not lead to the checkpoint's root)",
+            ));
+        }
+        println!("验证通过 (VERIFIED): 条目在日志中 (the entry is in the log)");
+        println!(
+            "  条目序号 (index): {index} · 树大小 (tree size): {size} · 来源 (origin): {}",
+            cp.checkpoint.origin
+        );
+        println!(
+            "  叶哈希 (leaf hash): {} · 根哈希 (root): {}",
+            encode_hash(&leaf),
+            encode_hash(&cp.checkpoint.root)
+        );
+        println!("  签名密钥 (key id): {}", cp.key_id);
+        Ok(ExitCode::SUCCESS)
+    }
+
+    pub fn consistency(a: ConsistencyArgs) -> Result<ExitCode, AppError> {
+        let keys = keys(&a.key)?;
+        let old_text = read_text(&a.old, "old")?;
+        let new_text = read_text(&a.new, "new")?;
+        let proof = proof_json(&a.proof)?;
+        let old = match note::verify_note(&old_text, &keys) {
+            Ok(v) => v.checkpoint,
+            Err(e) => return Ok(fail(&format!("旧检查点 (old checkpoint): {e}"))),
+        };
+        let new = match note::verify_note(&new_text, &keys) {
+            Ok(v) => v.checkpoint,
+            Err(e) => return Ok(fail(&format!("新检查点 (new checkpoint): {e}"))),
+        };
+        if old.origin != new.origin {
+            return Ok(fail(
+                "两个检查点来自不同的日志 (the checkpoints are of different logs)",
+            ));
+        }
+        let from = field_u64(&proof, "from")?;
+        let to = field_u64(&proof, "to")?;
+        if from != old.size || to != new.size {
+            return Ok(fail(&format!(
+                "证明针对 {from} → {to}，检查点为 {} → {} (the proof is for other tree sizes)",
+                old.size, new.size
+            )));
+        }
+        let path = match hashes(&proof)? {
+            Ok(p) => p,
+            Err(e) => return Ok(fail(&e)),
+        };
+        if !merkle::verify_consistency(old.size, new.size, &old.root, &new.root, &path) {
+            return Ok(fail(
+                "新树不是旧树的延续 (the new tree does not extend the old one: the log was rewritten, \
+                 or the proof or a checkpoint was changed)",
+            ));
+        }
+        println!(
+            "验证通过 (VERIFIED): 大小 {} 的树是大小 {} 的树的前缀 (the log only grew)",
+            old.size, new.size
+        );
+        Ok(ExitCode::SUCCESS)
+    }
 }

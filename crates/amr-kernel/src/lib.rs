@@ -9,6 +9,7 @@
 //!   working days, escalation, timeline, ledger export.
 //! - [`signing`]: the deployment's Ed25519 signing keys (key file, published public keys,
 //!   sign/verify, rotation).
+//! - [`translog`]: the transparency log (RFC 6962 Merkle tree, signed checkpoints, proofs).
 //!
 //! Contexts (registry, supervision, ...) build on these and never on each other.
 #![forbid(unsafe_code)]
@@ -25,3 +26,4 @@ pub mod matter;
 pub mod search;
 pub mod signing;
 pub mod testing;
+pub mod translog;

@@ -130,6 +130,7 @@ pub async fn start(state: AppState, listen: &str) -> Result<Running, AppError> {
     let (tx, rx) = watch::channel(false);
     let state = state.with_shutdown(rx.clone());
     spawn_workers(&state, index.clone(), rx.clone());
+    api::log::spawn_follower(&state, keys.clone(), rx.clone());
     let app = router(state, index, keys).into_make_service_with_connect_info::<SocketAddr>();
     let mut stop = rx;
     let handle = tokio::spawn(async move {

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, plus `/healthz`.
 
 mod events;
+pub mod log;
 mod stream;
 
 use axum::Router;
@@ -16,6 +17,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/events/{timepoint}", get(events::get_event))
         .route("/api/v1/me", get(events::get_me))
         .route("/api/v1/keys", get(keys))
+        .merge(log::routes())
 }
 
 /// `GET /api/v1/keys`: the deployment's public signing keys, current and retired

@@ -1,0 +1,134 @@
+//! Measures the transparency log: appends per second in batches, and the time of inclusion
+//! and consistency proofs (read from the store, then verified) as the log grows.
+//!
+//! ```text
+//! cargo run --release -p amr-kernel --example translog_bench -- URL TOTAL [BATCH]
+//! cargo run --release -p amr-kernel --example translog_bench -- sqlite:///tmp/log.db 10000000 10000
+//! ```
+//!
+//! `URL` must name an empty database (it is migrated here). Proofs are timed at every power of
+//! ten of the tree size and at `TOTAL`: 1,000 inclusion proofs of random leaves against the
+//! whole tree and 1,000 consistency proofs from random older sizes, each read and verified.
+
+use std::time::{Duration, Instant};
+
+use amr_kernel::db::{Db, run_migrations};
+use amr_kernel::translog::merkle;
+use amr_kernel::translog::store::{self, NewEntry};
+use rand::{RngExt, SeedableRng};
+
+fn entry(i: u64) -> String {
+    // About the size of a real entry (a registry.entity.changed event).
+    format!(
+        "{{\"division\":\"370102\",\"kind\":\"registry.entity.changed\",\"payload\":{{\"fields\":[\"scope\"],\
+         \"uscc\":\"91370102MA3C{i:06}\"}},\"time\":\"2026-11-26T22:00:00.000000Z\",\"timepoint\":{i},\
+         \"uscc\":\"91370102MA3C{i:06}\"}}"
+    )
+}
+
+async fn time_proofs(db: &Db, size: u64, rng: &mut rand::rngs::StdRng) {
+    let root = store::root_at(db, size).await.unwrap();
+    let samples = 1000;
+    let mut inclusion = Duration::ZERO;
+    let mut hashes = 0usize;
+    for _ in 0..samples {
+        let index = rng.random_range(0..size);
+        let t = Instant::now();
+        let path = store::inclusion_proof(db, index, size).await.unwrap();
+        let leaf = store::entries(db, index, index + 1).await.unwrap();
+        assert!(merkle::verify_inclusion(
+            index,
+            size,
+            &leaf[0].leaf_hash,
+            &path,
+            &root
+        ));
+        inclusion += t.elapsed();
+        hashes += path.len();
+    }
+    let mut consistency = Duration::ZERO;
+    let mut checked = 0u32;
+    for _ in 0..samples {
+        let from = rng.random_range(1..=size);
+        let old = store::root_at(db, from).await.unwrap();
+        let t = Instant::now();
+        let proof = store::consistency_proof(db, from, size).await.unwrap();
+        assert!(merkle::verify_consistency(from, size, &old, &root, &proof));
+        consistency += t.elapsed();
+        checked += 1;
+    }
+    println!(
+        "| {size:>12} | {:>6.1} | {:>8.3} | {:>8.3} |",
+        hashes as f64 / samples as f64,
+        inclusion.as_secs_f64() * 1000.0 / samples as f64,
+        consistency.as_secs_f64() * 1000.0 / f64::from(checked),
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() < 3 {
+        eprintln!("usage: translog_bench URL TOTAL [BATCH]");
+        std::process::exit(2);
+    }
+    let total: u64 = args[2].parse().expect("TOTAL is a number");
+    let batch: u64 = args
+        .get(3)
+        .map(|b| b.parse().expect("BATCH"))
+        .unwrap_or(10_000);
+    let db = Db::connect(&args[1]).await.expect("connect");
+    run_migrations(&db).await.expect("migrate");
+    assert_eq!(
+        store::size(&db).await.unwrap(),
+        0,
+        "the database must be empty"
+    );
+    let mut rng = rand::rngs::StdRng::seed_from_u64(6962);
+    let mut milestones: Vec<u64> = (3..=12)
+        .map(|p| 10u64.pow(p))
+        .filter(|m| *m < total)
+        .collect();
+    milestones.push(total);
+    println!(
+        "backend {}, {total} leaves in batches of {batch}",
+        db.backend().name()
+    );
+    println!("| tree size    | hashes | incl. ms | cons. ms |");
+    println!("|---|---|---|---|");
+    let started = Instant::now();
+    let mut appending = Duration::ZERO;
+    let mut n = 0u64;
+    let mut next = 0;
+    while n < total {
+        let count = batch.min(total - n).min(milestones[next] - n);
+        let entries: Vec<NewEntry> = (n..n + count)
+            .map(|i| NewEntry {
+                timepoint: i as i64 + 1,
+                entry: entry(i),
+            })
+            .collect();
+        let t = Instant::now();
+        let mut tx = db.begin().await.unwrap();
+        store::append(&mut tx, &entries).await.unwrap();
+        tx.commit().await.unwrap();
+        appending += t.elapsed();
+        n += count;
+        if n.is_multiple_of(1_000_000) {
+            eprintln!(
+                "  {n} leaves, {:.0} appends/s so far, {:.0} s",
+                n as f64 / appending.as_secs_f64(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+        if n == milestones[next] {
+            time_proofs(&db, n, &mut rng).await;
+            next += 1;
+        }
+    }
+    println!(
+        "appended {n} leaves in {:.1} s of appending: {:.0} appends/s (batches of {batch}, one transaction each)",
+        appending.as_secs_f64(),
+        n as f64 / appending.as_secs_f64()
+    );
+}
