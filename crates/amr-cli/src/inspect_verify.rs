@@ -143,6 +143,12 @@ fn verify(a: VerifyArgs) -> Result<ExitCode, AppError> {
             r.independent.joint_ratio * 100.0,
             r.maximum.joint_ratio * 100.0
         );
+        if bundle.seed.commitment.is_none() {
+            let _ = writeln!(
+                out,
+                "  注意：种子为直接给定，没有事先公布的承诺值，无法核验种子未被挑选 (note: the seed was given directly, with no commitment published in advance; nobody can check it was not chosen)"
+            );
+        }
         if report.ok {
             let _ = writeln!(
                 out,

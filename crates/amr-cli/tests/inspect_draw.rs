@@ -107,7 +107,8 @@ async fn draw_writes_a_bundle_that_verifies_and_refuses_bad_input() {
     let bundle = amr_supervision::draw::read_bundle(std::fs::File::open(&out1).unwrap()).unwrap();
     assert!(bundle.targets.len() > 1000, "the demo's active entities");
     assert_eq!(bundle.seed.seed, seed);
-    assert_eq!(bundle.inspectors.len(), 6);
+    // The demo's own library (its inspectors) plus the test's six.
+    assert!(bundle.inspectors.iter().filter(|i| i.id.starts_with("D0")).count() >= 6);
     assert!(!bundle.visits.is_empty());
     let report = amr_supervision::draw::verify(&bundle, &|_| {});
     assert!(report.ok, "{report:?}");
@@ -146,4 +147,82 @@ async fn draw_writes_a_bundle_that_verifies_and_refuses_bad_input() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("计划文件格式有误"));
     assert!(!dir.path().join("b4.json").exists());
+}
+
+/// The plan the repository ships draws against the demo it names (`amr demo --entities 20000
+/// --seed 1`, the library and risk classes included), with joint visits, every visit staffed,
+/// and the bundle verifies with `amr inspect verify` (exit 0), while a changed sample fails it.
+#[test]
+fn the_shipped_example_plan_draws_against_the_demo_and_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("amr.db").display());
+    let demo = amr(&url)
+        .args([
+            "demo",
+            "--entities",
+            "20000",
+            "--seed",
+            "1",
+            "--no-addresses",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        demo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+    let plan = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/inspection-plan.json");
+    let out = dir.path().join("bundle.json");
+    let o = amr(&url)
+        .args(["inspect", "draw", "--plan"])
+        .arg(&plan)
+        .args(["--seed", &"5a".repeat(32), "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let bundle: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let report = &bundle["report"];
+    assert!(report["coordinated"]["joint_visits"].as_f64().unwrap() > 0.0);
+    assert!(
+        report["coordinated"]["joint_ratio"].as_f64().unwrap()
+            > report["independent"]["joint_ratio"].as_f64().unwrap()
+    );
+    assert_eq!(report["unstaffed_visits"], 0);
+    let v = amr(&url)
+        .args(["inspect", "verify", "--quiet"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&v.stdout)
+    );
+    // One sampled entity swapped for another target: verification fails.
+    let mut bad = bundle.clone();
+    let sampled: Vec<String> = bad["samples"][0]["sampled"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u.as_str().unwrap().to_string())
+        .collect();
+    let other = bad["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["uscc"].as_str().unwrap().to_string())
+        .find(|u| !sampled.contains(u))
+        .unwrap();
+    bad["samples"][0]["sampled"][0] = serde_json::Value::String(other);
+    let bad_path = dir.path().join("bad.json");
+    std::fs::write(&bad_path, serde_json::to_vec(&bad).unwrap()).unwrap();
+    let v = amr(&url)
+        .args(["inspect", "verify", "--quiet"])
+        .arg(&bad_path)
+        .output()
+        .unwrap();
+    assert_eq!(v.status.code(), Some(1));
 }

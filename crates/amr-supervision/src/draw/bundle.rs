@@ -47,7 +47,13 @@ pub fn resolve_seed(plan: &Plan, source: &SeedSource) -> Result<Seed, Vec<String
             }
         }
     }
-    if plan.public_value_source.is_some() && source.public_value.is_none() {
+    // A seed given directly (no commitment: `amr inspect draw --seed`) is reproducible but its
+    // origin cannot be checked; the verifier says so. With a commitment, the named public
+    // value must be there.
+    if plan.public_value_source.is_some()
+        && source.commitment.is_some()
+        && source.public_value.is_none()
+    {
         problems.push(
             "计划指定了公开值来源，但未给出公开值 (the plan names a public value but none is given)"
                 .to_string(),

@@ -203,11 +203,21 @@ pub async fn targets(
                 continue;
             }
             let class = risk.class_of(&e.division, &e.uscc).await?;
+            let entity_type = target_type(&e.entity_type).to_string();
+            // Stored tags (officers, rules) and the licences the library's rules derive from
+            // the industry (they stand in for a licence register), merged.
+            let mut own = tags.get(&e.uscc).cloned().unwrap_or_default();
+            own.extend(crate::library::rules::derived_tags(
+                &e.industry,
+                &entity_type,
+            ));
+            own.sort();
+            own.dedup();
             let target = Target {
-                tags: tags.get(&e.uscc).cloned().unwrap_or_default(),
+                tags: own,
                 uscc: e.uscc,
                 division: e.division,
-                entity_type: target_type(&e.entity_type).to_string(),
+                entity_type,
                 industry: e.industry,
                 risk: class,
             };
