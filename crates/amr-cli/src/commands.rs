@@ -218,6 +218,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, AppError> {
         Command::SigningKey(c) => signing_key(&settings, c).await,
         Command::Verify(c) => crate::verify::run(c).await,
         Command::Sign(c) => crate::sign::run(c),
+        Command::Review(c) => Ok(crate::review::review_command(c)),
     }
 }
 

@@ -16,6 +16,7 @@ mod config;
 mod demo;
 mod guide;
 mod import;
+mod review;
 mod sign;
 mod verify;
 
@@ -104,6 +105,11 @@ pub enum Command {
     /// A Hong Kong investor's own signing key, offline: `keygen`, `binding`, `filing-hash`.
     #[command(subcommand)]
     Sign(sign::SignCommand),
+    /// Review a text against a rule file: `amr review contract [FILE]` (unfair standard-form
+    /// clauses; one JSON line per finding, character offsets; exit 0 found or not, 2 on
+    /// unreadable input; no database).
+    #[command(subcommand)]
+    Review(review::ReviewCommand),
 }
 
 fn main() -> ExitCode {
