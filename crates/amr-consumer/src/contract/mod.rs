@@ -97,9 +97,14 @@ mod tests {
         for r in rules().rules() {
             assert!(!r.suggestion().is_empty(), "{} has no suggestion", r.id());
             assert!(
-                ["民法典", "消费者权益保护法", "法释〔2022〕8号", "合同行政监督管理办法"]
-                    .iter()
-                    .any(|b| r.basis().contains(b)),
+                [
+                    "民法典",
+                    "消费者权益保护法",
+                    "法释〔2022〕8号",
+                    "合同行政监督管理办法"
+                ]
+                .iter()
+                .any(|b| r.basis().contains(b)),
                 "{} cites none of the four sources",
                 r.id()
             );
@@ -115,6 +120,9 @@ mod tests {
         let found: String = chars[f[0].start..f[0].end].iter().collect();
         assert_eq!(found, f[0].text);
         assert_eq!(f[0].rule, "HT-INTERPRET");
-        assert_eq!(format!("{}{}{}", f[0].before, f[0].text, f[0].after), "第二条 本活动最终解释权归甲方所有");
+        assert_eq!(
+            format!("{}{}{}", f[0].before, f[0].text, f[0].after),
+            "第二条 本活动最终解释权归甲方所有"
+        );
     }
 }

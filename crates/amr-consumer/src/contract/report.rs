@@ -34,7 +34,10 @@ pub const RULE: Field = Field::Text {
 const CONFIRM_OUTCOME: Field = Field::Choice {
     name: "outcome",
     label: label("办理结果", "outcome"),
-    choices: &[choice("confirmed", label("确认为不公平格式条款", "confirmed unfair"))],
+    choices: &[choice(
+        "confirmed",
+        label("确认为不公平格式条款", "confirmed unfair"),
+    )],
 };
 
 const DISMISS_OUTCOME: Field = Field::Choice {

@@ -100,13 +100,7 @@ pub async fn file_report(
     input: &ReportInput,
     today: NaiveDate,
 ) -> Result<Matter, AppError> {
-    let business = text(
-        "business_name",
-        &input.business_name,
-        2,
-        100,
-        "经营者名称",
-    )?;
+    let business = text("business_name", &input.business_name, 2, 100, "经营者名称")?;
     let uscc = match input.uscc.trim() {
         "" => None,
         u => Some(
@@ -304,8 +298,7 @@ pub async fn confirmed_jsonl(db: &Db, scope: &Scope) -> Result<String, AppError>
          WHERE confirmed_at IS NOT NULL AND {} ORDER BY confirmed_at, id",
         scope.division_filter("division", 1)
     );
-    let rows: Vec<(String, Option<String>, Option<String>, String)> =
-        on_conn!(db, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let rows: Vec<(String, Option<String>, Option<String>, String)> = on_conn!(db, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(scope.like_pattern())
             .fetch_all(c)
             .await?);

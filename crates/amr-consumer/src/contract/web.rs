@@ -48,14 +48,38 @@ pub fn module() -> WebModule {
 }
 
 pub const TEMPLATES: &[(&str, &str)] = &[
-    ("contract/check.html", include_str!("../../templates/contract/check.html")),
-    ("contract/report_new.html", include_str!("../../templates/contract/report_new.html")),
-    ("contract/report_status.html", include_str!("../../templates/contract/report_status.html")),
-    ("contract/models.html", include_str!("../../templates/contract/models.html")),
-    ("contract/model.html", include_str!("../../templates/contract/model.html")),
-    ("contract/office_list.html", include_str!("../../templates/contract/office_list.html")),
-    ("contract/office_report.html", include_str!("../../templates/contract/office_report.html")),
-    ("contract/office_model.html", include_str!("../../templates/contract/office_model.html")),
+    (
+        "contract/check.html",
+        include_str!("../../templates/contract/check.html"),
+    ),
+    (
+        "contract/report_new.html",
+        include_str!("../../templates/contract/report_new.html"),
+    ),
+    (
+        "contract/report_status.html",
+        include_str!("../../templates/contract/report_status.html"),
+    ),
+    (
+        "contract/models.html",
+        include_str!("../../templates/contract/models.html"),
+    ),
+    (
+        "contract/model.html",
+        include_str!("../../templates/contract/model.html"),
+    ),
+    (
+        "contract/office_list.html",
+        include_str!("../../templates/contract/office_list.html"),
+    ),
+    (
+        "contract/office_report.html",
+        include_str!("../../templates/contract/office_report.html"),
+    ),
+    (
+        "contract/office_model.html",
+        include_str!("../../templates/contract/office_model.html"),
+    ),
 ];
 
 /// The JSON routes (outside the page frame).
@@ -183,11 +207,16 @@ pub struct CheckInput {
 /// `POST /api/v1/contracts/check`: `{"text": ..}` → `{"findings": [..]}` (character offsets).
 pub async fn api_check(Json(input): Json<CheckInput>) -> Result<Json<Value>, ApiError> {
     let text = check_text(&input.text)?;
-    Ok(Json(json!({"findings": check(text), "rules_version": rules().version})))
+    Ok(Json(
+        json!({"findings": check(text), "rules_version": rules().version}),
+    ))
 }
 
 /// `GET /contracts/check`: the form.
-pub async fn check_page(viewer: Viewer, State(state): State<AppState>) -> Result<Response, PageError> {
+pub async fn check_page(
+    viewer: Viewer,
+    State(state): State<AppState>,
+) -> Result<Response, PageError> {
     let page = json!({"text": "", "checked": false, "findings": [], "rules": rules_json(), "max": CHECK_MAX_CHARS});
     render(&state, &viewer, StatusCode::OK, "contract/check.html", page)
 }
@@ -228,7 +257,9 @@ pub async fn post_check_upload(
             .bytes()
             .await
             .map_err(|e| bad(format!("上传内容无法读取 (the upload cannot be read): {e}")))?;
-        let bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF][..]).unwrap_or(&bytes);
+        let bytes = bytes
+            .strip_prefix(&[0xEF, 0xBB, 0xBF][..])
+            .unwrap_or(&bytes);
         let t = std::str::from_utf8(bytes).map_err(|e| {
             bad(format!(
                 "文件不是 UTF-8 文本（第 {} 字节处），请另存为 UTF-8 后再上传 (the file is not UTF-8 at byte {}; save it as UTF-8 first)",
@@ -243,10 +274,19 @@ pub async fn post_check_upload(
 }
 
 /// `GET /contracts/reports/new`: the "你提我点" form.
-pub async fn report_form(viewer: Viewer, State(state): State<AppState>) -> Result<Response, PageError> {
+pub async fn report_form(
+    viewer: Viewer,
+    State(state): State<AppState>,
+) -> Result<Response, PageError> {
     let (token, cookie) = form_token(&viewer);
     let page = json!({"form_csrf": token, "v": {}, "error": null});
-    let resp = render(&state, &viewer, StatusCode::OK, "contract/report_new.html", page)?;
+    let resp = render(
+        &state,
+        &viewer,
+        StatusCode::OK,
+        "contract/report_new.html",
+        page,
+    )?;
     Ok(with_cookie(resp, cookie))
 }
 
@@ -286,7 +326,13 @@ pub async fn post_report(
                 },
                 "error": {"field": field, "message": message},
             });
-            let resp = render(&state, &viewer, StatusCode::BAD_REQUEST, "contract/report_new.html", page)?;
+            let resp = render(
+                &state,
+                &viewer,
+                StatusCode::BAD_REQUEST,
+                "contract/report_new.html",
+                page,
+            )?;
             Ok(with_cookie(resp, cookie))
         }
         Err(e) => Err(e.into()),
@@ -311,21 +357,35 @@ pub async fn report_status(
             "business_name": m.payload.get("business_name"),
         },
     });
-    render(&state, &viewer, StatusCode::OK, "contract/report_status.html", page)
+    render(
+        &state,
+        &viewer,
+        StatusCode::OK,
+        "contract/report_status.html",
+        page,
+    )
 }
 
 /// `GET /contracts/models`: model contracts by industry.
-pub async fn models_page(viewer: Viewer, State(state): State<AppState>) -> Result<Response, PageError> {
+pub async fn models_page(
+    viewer: Viewer,
+    State(state): State<AppState>,
+) -> Result<Response, PageError> {
     let models = store::models(&state.db).await?;
     let mut by_industry: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for m in &models {
-        by_industry
-            .entry(m.industry.clone())
-            .or_default()
-            .push(json!({"id": m.id, "title": m.title, "version": m.version, "updated_at": m.updated_at}));
+        by_industry.entry(m.industry.clone()).or_default().push(
+            json!({"id": m.id, "title": m.title, "version": m.version, "updated_at": m.updated_at}),
+        );
     }
     let page = json!({"industries": by_industry, "office": false});
-    render(&state, &viewer, StatusCode::OK, "contract/models.html", page)
+    render(
+        &state,
+        &viewer,
+        StatusCode::OK,
+        "contract/models.html",
+        page,
+    )
 }
 
 fn parse_id(id: &str) -> Result<i64, PageError> {
@@ -342,7 +402,13 @@ pub async fn model_page(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let m = store::model(&state.db, parse_id(&id)?).await?;
-    render(&state, &viewer, StatusCode::OK, "contract/model.html", json!({"m": m}))
+    render(
+        &state,
+        &viewer,
+        StatusCode::OK,
+        "contract/model.html",
+        json!({"m": m}),
+    )
 }
 
 // ----- officers ---------------------------------------------------------------------------
@@ -380,7 +446,9 @@ pub async fn office_list(
         limit: Some(50),
         ..ListFilter::default()
     };
-    let page = store::engine().list(&state.db, &acting, &filter, today()).await?;
+    let page = store::engine()
+        .list(&state.db, &acting, &filter, today())
+        .await?;
     let numbers: Vec<String> = page.items.iter().map(|m| m.number.clone()).collect();
     let reports = store::reports_of(&state.db, &scope, &numbers).await?;
     let items: Vec<Value> = page
@@ -398,7 +466,13 @@ pub async fn office_list(
         })
         .collect();
     let page = json!({"items": items, "next": page.next, "q": {"state": q.state.trim()}});
-    render(&state, &viewer, StatusCode::OK, "contract/office_list.html", page)
+    render(
+        &state,
+        &viewer,
+        StatusCode::OK,
+        "contract/office_list.html",
+        page,
+    )
 }
 
 /// `GET /office/contracts/{number}`: a report, what the rules found, its timeline, actions.
@@ -421,7 +495,13 @@ pub async fn office_report(
         "timeline": timeline,
         "rules": rules_json(),
     });
-    render(&state, &viewer, StatusCode::OK, "contract/office_report.html", page)
+    render(
+        &state,
+        &viewer,
+        StatusCode::OK,
+        "contract/office_report.html",
+        page,
+    )
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -476,13 +556,19 @@ pub async fn post_office_act(
 
 /// `GET /office/contracts/confirmed.jsonl`: the confirmed clauses of the jurisdiction as
 /// labelled test lines (`{"text", "label": "violation", "rule", "source"}`).
-pub async fn office_confirmed(viewer: Viewer, State(state): State<AppState>) -> Result<Response, PageError> {
+pub async fn office_confirmed(
+    viewer: Viewer,
+    State(state): State<AppState>,
+) -> Result<Response, PageError> {
     let (_, scope, _, _) = officer(&viewer)?;
     let body = store::confirmed_jsonl(&state.db, &scope).await?;
     Ok((
         [
             (CONTENT_TYPE, "application/x-ndjson; charset=utf-8"),
-            (CONTENT_DISPOSITION, "attachment; filename=\"contract-clauses-confirmed.jsonl\""),
+            (
+                CONTENT_DISPOSITION,
+                "attachment; filename=\"contract-clauses-confirmed.jsonl\"",
+            ),
         ],
         body,
     )
@@ -490,11 +576,20 @@ pub async fn office_confirmed(viewer: Viewer, State(state): State<AppState>) -> 
 }
 
 /// `GET /office/contracts/models`: the model contracts and the form to add one.
-pub async fn office_models(viewer: Viewer, State(state): State<AppState>) -> Result<Response, PageError> {
+pub async fn office_models(
+    viewer: Viewer,
+    State(state): State<AppState>,
+) -> Result<Response, PageError> {
     officer(&viewer)?;
     let models = store::models(&state.db).await?;
     let page = json!({"models": models, "m": null, "v": {}, "error": null});
-    render(&state, &viewer, StatusCode::OK, "contract/office_model.html", page)
+    render(
+        &state,
+        &viewer,
+        StatusCode::OK,
+        "contract/office_model.html",
+        page,
+    )
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -532,7 +627,13 @@ async fn save_model_form(
                       "source": f.input.source, "division": f.input.division},
                 "error": {"field": field, "message": message},
             });
-            render(state, viewer, StatusCode::BAD_REQUEST, "contract/office_model.html", page)
+            render(
+                state,
+                viewer,
+                StatusCode::BAD_REQUEST,
+                "contract/office_model.html",
+                page,
+            )
         }
         Err(e) => Err(e.into()),
     }
@@ -557,7 +658,13 @@ pub async fn office_model_edit(
     let m = store::model(&state.db, parse_id(&id)?).await?;
     let v = json!({"industry": m.industry, "title": m.title, "body": m.body, "source": m.source, "division": m.division});
     let page = json!({"models": [], "m": m, "v": v, "error": null});
-    render(&state, &viewer, StatusCode::OK, "contract/office_model.html", page)
+    render(
+        &state,
+        &viewer,
+        StatusCode::OK,
+        "contract/office_model.html",
+        page,
+    )
 }
 
 /// `POST /office/contracts/models/{id}`: replaces a model contract (a new version).

@@ -65,6 +65,7 @@ impl RuleFile {
     /// Parses the TOML text of a rule file (the rules are checked by
     /// [`RuleSet::compile`](super::RuleSet::compile)).
     pub fn parse(text: &str) -> Result<RuleFile, String> {
-        toml::from_str(text).map_err(|e| format!("规则文件无法解析 (the rule file cannot be read): {e}"))
+        toml::from_str(text)
+            .map_err(|e| format!("规则文件无法解析 (the rule file cannot be read): {e}"))
     }
 }

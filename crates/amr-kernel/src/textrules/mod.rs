@@ -270,12 +270,18 @@ impl RuleSet {
         for (i, rule) in self.rules.iter().enumerate() {
             for p in &rule.spec.positive {
                 if !self.scan(p).iter().any(|h| h.rule == i) {
-                    failures.push(format!("{}: 未检出正例 (positive example not found): {p}", rule.id()));
+                    failures.push(format!(
+                        "{}: 未检出正例 (positive example not found): {p}",
+                        rule.id()
+                    ));
                 }
             }
             for n in &rule.spec.negative {
                 if self.scan(n).iter().any(|h| h.rule == i) {
-                    failures.push(format!("{}: 反例被误报 (negative example found): {n}", rule.id()));
+                    failures.push(format!(
+                        "{}: 反例被误报 (negative example found): {n}",
+                        rule.id()
+                    ));
                 }
             }
             if rule.spec.positive.is_empty() {

@@ -44,7 +44,10 @@ fn finds_spans_with_rule_and_clause() {
     let h = hits[0];
     assert_eq!(s.rule(h.rule).id(), "R-INTERPRET");
     assert_eq!(&text[h.start..h.end], "最终解释权");
-    assert_eq!(&text[h.clause_start..h.clause_end], "第二条 本活动最终解释权归本店所有");
+    assert_eq!(
+        &text[h.clause_start..h.clause_end],
+        "第二条 本活动最终解释权归本店所有"
+    );
     assert_eq!(s.rule(h.rule).basis(), "法释〔2022〕8号 第一条");
 }
 
