@@ -233,6 +233,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, AppError> {
         Command::Inspect(crate::InspectCommand::Engine(c)) => {
             crate::inspect_verify::run(&settings, c).await
         }
+        Command::Review(c) => Ok(crate::review::review_command(c)),
     }
 }
 

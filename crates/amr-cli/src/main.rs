@@ -21,6 +21,7 @@ mod inspect_draw;
 mod inspect_library;
 mod inspect_risk;
 mod inspect_verify;
+mod review;
 mod sign;
 mod verify;
 
@@ -115,6 +116,11 @@ pub enum Command {
     /// item list and the inspectors); `risk recompute|show` (credit-risk classes).
     #[command(subcommand)]
     Inspect(InspectCommand),
+    /// Review a text against a rule file: `amr review contract [FILE]` (unfair standard-form
+    /// clauses; one JSON line per finding, character offsets; exit 0 found or not, 2 on
+    /// unreadable input; no database).
+    #[command(subcommand)]
+    Review(review::ReviewCommand),
 }
 
 /// `amr inspect ...`.

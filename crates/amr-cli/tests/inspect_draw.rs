@@ -108,7 +108,14 @@ async fn draw_writes_a_bundle_that_verifies_and_refuses_bad_input() {
     assert!(bundle.targets.len() > 1000, "the demo's active entities");
     assert_eq!(bundle.seed.seed, seed);
     // The demo's own library (its inspectors) plus the test's six.
-    assert!(bundle.inspectors.iter().filter(|i| i.id.starts_with("D0")).count() >= 6);
+    assert!(
+        bundle
+            .inspectors
+            .iter()
+            .filter(|i| i.id.starts_with("D0"))
+            .count()
+            >= 6
+    );
     assert!(!bundle.visits.is_empty());
     let report = amr_supervision::draw::verify(&bundle, &|_| {});
     assert!(report.ok, "{report:?}");

@@ -7,6 +7,8 @@
 //! - [`error`]: the one error type and its written policy.
 //! - [`matter`]: the matter (事项/台账) engine: kinds declared in code, numbers, clocks in
 //!   working days, escalation, timeline, ledger export.
+//! - [`textrules`]: the text-rule engine (rule files, Aho-Corasick prefilter, precise
+//!   patterns, spans with the rule and its legal basis).
 //! - [`signing`]: the deployment's Ed25519 signing keys (key file, published public keys,
 //!   sign/verify, rotation).
 //! - [`translog`]: the transparency log (RFC 6962 Merkle tree, signed checkpoints, proofs).
@@ -26,4 +28,5 @@ pub mod matter;
 pub mod search;
 pub mod signing;
 pub mod testing;
+pub mod textrules;
 pub mod translog;

@@ -28,6 +28,7 @@ pub fn migration_sets() -> Vec<amr_kernel::db::MigrationSet> {
         amr_registry::migrations(),
         amr_address::schema::migrations(),
         amr_supervision::migrations(),
+        amr_consumer::migrations(),
     ]
 }
 
@@ -41,6 +42,7 @@ pub fn web_modules() -> Vec<WebModule> {
     ];
     modules.extend(amr_registry::web::more_modules());
     modules.extend(amr_supervision::web::modules());
+    modules.extend(amr_consumer::modules());
     modules
 }
 
@@ -72,6 +74,7 @@ pub fn router(state: AppState, index: Arc<EntityIndex>, keys: Arc<Keyring>) -> R
         .merge(api::routes())
         .merge(amr_supervision::web::api_routes(supervision.clone()))
         .merge(amr_registry::web::api_routes())
+        .merge(amr_consumer::api_routes())
         .merge(amr_address::web::api_routes())
         .merge(amr_address::api::routes())
         .merge(amr_registry::web::search_api_routes(index.clone()))

@@ -74,6 +74,7 @@ pub fn routes(
         .merge(amr_registry::web::identity_page_routes(verifier))
         .merge(amr_address::office::routes())
         .merge(amr_supervision::web::page_routes(supervision))
+        .merge(amr_consumer::page_routes())
         .fallback(not_found)
         .layer(middleware::from_fn(page::page_frame));
     Router::new()
