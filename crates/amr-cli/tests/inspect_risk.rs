@@ -42,6 +42,17 @@ async fn recompute_by_scope_then_everything_then_show() {
     cmd.args(["demo", "--entities", "400", "--seed", "5", "--no-addresses"]);
     let out = run(cmd);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    // The demo classifies every live entity; start the command's checks from no rows.
+    let (demo_rows, _) = scalar(&db, "SELECT COUNT(*), '' FROM credit_risk").await;
+    assert!(demo_rows > 0, "the demo classifies");
+    {
+        let conn = amr_kernel::db::Db::connect(&db).await.unwrap();
+        amr_kernel::on_conn!(&conn, c => {
+            sqlx::query("DELETE FROM credit_risk").execute(c).await.unwrap();
+            sqlx::query("DELETE FROM credit_risk_runs").execute(c).await.unwrap();
+        });
+        conn.close().await;
+    }
 
     // A bad scope is refused before anything is written.
     let mut cmd = amr(&db);
