@@ -42,4 +42,11 @@ impl RegistrySource for RegistryFacts {
     fn get<'a>(&'a self, uscc: &'a str) -> SourceFuture<'a, Option<EntityFacts>> {
         Box::pin(async move { Ok(facts::facts_of(&self.db, uscc).await?.map(convert)) })
     }
+
+    fn get_many<'a>(&'a self, usccs: &'a [&'a str]) -> SourceFuture<'a, Vec<EntityFacts>> {
+        Box::pin(async move {
+            let rows = facts::facts_of_many(&self.db, usccs).await?;
+            Ok(rows.into_iter().map(convert).collect())
+        })
+    }
 }

@@ -46,4 +46,8 @@ pub trait RegistrySource: Send + Sync + std::fmt::Debug {
 
     /// One entity, or `None`.
     fn get<'a>(&'a self, uscc: &'a str) -> SourceFuture<'a, Option<EntityFacts>>;
+
+    /// The entities of `usccs` that exist (any order; unknown codes left out), read in a few
+    /// queries however many there are.
+    fn get_many<'a>(&'a self, usccs: &'a [&'a str]) -> SourceFuture<'a, Vec<EntityFacts>>;
 }

@@ -114,7 +114,7 @@ pub async fn get_scoped(db: &Db, scope: &Scope, uscc: &str) -> Result<Entity, Ap
 }
 
 /// USCCs per query in [`get_many`]: with the scope's pattern, at most 500 parameters.
-const MANY_CHUNK: usize = 499;
+pub(crate) const MANY_CHUNK: usize = 499;
 
 /// The entities within the officer's jurisdiction among `usccs`, by USCC; unknown ones and
 /// those outside the jurisdiction are left out (no [`AppError::NotFound`]), repeats are read

@@ -103,10 +103,27 @@ pub async fn facts_page(
 
 /// One entity's facts, or `None`.
 pub async fn facts_of(db: &Db, uscc: &str) -> Result<Option<Facts>, AppError> {
-    let sql = format!("{SELECT} WHERE e.uscc = $1");
-    let row: Option<Row> = on_conn!(db, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(uscc)
-        .fetch_optional(c)
-        .await?);
-    Ok(row.map(facts))
+    Ok(facts_of_many(db, &[uscc]).await?.pop())
+}
+
+/// The facts of the entities of `usccs` that exist, `MANY_CHUNK` (499) codes a query, as
+/// `get_many` reads entities.
+pub async fn facts_of_many(db: &Db, usccs: &[&str]) -> Result<Vec<Facts>, AppError> {
+    let mut out = Vec::with_capacity(usccs.len());
+    for chunk in usccs.chunks(super::entities::MANY_CHUNK) {
+        let list = (1..=chunk.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("{SELECT} WHERE e.uscc IN ({list})");
+        let rows: Vec<Row> = on_conn!(db, c => {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+            for u in chunk {
+                q = q.bind(*u);
+            }
+            q.fetch_all(c).await?
+        });
+        out.extend(rows.into_iter().map(facts));
+    }
+    Ok(out)
 }

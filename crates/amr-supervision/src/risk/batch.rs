@@ -1,5 +1,10 @@
 //! Recomputing classes: every entity of a jurisdiction ([`recompute_all`], streamed page by
-//! page, flat in memory), or one entity ([`recompute_one`], [`rescore_in`]).
+//! page, flat in memory), or the entities an event batch names ([`rescore_in`]).
+//!
+//! A re-score by the follower writes no audit entry of its own: it is the consequence of an act
+//! that has one (a registration, a flag, a recorded result), and its internal event records the
+//! change (class before and after, model version), as the search index and the address-risk
+//! counts record none.
 //!
 //! A full run reads the registry through [`RegistrySource::page`] 10,000 entities at a time in
 //! `(division, uscc)` order, scores those not deregistered, and writes each page in one
@@ -7,6 +12,7 @@
 //! one internal event `supervision.risk.classified` (`{run, entities, by_class}`) and one audit
 //! entry `risk.recompute.batch`. Memory stays one page whatever the entity count.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{FixedOffset, NaiveDate, Utc};
@@ -216,69 +222,68 @@ pub async fn recompute_all(
     })
 }
 
-/// What re-scoring one entity did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub enum Outcome {
-    /// Scored; the class before (`None`: it had no row) and whether anything changed.
-    Scored {
-        previous: Option<crate::draw::model::RiskClass>,
-        class: crate::draw::model::RiskClass,
-        changed: bool,
-    },
-    /// Deregistered: its row was removed (or it had none).
-    Removed,
-    /// Not in the registry.
-    Unknown,
-}
-
-/// Re-scores one entity inside `tx` (its observations read in `tx`, so ones recorded there
-/// count). Writes the row, an internal event `supervision.risk.classified` (`{uscc, class,
-/// previous, score, model_version}`) and an audit entry `risk.classified`, only when the row
-/// changes.
+/// Re-scores the entities of `usccs` inside `tx`: their facts, stored rows and observations
+/// read in a few queries (observations inside `tx`, so ones recorded there count), the changed
+/// rows written in one statement. Each entity whose row changes gets an internal event
+/// `supervision.risk.classified` (`{uscc, class, previous, score, model_version}`), the record
+/// of the change; the others get nothing. Unknown codes are skipped. Returns how many rows
+/// changed (written or removed).
 pub async fn rescore_in(
     tx: &mut Tx,
     registry: &dyn RegistrySource,
     model: &Model,
     actor: &Actor,
-    uscc: &str,
+    usccs: &[&str],
     today: NaiveDate,
-) -> Result<Outcome, AppError> {
-    let Some(facts) = registry.get(uscc).await? else {
-        return Ok(Outcome::Unknown);
-    };
-    let before = store::get_in(tx, uscc).await?;
-    if !scored_status(&facts.status) {
-        if before.is_some() {
-            store::delete_rows(tx, &[uscc]).await?;
-            record_change(tx, actor, &facts, before.as_ref(), None, model).await?;
-        }
-        return Ok(Outcome::Removed);
-    }
-    let obs = store::observations_in(tx, uscc).await?;
-    let scored = score(&facts, &obs, today, model);
-    let same = before.as_ref().is_some_and(|b| {
-        b.class == scored.class
-            && b.score == scored.score
-            && b.reasons == scored.reasons
-            && b.model_version == model.version
-            && b.division == facts.division
-    });
-    let class = scored.class;
-    if !same {
-        let row = ClassRow {
-            uscc: facts.uscc.clone(),
-            division: facts.division.clone(),
-            scored,
-            model_version: model.version.clone(),
+) -> Result<u64, AppError> {
+    let mut facts: HashMap<String, EntityFacts> = registry
+        .get_many(usccs)
+        .await?
+        .into_iter()
+        .map(|f| (f.uscc.clone(), f))
+        .collect();
+    let mut before = store::get_in(tx, usccs).await?;
+    let mut obs = store::observations_in(tx, usccs).await?;
+    let mut rows = Vec::new();
+    let mut gone = Vec::new();
+    // (facts, before, index into rows or None for a removal)
+    let mut changes: Vec<(EntityFacts, Option<store::Stored>, Option<usize>)> = Vec::new();
+    for uscc in usccs {
+        let Some(f) = facts.remove(*uscc) else {
+            continue;
         };
-        store::write_rows(tx, std::slice::from_ref(&row)).await?;
-        record_change(tx, actor, &facts, before.as_ref(), Some(&row), model).await?;
+        let b = before.remove(*uscc);
+        if !scored_status(&f.status) {
+            if b.is_some() {
+                gone.push(*uscc);
+                changes.push((f, b, None));
+            }
+            continue;
+        }
+        let scored = score(&f, &obs.remove(*uscc).unwrap_or_default(), today, model);
+        let same = b.as_ref().is_some_and(|b| {
+            b.class == scored.class
+                && b.score == scored.score
+                && b.reasons == scored.reasons
+                && b.model_version == model.version
+                && b.division == f.division
+        });
+        if !same {
+            rows.push(ClassRow {
+                uscc: f.uscc.clone(),
+                division: f.division.clone(),
+                scored,
+                model_version: model.version.clone(),
+            });
+            changes.push((f, b, Some(rows.len() - 1)));
+        }
     }
-    Ok(Outcome::Scored {
-        previous: before.map(|b| b.class),
-        class,
-        changed: !same,
-    })
+    store::write_rows(tx, &rows).await?;
+    store::delete_rows(tx, &gone).await?;
+    for (f, b, row) in &changes {
+        record_change(tx, actor, f, b.as_ref(), row.map(|i| &rows[i]), model).await?;
+    }
+    Ok(changes.len() as u64)
 }
 
 async fn record_change(
@@ -304,35 +309,5 @@ async fn record_change(
             .actor(actor.label()),
     )
     .await?;
-    audit::record(
-        tx,
-        actor,
-        audit::Change {
-            action: "risk.classified",
-            target_kind: "credit_risk",
-            target_id: facts.uscc.clone(),
-            division: Some(facts.division.clone()),
-            before: before.map(|b| json!({"class": b.class, "score": b.score})),
-            after: after.map(|r| {
-                json!({"class": r.scored.class, "score": r.scored.score,
-                       "reasons": r.scored.reasons})
-            }),
-        },
-    )
-    .await?;
     Ok(())
-}
-
-/// Re-scores one entity in a transaction of its own, under the model in force.
-pub async fn recompute_one(
-    db: &Db,
-    registry: &dyn RegistrySource,
-    actor: &Actor,
-    uscc: &str,
-) -> Result<Outcome, AppError> {
-    let model = store::model(db).await?;
-    let mut tx = db.begin().await?;
-    let out = rescore_in(&mut tx, registry, &model, actor, uscc, today_in_china()).await?;
-    tx.commit().await?;
-    Ok(out)
 }

@@ -12,8 +12,11 @@
 //!
 //! Everything happens in the batch's transaction, so classes and the cursor commit together.
 //!
-//! The schedule runs a full recompute every day at 02:00 China time, and at start when the
-//! last full run ended more than a day ago (or never ran).
+//! The schedule runs a full recompute every day at 02:00 China time, and at start when a
+//! nightly run was missed (the last full run ended more than a day ago). A database that was
+//! never classified gets no run at start: the follower reads the event log from its beginning
+//! and classifies every registered or imported entity, so a full run then would do the same
+//! work twice (`amr inspect risk recompute` and `amr demo` run one explicitly).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -155,8 +158,11 @@ impl Consumer for RiskFollower {
         let model = store::model(&self.db).await?;
         let today = batch::today_in_china();
         let actor = Actor::system();
-        for uscc in &touched {
-            batch::rescore_in(tx, self.registry.as_ref(), &model, &actor, uscc, today).await?;
+        let touched: Vec<&str> = touched.iter().map(String::as_str).collect();
+        // A page at a time, as a full run reads them: memory stays flat however many entities
+        // an import event names.
+        for page in touched.chunks(batch::PAGE) {
+            batch::rescore_in(tx, self.registry.as_ref(), &model, &actor, page, today).await?;
         }
         Ok(())
     }
@@ -177,9 +183,10 @@ pub fn next_run_after(now: DateTime<Utc>) -> DateTime<Utc> {
         .unwrap_or(now + Duration::days(1))
 }
 
-/// Whether a full run is due at start: none finished, or the last ended over a day ago.
+/// Whether a full run is due at start: a nightly run was missed (the last full run ended over
+/// a day ago). Never classified: not due (the follower classifies from the event log).
 pub fn due_at_start(last: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
-    last.is_none_or(|t| now - t > Duration::days(1))
+    last.is_some_and(|t| now - t > Duration::days(1))
 }
 
 /// Runs a full recompute of the whole country (trigger `schedule`), unless one is going on.
@@ -237,7 +244,12 @@ pub fn spawn(db: Db, registry: Arc<dyn RegistrySource>, shutdown: watch::Receive
             db: db.clone(),
             registry: registry.clone(),
         },
-        amr_kernel::events::runner::RunnerOptions::default(),
+        // An import event names up to 10,000 entities: 16 events a batch keep one transaction
+        // to at most 160,000 re-scores.
+        amr_kernel::events::runner::RunnerOptions {
+            batch_size: 16,
+            ..Default::default()
+        },
         shutdown.clone(),
     ));
     tokio::spawn(schedule(db, registry, shutdown));
@@ -271,9 +283,9 @@ mod tests {
     }
 
     #[test]
-    fn due_at_start_when_never_run_or_stale() {
+    fn due_at_start_when_a_nightly_run_was_missed_only() {
         let now = at("2026-06-01T04:00:00Z");
-        assert!(due_at_start(None, now));
+        assert!(!due_at_start(None, now));
         assert!(due_at_start(Some(at("2026-05-31T03:00:00Z")), now));
         assert!(!due_at_start(Some(at("2026-05-31T05:00:00Z")), now));
     }

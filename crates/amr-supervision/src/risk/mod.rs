@@ -9,6 +9,6 @@ pub mod model;
 pub mod store;
 pub mod web;
 
-pub use batch::{recompute_all, recompute_one};
+pub use batch::recompute_all;
 pub use follower::RiskFollower;
 pub use store::{class_of, classes_page};

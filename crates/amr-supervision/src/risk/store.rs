@@ -217,18 +217,28 @@ pub async fn observations(
     Ok(out)
 }
 
-/// The observations of one entity, read inside `tx` (so rows it recorded count).
-pub async fn observations_in(tx: &mut Tx, uscc: &str) -> Result<Vec<Observation>, AppError> {
-    let rows: Vec<ObsRow> = on_tx!(tx, c => sqlx::query_as(
-        "SELECT uscc, indicator, observed_on FROM credit_risk_observations WHERE uscc = $1 \
-         ORDER BY observed_on",
-    )
-    .bind(uscc)
-    .fetch_all(&mut *c)
-    .await?);
+/// The observations of `usccs`, by USCC, read inside `tx` (so rows it recorded count).
+pub async fn observations_in(
+    tx: &mut Tx,
+    usccs: &[&str],
+) -> Result<HashMap<String, Vec<Observation>>, AppError> {
     let mut out = HashMap::new();
-    group(rows, &mut out);
-    Ok(out.remove(uscc).unwrap_or_default())
+    for chunk in usccs.chunks(IN_CHUNK) {
+        let sql = format!(
+            "SELECT uscc, indicator, observed_on FROM credit_risk_observations WHERE uscc IN ({}) \
+             ORDER BY observed_on",
+            in_list(1, chunk.len())
+        );
+        let rows: Vec<ObsRow> = on_tx!(tx, c => {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+            for u in chunk {
+                q = q.bind(*u);
+            }
+            q.fetch_all(&mut *c).await?
+        });
+        group(rows, &mut out);
+    }
+    Ok(out)
 }
 
 /// An observation as officers see it.
@@ -380,14 +390,24 @@ pub async fn get(db: &Db, scope: &Scope, uscc: &str) -> Result<Option<Stored>, A
     row.map(stored).transpose()
 }
 
-/// The stored row of `uscc`, read inside `tx`.
-pub async fn get_in(tx: &mut Tx, uscc: &str) -> Result<Option<Stored>, AppError> {
-    let sql = format!("{STORED} WHERE uscc = $1");
-    let row: Option<StoredRow> = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(uscc)
-        .fetch_optional(&mut *c)
-        .await?);
-    row.map(stored).transpose()
+/// The stored rows of `usccs`, by USCC, read inside `tx`.
+pub async fn get_in(tx: &mut Tx, usccs: &[&str]) -> Result<HashMap<String, Stored>, AppError> {
+    let mut out = HashMap::new();
+    for chunk in usccs.chunks(IN_CHUNK) {
+        let sql = format!("{STORED} WHERE uscc IN ({})", in_list(1, chunk.len()));
+        let rows: Vec<StoredRow> = on_tx!(tx, c => {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+            for u in chunk {
+                q = q.bind(*u);
+            }
+            q.fetch_all(&mut *c).await?
+        });
+        for r in rows {
+            let s = stored(r)?;
+            out.insert(s.uscc.clone(), s);
+        }
+    }
+    Ok(out)
 }
 
 /// The class of `uscc`: its stored class, or B (一般) when it has not been scored.
