@@ -96,7 +96,10 @@ pub async fn entities(db: &Db, n: usize) -> Vec<String> {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert!(caught_up, "the credit-risk follower did not catch up in 30 s");
+    assert!(
+        caught_up,
+        "the credit-risk follower did not catch up in 30 s"
+    );
     let now = Utc::now();
     let mut tx = db.begin().await.unwrap();
     for (i, u) in codes.iter().enumerate() {
