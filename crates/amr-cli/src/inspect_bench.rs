@@ -113,10 +113,31 @@ pub fn run(a: BenchArgs) -> Result<ExitCode, AppError> {
     let mut times = Vec::new();
     let mut outcome = None;
     for run in 0..a.runs.max(1) {
+        // Where a run's time goes: the time from each stage's first progress report to the
+        // next stage's (the first run only).
+        let stages: std::sync::Mutex<Vec<(&'static str, Instant)>> =
+            std::sync::Mutex::new(Vec::new());
         let t = Instant::now();
-        let out = draw::draw(&plan, &items, &targets, &inspectors, &seed, &|_| {})
-            .map_err(AppError::from)?;
+        let out = draw::draw(&plan, &items, &targets, &inspectors, &seed, &|p| {
+            if run == 0 {
+                let mut s = stages.lock().unwrap_or_else(|e| e.into_inner());
+                if s.last().is_none_or(|(name, _)| *name != p.stage) {
+                    s.push((p.stage, Instant::now()));
+                }
+            }
+        })
+        .map_err(AppError::from)?;
         let d = t.elapsed();
+        let stages = stages.into_inner().unwrap_or_else(|e| e.into_inner());
+        if !stages.is_empty() {
+            let ends = stages.iter().skip(1).map(|(_, at)| *at).chain([t + d]);
+            let parts: Vec<String> = stages
+                .iter()
+                .zip(ends)
+                .map(|((name, at), end)| format!("{name} {}", secs(end - *at)))
+                .collect();
+            println!("  各阶段 (stages): {}", parts.join(", "));
+        }
         println!(
             "  抽取第 {} 次 (draw run {}): {}",
             run + 1,
@@ -129,6 +150,19 @@ pub fn run(a: BenchArgs) -> Result<ExitCode, AppError> {
     times.sort();
     let median = times[times.len() / 2];
     let out = outcome.expect("at least one run");
+    // A digest of what was drawn (samples and visits with their crews): the same inputs give
+    // the same digest, so a change to the engine that must not change results is checked by
+    // running the bench before and after it.
+    {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        let json = serde_json::to_vec(&(&out.samples, &out.visits))
+            .map_err(|e| AppError::Internal(e.into()))?;
+        h.update(&json);
+        let digest: [u8; 32] = h.finalize().into();
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        println!("  结果摘要 (outcome digest) {hex}");
+    }
     let r = &out.report;
     println!(
         "抽取中位数 (draw, median of {}): {}；峰值内存 (peak RSS): {:.0} MB",
