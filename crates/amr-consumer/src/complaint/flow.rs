@@ -381,7 +381,7 @@ pub async fn answer(
         _ => {
             return Err(AppError::bad_request(
                 "answer",
-                "请选择和解（settle）或拒绝（refuse）(answer settle or refuse)",
+                "请选择和解（settle）或拒绝（refuse） (answer settle or refuse)",
             ));
         }
     };

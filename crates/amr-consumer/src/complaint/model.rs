@@ -25,7 +25,7 @@ impl IntakeKind {
             "help" => Ok(IntakeKind::Help),
             _ => Err(AppError::bad_request(
                 "kind",
-                "类别应为 complaint（投诉）、report（举报）或 help（咨询求助）(the kind is complaint, report or help)",
+                "类别应为 complaint（投诉）、report（举报）或 help（咨询求助） (the kind is complaint, report or help)",
             )),
         }
     }

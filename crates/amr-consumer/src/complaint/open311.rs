@@ -120,7 +120,7 @@ pub async fn get_service(Path(file): Path<String>) -> Response {
     Json(json!({
         "service_code": code,
         "attributes": [
-            attribute("business_name", "经营者名称（无统一社会信用代码时必填，并填写 address_string）(the business's name, with address_string, when there is no USCC)", false, 1),
+            attribute("business_name", "经营者名称（无统一社会信用代码时必填，并填写 address_string） (the business's name, with address_string, when there is no USCC)", false, 1),
             attribute("uscc", "经营者统一社会信用代码 (the business's USCC)", false, 2),
             attribute("purchase", "购买的商品或接受的服务 (what was bought)", complaint, 3),
             attribute("purchase_date", "购买日期 YYYY-MM-DD (purchase date)", false, 4),
@@ -318,7 +318,7 @@ fn parse_time(field: &str, v: &str) -> Result<Option<DateTime<Utc>>, AppError> {
         .map_err(|_| {
             AppError::bad_request(
                 field,
-                "时间格式为 W3C（如 2026-10-01T00:00:00+08:00）(a W3C date-time)",
+                "时间格式为 W3C（如 2026-10-01T00:00:00+08:00） (a W3C date-time)",
             )
         })
 }
