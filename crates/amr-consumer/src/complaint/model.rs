@@ -413,7 +413,8 @@ mod tests {
 
     #[test]
     fn each_bad_field_is_named() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut IntakeInput)>)> = vec![
+        type Change = Box<dyn Fn(&mut IntakeInput)>;
+        let cases: Vec<(&str, Change)> = vec![
             ("kind", Box::new(|i| i.kind = "lawsuit".into())),
             ("name", Box::new(|i| i.name = " ".into())),
             ("name", Box::new(|i| i.name = "张\u{0}三".into())),

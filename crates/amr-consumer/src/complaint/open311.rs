@@ -133,18 +133,15 @@ pub async fn get_service(Path(file): Path<String>) -> Response {
 }
 
 /// Form fields of a request, bounded: at most 64 fields, each value at most 20,000 bytes.
-fn form_fields(body: &[u8]) -> Result<HashMap<String, String>, Response> {
+fn form_fields(body: &[u8]) -> Option<HashMap<String, String>> {
     let mut out = HashMap::new();
     for (k, v) in form_urlencoded_pairs(body) {
         if out.len() >= 64 || v.len() > 20_000 || k.len() > 64 {
-            return Err(error(
-                StatusCode::BAD_REQUEST,
-                "字段过多或过长 (too many or too long fields)",
-            ));
+            return None;
         }
         out.insert(k, v);
     }
-    Ok(out)
+    Some(out)
 }
 
 /// `application/x-www-form-urlencoded` pairs (`+` is a space; bad escapes kept as typed).
@@ -187,9 +184,11 @@ pub async fn post_request(
     session: MaybeSession,
     body: Bytes,
 ) -> Response {
-    let f = match form_fields(&body) {
-        Ok(f) => f,
-        Err(r) => return r,
+    let Some(f) = form_fields(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "字段过多或过长 (too many or too long fields)",
+        );
     };
     let get = |k: &str| f.get(k).cloned().unwrap_or_default();
     let attr = |k: &str| get(&format!("attribute[{k}]"));
