@@ -401,6 +401,46 @@ async fn an_odr_complaint_goes_to_the_bureau_is_mediated_and_counted() {
             .unwrap();
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
 
+        // The officer's page and the complainant's tracking page (with its CSRF token).
+        let (s, html) = page(
+            &app,
+            Some(&officer),
+            &format!("/office/complaints/{number}"),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(html.contains(PHONE) && html.contains("2649.50"), "{html}");
+        let c = client();
+        let form = c
+            .get(app.url(&format!("/complaints/track?number={number}")))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let marker = "name=\"csrf\" value=\"";
+        let start = form.find(marker).unwrap() + marker.len();
+        let csrf = form[start..].split('"').next().unwrap().to_string();
+        let r = c
+            .post(app.url("/complaints/track"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("number", number.as_str()),
+                ("phone", PHONE),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains("已办结")
+                && html.contains("2649.50")
+                && html.contains("消费者不接受和解"),
+            "{html}"
+        );
+
         // The public statistics changed; the ODR response rate is there for officers.
         let (_, stats) = get(
             &app,
@@ -643,10 +683,42 @@ async fn open311_duplicates_hostile_input_county_picker_silence_and_transfer() {
             .unwrap();
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert!(r.text().await.unwrap().contains("<option value=\"110105\""));
+        // The picker's choice files it (post/redirect/get to the receipt); the same again by
+        // the API is a duplicate.
+        let r = c
+            .post(app.url("/complaints"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("name", "张三"),
+                ("phone", "13800001111"),
+                ("business_name", "某店"),
+                ("business_address", "朝阳区建国路1号"),
+                ("county", "110105"),
+                ("purchase", "手机"),
+                ("facts", "手机买回即无法开机，店家拒绝退换。"),
+                ("claim", "退款"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let location = r.headers()["location"].to_str().unwrap().to_string();
+        let picked = location.rsplit('=').next().unwrap().to_string();
+        let (s, html) = page(&app, None, &location).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(html.contains(&picked));
+        let (_, t) = post(
+            &app,
+            None,
+            "/api/v1/complaints/track",
+            json!({"number": picked, "phone": "13800001111"}),
+        )
+        .await;
+        assert_eq!(t["division"]["code"], "110105", "{t}");
         body["county"] = json!("110105");
         let (s, v) = post(&app, None, "/api/v1/complaints", body).await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
-        assert_eq!(v["division"]["code"], "110105");
+        assert_eq!(s, StatusCode::CONFLICT, "{v}");
+        assert_eq!(v["existing"], picked.as_str());
 
         // Silence: a complaint about an ODR enterprise that does not answer goes to the
         // bureau when the sweep runs after its 10 working days (due 10-16).
