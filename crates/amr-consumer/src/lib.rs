@@ -39,6 +39,11 @@ pub fn page_routes(deps: complaint::Deps) -> Router<AppState> {
     contract::web::page_routes().merge(complaint::pages::routes(deps))
 }
 
+/// The sections this crate adds to the public entity page.
+pub fn entity_panels() -> Vec<std::sync::Arc<dyn amr_web::panels::EntityPanel>> {
+    vec![std::sync::Arc::new(complaint::panel::ComplaintPanel)]
+}
+
 /// The matter kinds this context declares (the server builds its engine over them).
 pub fn matter_kinds() -> Vec<&'static amr_kernel::matter::KindSpec> {
     vec![

@@ -56,6 +56,7 @@ pub fn app_state(db: amr_kernel::db::Db, config: ServerConfig) -> AppState {
 pub fn entity_panels() -> Vec<Arc<dyn amr_web::panels::EntityPanel>> {
     let mut panels = Vec::new();
     panels.extend(amr_supervision::web::entity_panels());
+    panels.extend(amr_consumer::entity_panels());
     panels
 }
 

@@ -469,6 +469,13 @@ async fn an_odr_complaint_goes_to_the_bureau_is_mediated_and_counted() {
         let (s, html) = page(&app, None, &format!("/enterprises/{uscc}/complaints")).await;
         assert_eq!(s, StatusCode::OK);
         assert!(html.contains("济南泉城家电销售有限公司") && html.contains("100"));
+        let (s, entity_page) = page(&app, None, &format!("/entities/{uscc}")).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(
+            entity_page.contains("id=\"complaint-panel\""),
+            "{entity_page}"
+        );
+        assert!(!entity_page.contains(PHONE) && !entity_page.contains(NAME));
         let (_, requests) = page(&app, None, &format!("/open311/v2/requests/{number}.json")).await;
         assert!(requests.contains("closed"), "{requests}");
         let stream = public_stream(&app).await;

@@ -10,7 +10,8 @@
 //! - [`flow`]: the use cases — file (route, ODR or bureau, duplicate refusal), the business's
 //!   answer, the consumer's refusal, officers' actions and transfers, the ODR sweep — each in
 //!   one transaction with the matter engine;
-//! - [`api`], [`open311`], [`pages`]: JSON, Open311 GeoReport v2 and HTML routes.
+//! - [`api`], [`open311`], [`pages`]: JSON, Open311 GeoReport v2 and HTML routes;
+//!   [`panel`]: the section of the public entity page.
 //!
 //! The registry is reached only through [`BusinessDirectory`], which the server wires.
 
@@ -20,6 +21,7 @@ pub mod kinds;
 pub mod model;
 pub mod open311;
 pub mod pages;
+pub mod panel;
 pub mod store;
 
 use std::future::Future;

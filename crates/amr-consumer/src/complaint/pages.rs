@@ -73,6 +73,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "complaint/odr.html",
         include_str!("../../templates/complaint/odr.html"),
     ),
+    (
+        "complaint/panel.html",
+        include_str!("../../templates/complaint/panel.html"),
+    ),
 ];
 
 pub fn routes(deps: Deps) -> Router<AppState> {
