@@ -775,6 +775,69 @@ async fn open311_duplicates_hostile_input_county_picker_silence_and_transfer() {
         assert_eq!(s, StatusCode::OK);
         assert!(html.contains("济南沉默电器有限公司"));
 
+        // Three weeks later (a second server on the same database, its day 2026-10-20): the
+        // Open311 matter (due 10-13) is overdue and marked; the one back from ODR (its 7 days
+        // started 10-19) is not; a bad filter is refused.
+        let later = amr_server::ServerConfig {
+            fixed_today: Some(day("2026-10-20")),
+            search_dir: app.test_db.dir().join("search-later"),
+            signing_key_file: app.test_db.dir().join("keys").join("signing.key"),
+            ..amr_server::ServerConfig::default()
+        };
+        let running =
+            amr_server::start(amr_server::app_state(app.db.clone(), later), "127.0.0.1:0")
+                .await
+                .unwrap();
+        let base = format!("http://{}", running.addr);
+        let overdue: Value = client()
+            .get(format!(
+                "{base}/api/v1/office/complaints?overdue=true&kind=complaint"
+            ))
+            .header("cookie", &officer.cookie)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let numbers: Vec<&str> = overdue["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|i| i["number"].as_str())
+            .collect();
+        assert_eq!(numbers, [number.as_str()], "{overdue}");
+        assert_eq!(overdue["items"][0]["overdue"], true);
+        let html = client()
+            .get(format!("{base}/office/complaints"))
+            .header("cookie", &officer.cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            html.contains("class=\"overdue\"") && html.contains(&silent),
+            "{html}"
+        );
+        let r = client()
+            .get(format!("{base}/api/v1/office/complaints?overdue=maybe"))
+            .header("cookie", &officer.cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        running.stop().await.unwrap();
+        // Back on 09-28 nothing is overdue.
+        let (_, q) = get(
+            &app,
+            Some(&officer),
+            "/api/v1/office/complaints?overdue=true",
+        )
+        .await;
+        assert_eq!(q["items"], json!([]));
+
         // Transfer with a reason to the neighbouring county: it leaves this queue.
         let (_, item) = get(
             &app,

@@ -44,6 +44,7 @@ CREATE TABLE complaints (
 );
 CREATE INDEX complaints_queue ON complaints (division, due_on);
 CREATE INDEX complaints_uscc ON complaints (uscc, year);
+CREATE INDEX complaints_created ON complaints (created_at);
 CREATE INDEX complaints_odr_open ON complaints (odr_due_on) WHERE state = 'odr';
 
 -- Enterprises that joined online dispute resolution (ODR): complaints about them go to them
