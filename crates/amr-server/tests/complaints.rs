@@ -365,6 +365,26 @@ async fn an_odr_complaint_goes_to_the_bureau_is_mediated_and_counted() {
             ]
         );
 
+        // The ledger (台账) of the jurisdiction.
+        let (s, csv) = page(
+            &app,
+            Some(&officer),
+            "/office/complaints/ledger.csv?kind=complaint&from=2026-09-01",
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(csv.contains(&number) && csv.contains("已办结"), "{csv}");
+        let (s, other_csv) = page(&app, Some(&elsewhere), "/office/complaints/ledger.csv").await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(!other_csv.contains(&number));
+        let (s, _) = page(
+            &app,
+            Some(&officer),
+            "/office/complaints/ledger.csv?from=2026-13-01",
+        )
+        .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+
         // The consumer sees every decision.
         let (_, t) = post(
             &app,

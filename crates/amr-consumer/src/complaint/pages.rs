@@ -91,6 +91,8 @@ pub fn routes(deps: Deps) -> Router<AppState> {
         .route("/portal/complaints/{number}/answer", post(post_answer))
         .route("/office/complaints", get(office_list))
         .route("/office/complaints/odr", get(odr_page).post(post_odr))
+        .route("/office/complaints/ledger.csv", get(ledger_csv))
+        .route("/office/complaints/ledger.xlsx", get(ledger_xlsx))
         .route("/office/complaints/{number}", get(office_item))
         .route("/office/complaints/{number}/act", post(post_act))
         .route("/office/complaints/{number}/transfer", post(post_transfer))
@@ -531,6 +533,95 @@ pub async fn post_transfer(
     )
     .await?;
     Ok(Redirect::to("/office/complaints").into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LedgerQuery {
+    kind: String,
+    from: String,
+    to: String,
+}
+
+fn ledger_date(field: &str, v: &str) -> Result<Option<chrono::NaiveDate>, AppError> {
+    match v.trim() {
+        "" => Ok(None),
+        d => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| {
+                AppError::bad_request(field, "日期格式为 YYYY-MM-DD (a date is YYYY-MM-DD)")
+            }),
+    }
+}
+
+/// The ledger (台账) of one kind within the officer's jurisdiction, by creation period,
+/// through the kernel's export (CSV with a BOM, or XLSX).
+async fn ledger(
+    viewer: Viewer,
+    state: AppState,
+    q: LedgerQuery,
+    format: amr_kernel::matter::Format,
+) -> Result<Response, PageError> {
+    use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+    let acting = officer(&viewer)?;
+    let kind = match q.kind.trim() {
+        "" => "complaint",
+        k => kinds::spec(k)
+            .ok_or_else(|| {
+                AppError::bad_request(
+                    "kind",
+                    "类别应为 complaint、report 或 help (the kind is complaint, report or help)",
+                )
+            })?
+            .name,
+    };
+    let filter = amr_kernel::matter::ExportFilter {
+        kind: Some(kind.to_string()),
+        from: ledger_date("from", &q.from)?,
+        to: ledger_date("to", &q.to)?,
+        jurisdiction: None,
+        as_of: today(&state),
+    };
+    let mut buf = Vec::new();
+    super::engine()
+        .export(&state.db, &acting.scope, &filter, format, &mut buf)
+        .await?;
+    let (ctype, ext) = match format {
+        amr_kernel::matter::Format::Csv => ("text/csv; charset=utf-8", "csv"),
+        amr_kernel::matter::Format::Xlsx => (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "xlsx",
+        ),
+    };
+    Ok((
+        [
+            (CONTENT_TYPE, ctype.to_string()),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"ledger-{kind}.{ext}\""),
+            ),
+        ],
+        buf,
+    )
+        .into_response())
+}
+
+/// `GET /office/complaints/ledger.csv?kind=&from=&to=`.
+pub async fn ledger_csv(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    PageQuery(q): PageQuery<LedgerQuery>,
+) -> Result<Response, PageError> {
+    ledger(viewer, state, q, amr_kernel::matter::Format::Csv).await
+}
+
+/// `GET /office/complaints/ledger.xlsx?kind=&from=&to=`.
+pub async fn ledger_xlsx(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    PageQuery(q): PageQuery<LedgerQuery>,
+) -> Result<Response, PageError> {
+    ledger(viewer, state, q, amr_kernel::matter::Format::Xlsx).await
 }
 
 /// `GET /office/complaints/odr`: the ODR participants with their response rates.
