@@ -10,7 +10,9 @@
 //! - [`flow`]: the use cases — file (route, ODR or bureau, duplicate refusal), the business's
 //!   answer, the consumer's refusal, officers' actions and transfers, the ODR sweep — each in
 //!   one transaction with the matter engine;
-//! - [`api`], [`open311`], [`pages`]: JSON, Open311 GeoReport v2 and HTML routes;
+//! - [`views`]: what each audience sees of a matter (the complainant, officers, the public);
+//! - [`api`], [`open311`], [`pages`], [`office_pages`]: JSON, Open311 GeoReport v2 and HTML
+//!   routes;
 //!   [`panel`]: the section of the public entity page.
 //!
 //! The registry is reached only through [`BusinessDirectory`], which the server wires.
@@ -19,10 +21,12 @@ pub mod api;
 pub mod flow;
 pub mod kinds;
 pub mod model;
+pub mod office_pages;
 pub mod open311;
 pub mod pages;
 pub mod panel;
 pub mod store;
+pub mod views;
 
 use std::future::Future;
 use std::pin::Pin;
