@@ -412,6 +412,23 @@ async fn an_odr_complaint_goes_to_the_bureau_is_mediated_and_counted() {
                 "close"
             ]
         );
+        let by: Vec<&str> = t["decisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|d| d["by"]["en"].as_str())
+            .collect();
+        assert_eq!(
+            by,
+            [
+                "the system",
+                "the business",
+                "the consumer",
+                "the bureau",
+                "the bureau",
+                "the bureau"
+            ]
+        );
         // The page's form needs the pre-login CSRF token.
         let r = client()
             .post(app.url("/complaints/track"))

@@ -76,7 +76,9 @@ pub fn public_timeline(kind: &str, entries: &[TimelineEntry]) -> Vec<Value> {
                     {
                         fields["outcome_label"] = json!({"zh": l.zh, "en": l.en});
                     }
-                    let by = if e.actor == "system" || e.actor.starts_with("system") {
+                    let by = if t == "consumer_refuse" {
+                        json!({"zh": "消费者", "en": "the consumer"})
+                    } else if e.actor == "system" || e.actor.starts_with("system") {
                         json!({"zh": "系统", "en": "the system"})
                     } else if matches!(t.as_str(), "odr_settle" | "odr_refuse") {
                         json!({"zh": "经营者", "en": "the business"})
