@@ -764,6 +764,55 @@ async fn open311_duplicates_hostile_input_county_picker_silence_and_transfer() {
         assert_eq!(s, StatusCode::CONFLICT, "{v}");
         assert_eq!(v["existing"], picked.as_str());
 
+        // A report (举报): 15 working days to check (to 10-23 across National Day), then
+        // the decision to open a case, which the reporter sees; a request for help answered.
+        let (s, svc) = get(&app, None, "/open311/v2/services/report.json").await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(svc["attributes"].to_string().contains("uscc"));
+        let (s, v) = post(&app, None, "/api/v1/complaints", json!({
+            "kind": "report", "name": "王五", "phone": "13700001111", "business_name": "某超市",
+            "business_address": "济南市历下区文化东路8号", "facts": "该超市销售过期食品，标签被覆盖重新打印。",
+        })).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let report = v["number"].as_str().unwrap().to_string();
+        assert!(report.starts_with("JB-2026-"));
+        assert_eq!(v["due_on"], "2026-10-23");
+        let (_, item) = get(
+            &app,
+            Some(&officer),
+            &format!("/api/v1/office/complaints/{report}"),
+        )
+        .await;
+        let (s, item) = post(
+            &app,
+            Some(&officer),
+            &format!("/api/v1/office/complaints/{report}/act"),
+            json!({"transition": "check", "version": item["version"].to_string()}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{item}");
+        let (s, item) = post(&app, Some(&officer), &format!("/api/v1/office/complaints/{report}/act"),
+            json!({"transition": "open_case", "version": item["version"].to_string(), "summary": "经核查属实，予以立案"})).await;
+        assert_eq!(s, StatusCode::OK, "{item}");
+        let (_, t) = post(
+            &app,
+            None,
+            "/api/v1/complaints/track",
+            json!({"number": report, "phone": "13700001111"}),
+        )
+        .await;
+        assert_eq!(t["state"]["code"], "case_opened", "{t}");
+        let (s, v) = post(&app, None, "/api/v1/complaints", json!({
+            "kind": "help", "name": "赵六", "phone": "13700002222", "business_name": "某健身房",
+            "business_address": "济南市历下区解放路20号", "facts": "健身房闭店，预付卡余额如何申请退还？",
+        })).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let help = v["number"].as_str().unwrap().to_string();
+        let (s, item) = post(&app, Some(&officer), &format!("/api/v1/office/complaints/{help}/act"),
+            json!({"transition": "answer", "version": "1", "summary": "请携带预付卡和付款凭证向属地市场监管所登记"})).await;
+        assert_eq!(s, StatusCode::OK, "{item}");
+        assert_eq!(item["state"]["code"], "answered");
+
         // Silence: a complaint about an ODR enterprise that does not answer goes to the
         // bureau when the sweep runs after its 10 working days (due 10-16).
         let shop = entity("济南沉默电器有限公司", "370102001");
