@@ -206,13 +206,13 @@ pub async fn file(
                      (no business with this USCC is registered: check it, or give the name and address)",
                 )
             })?;
-            let county = county_of(&b.division).ok_or_else(|| {
-                AppError::Internal(anyhow::anyhow!(
-                    "entity {} has division {} with no county",
-                    b.uscc,
-                    b.division
-                ))
-            })?;
+            // The registered division's county; should the record hold none (a code no
+            // longer in the table), the county its registered address names, or the pick.
+            let county: String = match county_of(&b.division) {
+                Some(c) => c.to_string(),
+                None => route_address(&b.address, intake.county.as_deref())?,
+            };
+            let county = county.as_str();
             if let Some(p) = intake.county.as_deref()
                 && p != county
             {
@@ -334,4 +334,66 @@ pub async fn file(
         odr,
         business_name,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn county(r: Result<String, FileError>) -> String {
+        match r {
+            Ok(c) => c,
+            Err(e) => panic!("{}", e.message()),
+        }
+    }
+
+    #[test]
+    fn the_address_settles_the_county() {
+        assert_eq!(
+            county(route_address("济南市历下区泉城路188号", None)),
+            "370102"
+        );
+        assert_eq!(
+            county(route_address("济南市历下区泉城路188号", Some("370102"))),
+            "370102"
+        );
+        // A pick that contradicts the address is refused.
+        assert!(matches!(
+            route_address("济南市历下区泉城路188号", Some("370103")),
+            Err(FileError::App(AppError::BadRequest { .. }))
+        ));
+    }
+
+    #[test]
+    fn an_ambiguous_address_lists_the_candidates_and_takes_a_pick() {
+        match route_address("朝阳区建国路1号", None) {
+            Err(FileError::County {
+                candidates,
+                message,
+            }) => {
+                let codes: Vec<&str> = candidates.iter().map(|c| c.code.as_str()).collect();
+                assert!(
+                    codes.contains(&"110105") && codes.contains(&"220104"),
+                    "{codes:?}"
+                );
+                assert!(message.contains("候选") && message.contains("candidates"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            county(route_address("朝阳区建国路1号", Some("110105"))),
+            "110105"
+        );
+        // An address naming no division at all: no candidates, a county code is asked for.
+        match route_address("人民路5号", None) {
+            Err(FileError::County { candidates, .. }) => assert!(candidates.is_empty()),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(county(route_address("人民路5号", Some("370102"))), "370102");
+        // Only a county will do.
+        assert!(route_address("人民路5号", Some("370102001")).is_err());
+        assert!(route_address("人民路5号", Some("999999")).is_err());
+        // A pick outside the city the address names is refused.
+        assert!(route_address("济南市人民路5号", Some("370203")).is_err());
+    }
 }
