@@ -861,6 +861,45 @@ async fn open311_duplicates_hostile_input_county_picker_silence_and_transfer() {
         assert_eq!(s, StatusCode::OK);
         assert!(html.contains("济南沉默电器有限公司"));
 
+        // The queue a page at a time, by deadline: the Open311 complaint (due 10-13), then
+        // the one back from ODR (10-28); `next` leads on, a bad cursor is refused.
+        let (_, p1) = get(&app, Some(&officer), "/api/v1/office/complaints?limit=1").await;
+        assert_eq!(p1["items"].as_array().unwrap().len(), 1, "{p1}");
+        let mut seen = vec![p1["items"][0]["number"].as_str().unwrap().to_string()];
+        let mut next = p1["next"].as_str().map(str::to_string);
+        while let Some(after) = next {
+            let (_, p) = get(
+                &app,
+                Some(&officer),
+                &format!("/api/v1/office/complaints?limit=1&after={after}"),
+            )
+            .await;
+            seen.extend(
+                p["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|i| i["number"].as_str().unwrap().to_string()),
+            );
+            next = p["next"].as_str().map(str::to_string);
+        }
+        let (_, all) = get(&app, Some(&officer), "/api/v1/office/complaints").await;
+        let all: Vec<String> = all["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["number"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(seen, all);
+        assert_eq!(all, [number.clone(), silent.clone()]);
+        let (s, _) = get(
+            &app,
+            Some(&officer),
+            "/api/v1/office/complaints?after=yesterday",
+        )
+        .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+
         // Three weeks later (a second server on the same database, its day 2026-10-20): the
         // Open311 matter (due 10-13) is overdue and marked; the one back from ODR (its 7 days
         // started 10-19) is not; a bad filter is refused.

@@ -265,10 +265,23 @@ pub async fn post_portal_answer(
 pub struct QueueQuery {
     pub kind: String,
     pub overdue: String,
+    /// The `next` of the previous page.
+    pub after: String,
+    /// 1–500 (500 if empty).
+    pub limit: String,
+}
+
+/// The queue's filters, parsed.
+#[derive(Debug, Clone)]
+pub struct QueueFilters {
+    pub kind: Option<&'static str>,
+    pub overdue: bool,
+    pub after: Option<store::QueueCursor>,
+    pub limit: i64,
 }
 
 /// Parses the queue's filters.
-pub fn queue_filters(q: &QueueQuery) -> Result<(Option<&'static str>, bool), AppError> {
+pub fn queue_filters(q: &QueueQuery) -> Result<QueueFilters, AppError> {
     let kind = match q.kind.trim() {
         "" => None,
         k => Some(
@@ -292,11 +305,35 @@ pub fn queue_filters(q: &QueueQuery) -> Result<(Option<&'static str>, bool), App
             ));
         }
     };
-    Ok((kind, overdue))
+    let after = match q.after.trim() {
+        "" => None,
+        a => Some(store::parse_cursor(a).ok_or_else(|| {
+            AppError::bad_request(
+                "after",
+                "after 应为上一页的 next 值 (after is the next value of the previous page)",
+            )
+        })?),
+    };
+    let limit = match q.limit.trim() {
+        "" => 500,
+        l => l
+            .parse()
+            .ok()
+            .filter(|n| (1..=500).contains(n))
+            .ok_or_else(|| {
+                AppError::bad_request("limit", "每页 1 到 500 件 (a page holds 1 to 500)")
+            })?,
+    };
+    Ok(QueueFilters {
+        kind,
+        overdue,
+        after,
+        limit,
+    })
 }
 
-/// `GET /api/v1/office/complaints?kind=&overdue=`: open matters of the jurisdiction,
-/// earliest deadline first.
+/// `GET /api/v1/office/complaints?kind=&overdue=&after=&limit=`: open matters of the
+/// jurisdiction, earliest deadline first, a page at a time (`next` → `after`).
 pub async fn get_office_queue(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -304,18 +341,21 @@ pub async fn get_office_queue(
     Query(q): Query<QueueQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let acting = officer(&caller, session)?;
-    let (kind, overdue) = queue_filters(&q)?;
+    let f = queue_filters(&q)?;
     let as_of = today(&state);
-    let rows = store::queue(
+    let (rows, next) = store::queue(
         &state.db,
         &acting.scope,
-        kind,
-        overdue.then_some(as_of),
-        500,
+        f.kind,
+        f.overdue.then_some(as_of),
+        f.after,
+        f.limit,
     )
     .await?;
     let items: Vec<Value> = rows.iter().map(|r| queue_row(r, as_of)).collect();
-    Ok(Json(json!({"as_of": as_of, "items": items})))
+    Ok(Json(json!({
+        "as_of": as_of, "items": items, "next": next.as_ref().map(store::cursor_text),
+    })))
 }
 
 /// One matter for an officer: the row, the matter, the timeline (with notes).

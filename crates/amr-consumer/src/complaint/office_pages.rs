@@ -41,20 +41,22 @@ pub async fn office_list(
     PageQuery(q): PageQuery<QueueQuery>,
 ) -> Result<Response, PageError> {
     let acting = officer(&viewer)?;
-    let (kind, overdue) = api::queue_filters(&q)?;
+    let f = api::queue_filters(&q)?;
     let as_of = today(&state);
-    let rows = store::queue(
+    let (rows, next) = store::queue(
         &state.db,
         &acting.scope,
-        kind,
-        overdue.then_some(as_of),
-        500,
+        f.kind,
+        f.overdue.then_some(as_of),
+        f.after,
+        100,
     )
     .await?;
     let items: Vec<Value> = rows.iter().map(|r| api::queue_row(r, as_of)).collect();
     let page = json!({
         "items": items, "as_of": as_of, "kinds": kinds_json(),
-        "q": {"kind": kind.unwrap_or(""), "overdue": overdue},
+        "q": {"kind": f.kind.unwrap_or(""), "overdue": f.overdue},
+        "next": next.as_ref().map(store::cursor_text),
     });
     render(
         &state,

@@ -245,42 +245,88 @@ pub async fn get_scoped(db: &Db, scope: &Scope, number: &str) -> Result<Complain
     row.ok_or(AppError::NotFound)
 }
 
-/// The officers' queue: open matters of the scope, earliest deadline first (none last).
+/// Where a page of the queue starts: after this deadline (`None`: no deadline) and id.
+pub type QueueCursor = (Option<NaiveDate>, i64);
+
+/// The cursor as text: `2026-10-13~42`, or `none~42`.
+pub fn cursor_text(c: &QueueCursor) -> String {
+    match c.0 {
+        Some(d) => format!("{d}~{}", c.1),
+        None => format!("none~{}", c.1),
+    }
+}
+
+/// Parses [`cursor_text`].
+pub fn parse_cursor(s: &str) -> Option<QueueCursor> {
+    let (d, id) = s.trim().split_once('~')?;
+    let id: i64 = id.parse().ok().filter(|n| *n > 0)?;
+    match d {
+        "none" => Some((None, id)),
+        d => NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .ok()
+            .map(|d| (Some(d), id)),
+    }
+}
+
+/// The officers' queue: open matters of the scope with the bureau, earliest deadline first
+/// (none last), a keyset page after `after`; the cursor of the next page if there is one.
 pub async fn queue(
     db: &Db,
     scope: &Scope,
     kind: Option<&str>,
     overdue_on: Option<NaiveDate>,
+    after: Option<QueueCursor>,
     limit: i64,
-) -> Result<Vec<Complaint>, AppError> {
+) -> Result<(Vec<Complaint>, Option<QueueCursor>), AppError> {
     let mut cond = String::new();
+    let mut n = 3;
     if kind.is_some() {
-        cond.push_str(" AND kind = $3");
+        cond.push_str(&format!(" AND kind = ${n}"));
+        n += 1;
     }
     if overdue_on.is_some() {
-        cond.push_str(if kind.is_some() {
-            " AND due_on < $4"
-        } else {
-            " AND due_on < $3"
-        });
+        cond.push_str(&format!(" AND due_on < ${n}"));
+        n += 1;
+    }
+    match after {
+        Some((Some(_), _)) => {
+            cond.push_str(&format!(
+                " AND (due_on IS NULL OR due_on > ${n} OR (due_on = ${n} AND id > ${}))",
+                n + 1
+            ));
+        }
+        Some((None, _)) => cond.push_str(&format!(" AND due_on IS NULL AND id > ${n}")),
+        None => {}
     }
     let sql = format!(
         "SELECT {COLUMNS} FROM complaints WHERE closed_at IS NULL AND state <> 'odr' AND {}{cond} \
          ORDER BY CASE WHEN due_on IS NULL THEN 1 ELSE 0 END, due_on, id LIMIT $2",
         scope.division_filter("division", 1)
     );
-    Ok(on_conn!(db, c => {
+    let mut rows: Vec<Complaint> = on_conn!(db, c => {
         let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(scope.like_pattern())
-            .bind(limit);
+            .bind(limit + 1);
         if let Some(k) = kind {
             q = q.bind(k);
         }
         if let Some(d) = overdue_on {
             q = q.bind(d);
         }
+        match after {
+            Some((Some(d), id)) => q = q.bind(d).bind(id),
+            Some((None, id)) => q = q.bind(id),
+            None => {}
+        }
         q.fetch_all(c).await?
-    }))
+    });
+    let next = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| (r.due_on, r.id))
+    } else {
+        None
+    };
+    Ok((rows, next))
 }
 
 /// The complaints about a business (its portal), newest first.
