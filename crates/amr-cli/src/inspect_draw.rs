@@ -127,7 +127,7 @@ async fn draw(db: &Db, a: DrawArgs, plan: Plan, seed: String) -> Result<ExitCode
         _ => Vec::new(),
     };
     let target_count = set.len();
-    let inspectors = freeze::inspectors(db, &plan.scope).await?;
+    let inspectors = amr_supervision::library::inspectors_for_draw(db, &plan.scope).await?;
     let targets_hash = engine::targets_hash(&set)?;
     let inspectors_hash = engine::inspectors_hash(&inspectors)?;
 

@@ -110,6 +110,27 @@ async fn batches_of_any_size_build_the_rfc_tree_and_every_proof_verifies() {
             .unwrap();
         assert_eq!(l.index, 17);
         assert!(store::by_timepoint(&t.db, 5).await.unwrap().is_none());
+        // Append-only in the database itself: no leaf or stored hash can be changed or
+        // removed (checkpoints likewise: the follower test below), and the refused statement leaves the tree as it was.
+        for sql in [
+            "UPDATE translog_leaves SET entry = '{}' WHERE idx = 3",
+            "DELETE FROM translog_leaves WHERE idx = 299",
+            "UPDATE translog_nodes SET hash = hash",
+            "DELETE FROM translog_nodes",
+        ] {
+            let r = amr_kernel::on_conn!(&t.db, c => sqlx::query(sql).execute(c).await.map(|_| ()));
+            let e = r.expect_err(sql).to_string();
+            assert!(e.contains("append-only"), "{b:?} {sql}: {e}");
+        }
+        assert_eq!(store::size(&t.db).await.unwrap(), 300);
+        assert_eq!(
+            store::root_at(&t.db, 300).await.unwrap(),
+            merkle::root_of(&leaves)
+        );
+        assert_eq!(
+            store::entries(&t.db, 3, 4).await.unwrap()[0].entry,
+            entry(3)
+        );
     }
 }
 
@@ -213,5 +234,19 @@ async fn the_follower_logs_the_configured_public_acts_and_signs_a_checkpoint() {
         assert_eq!(store::checkpoint_at(&t.db, 2).await.unwrap().unwrap(), cp);
         let p = store::consistency_proof(&t.db, 2, 3).await.unwrap();
         assert!(merkle::verify_consistency(2, 3, &cp.root, &newest.root, &p));
+        // A signed checkpoint can be neither rewritten nor removed.
+        for sql in [
+            "UPDATE translog_checkpoints SET note = 'forged' WHERE tree_size = 2",
+            "DELETE FROM translog_checkpoints WHERE tree_size = 3",
+        ] {
+            let r = amr_kernel::on_conn!(&t.db, c => sqlx::query(sql).execute(c).await.map(|_| ()));
+            let e = r.expect_err(sql).to_string();
+            assert!(e.contains("append-only"), "{b:?} {sql}: {e}");
+        }
+        assert_eq!(store::checkpoint_at(&t.db, 2).await.unwrap().unwrap(), cp);
+        assert_eq!(
+            store::latest_checkpoint(&t.db).await.unwrap().unwrap(),
+            newest
+        );
     }
 }

@@ -160,20 +160,25 @@ pub async fn start(state: AppState, listen: &str) -> Result<Running, AppError> {
 }
 
 /// The automatic end of suspensions: at start (catching up on every period that ended while
-/// the server was down), then every minute and soon after any commit of this process (at
-/// most once a second), entities whose suspension period has ended are resumed
+/// the server was down), then every minute (5 s after a failed sweep) and soon after any
+/// commit of this process (at most once a second), entities whose suspension period has ended are resumed
 /// (`amr_registry::lifecycle::suspension::resume_expired`, idempotent, one transaction each).
 async fn lifecycle_sweeper(db: amr_kernel::db::Db, mut shutdown: watch::Receiver<bool>) {
     let mut commits = amr_kernel::events::subscribe();
     loop {
         let today = amr_registry::model::today_in_china();
+        // After a failure (the database busy or away) the next try comes in 5 s, not 60.
+        let mut pause = std::time::Duration::from_secs(60);
         match amr_registry::lifecycle::suspension::resume_expired(&db, today).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(resumed = n, "suspension periods ended"),
-            Err(e) => tracing::warn!(error = %e, "resuming ended suspensions failed"),
+            Err(e) => {
+                tracing::warn!(error = %e, "resuming ended suspensions failed");
+                pause = std::time::Duration::from_secs(5);
+            }
         }
         let woken = tokio::select! {
-            _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => false,
+            _ = tokio::time::sleep(pause) => false,
             _ = commits.changed() => true,
             _ = shutdown.wait_for(|v| *v) => return,
         };

@@ -106,6 +106,31 @@ async fn wait_for_prefix(browser: &Client, prefix: &str) -> String {
     }
 }
 
+/// Clicks the submit button `css` and waits until the browser has loaded the page the form
+/// leads to (a marker set on the old page is gone and the new one is complete): a form that
+/// redirects back to the same address still counts as a new page.
+async fn submit(b: &Client, css: &str) -> Result<(), fantoccini::error::CmdError> {
+    b.execute("window.__amrOldPage = true;", vec![]).await?;
+    b.find(Locator::Css(css)).await?.click().await?;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let loaded = b
+            .execute(
+                "return window.__amrOldPage !== true && document.readyState === 'complete';",
+                vec![],
+            )
+            .await?;
+        if loaded == serde_json::Value::Bool(true) {
+            return Ok(());
+        }
+        assert!(
+            Instant::now() < deadline,
+            "submitting {css} led to no new page"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test]
 async fn an_officer_builds_publishes_and_draws_a_plan_and_sees_joint_visits() {
     if !Path::new(CHROMEDRIVER).exists() {
@@ -140,12 +165,9 @@ async fn walk(app: &TestApp, b: &Client) -> Result<(), fantoccini::error::CmdErr
         .await?;
     fill(b, "f-username", "plan.officer").await?;
     fill(b, "f-password", PASSWORD).await?;
-    b.find(Locator::Css("form[action='/login'] button[type='submit']"))
-        .await?
-        .click()
-        .await?;
+    submit(b, "form[action='/login'] button[type='submit']").await?;
     wait_for_prefix(b, "/office/inspections/plans").await;
-    b.find(Locator::Id("plans-new")).await?.click().await?;
+    submit(b, "#plans-new").await?;
     wait_for_prefix(b, "/office/inspections/plans/new").await;
     fill(b, "f-name", "历下区联合抽查").await?;
     fill(b, "f-scope", "370102").await?;
@@ -153,12 +175,9 @@ async fn walk(app: &TestApp, b: &Client) -> Result<(), fantoccini::error::CmdErr
         fill(b, &format!("f-ratio-{k}"), v).await?;
     }
     fill(b, "f-source", "上海证券交易所 2026-05-06 上证指数收盘点位").await?;
-    b.find(Locator::Css("#plan-form button[type='submit']"))
-        .await?
-        .click()
-        .await?;
+    submit(b, "#plan-form button[type='submit']").await?;
     let path = wait_for_prefix(b, "/office/inspections/plans/").await;
-    assert!(!path.ends_with("/new"));
+    assert!(!path.ends_with("/new"), "the new plan's page: {path}");
 
     for (name, dept, item) in [("食品经营", "D01", "I001"), ("特种设备", "D02", "I002")] {
         fill(b, "t-name", name).await?;
@@ -169,26 +188,17 @@ async fn walk(app: &TestApp, b: &Client) -> Result<(), fantoccini::error::CmdErr
         .click()
         .await?;
         fill(b, "t-items", item).await?;
-        b.find(Locator::Css("#task-form button[type='submit']"))
-            .await?
-            .click()
-            .await?;
+        submit(b, "#task-form button[type='submit']").await?;
         wait_for_prefix(b, &path).await;
         let html = b.source().await?;
         assert!(html.contains(name), "the task is listed: {name}");
     }
-    b.find(Locator::Css("#publish-form button"))
-        .await?
-        .click()
-        .await?;
+    submit(b, "#publish-form button").await?;
     wait_for_prefix(b, &path).await;
     let html = b.source().await?;
     assert!(html.contains("id=\"targets-hash\""), "{html}");
     fill(b, "f-public-value", "3210.98").await?;
-    b.find(Locator::Css("#draw-form button"))
-        .await?
-        .click()
-        .await?;
+    submit(b, "#draw-form button").await?;
     wait_for_prefix(b, &path).await;
     let html = b.source().await?;
     assert!(html.contains("id=\"plan-report\""), "{html}");

@@ -52,6 +52,24 @@ pub enum Db {
     Postgres(PgPool),
 }
 
+/// How long a SQLite writer waits for the lock before it gives up.
+const SQLITE_BUSY: Duration = Duration::from_secs(30);
+
+/// The write gate of a SQLite database file in this process (see [`Db::begin`]).
+fn write_gate(p: &SqlitePool) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    type Gates = std::sync::Mutex<
+        std::collections::HashMap<std::path::PathBuf, std::sync::Arc<tokio::sync::Mutex<()>>>,
+    >;
+    static GATES: std::sync::LazyLock<Gates> = std::sync::LazyLock::new(Default::default);
+    let file = p.connect_options().get_filename().to_path_buf();
+    GATES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .entry(file)
+        .or_default()
+        .clone()
+}
+
 /// The backend-specific pieces of SQL, kept in one place.
 #[derive(Debug, Clone, Copy)]
 pub struct Dialect(pub Backend);
@@ -111,7 +129,7 @@ impl Db {
                 // A checkpoint (and its fsync) every 32 MiB of log rather than every 4 MiB:
                 // 15 % more rows per second in a bulk load (docs/PERFORMANCE.md).
                 .pragma("wal_autocheckpoint", "8192")
-                .busy_timeout(Duration::from_secs(30));
+                .busy_timeout(SQLITE_BUSY);
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
                 .connect_with(opts)
@@ -156,11 +174,26 @@ impl Db {
 
     /// Opens a write transaction. Everything a state change writes (its rows, its event,
     /// its audit entry) goes through one of these and commits together.
+    ///
+    /// On SQLite, which has one writer at a time, the writers of this process first queue on
+    /// a gate per database file and only then take a connection from the pool: a writer that
+    /// waits for the lock never holds a connection, so the one that holds the lock can always
+    /// get the connections it reads with, however many writers queue (without the gate, eight
+    /// writers waiting in `BEGIN IMMEDIATE` emptied the pool and stalled the lock holder for
+    /// the 30 s busy timeout). Other processes still meet at SQLite's own lock.
     pub async fn begin(&self) -> Result<Tx, AppError> {
         let stmt = self.dialect().begin_write();
         Ok(match self {
-            Db::Sqlite(p) => Tx::new(TxInner::Sqlite(p.begin_with(stmt).await?)),
-            Db::Postgres(p) => Tx::new(TxInner::Postgres(p.begin_with(stmt).await?)),
+            Db::Sqlite(p) => {
+                // The same 30 s as SQLite's busy timeout, and the same answer when it runs out.
+                let gate = tokio::time::timeout(SQLITE_BUSY, write_gate(p).lock_owned())
+                    .await
+                    .map_err(|_| {
+                        AppError::unavailable("数据库忙，请稍后重试 (database is busy)")
+                    })?;
+                Tx::new(TxInner::Sqlite(p.begin_with(stmt).await?), Some(gate))
+            }
+            Db::Postgres(p) => Tx::new(TxInner::Postgres(p.begin_with(stmt).await?), None),
         })
     }
 

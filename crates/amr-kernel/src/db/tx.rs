@@ -19,33 +19,45 @@ pub struct Tx {
     pub inner: TxInner,
     /// The highest event timepoint written in this transaction, announced after commit.
     pub(crate) last_event: Option<i64>,
+    /// SQLite: this process's write gate for the database file, held until the transaction
+    /// ends (dropped after `inner`, so after its commit or rollback).
+    pub(crate) gate: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl Tx {
-    pub(crate) fn new(inner: TxInner) -> Tx {
+    pub(crate) fn new(inner: TxInner, gate: Option<tokio::sync::OwnedMutexGuard<()>>) -> Tx {
         Tx {
             inner,
             last_event: None,
+            gate,
         }
     }
 
     /// Commits, then wakes the event followers of this process if events were written.
     pub async fn commit(self) -> Result<(), AppError> {
-        match self.inner {
+        let Tx {
+            inner,
+            last_event,
+            gate,
+        } = self;
+        match inner {
             TxInner::Sqlite(t) => t.commit().await?,
             TxInner::Postgres(t) => t.commit().await?,
         }
-        if let Some(tp) = self.last_event {
+        drop(gate);
+        if let Some(tp) = last_event {
             crate::events::announce(tp);
         }
         Ok(())
     }
 
     pub async fn rollback(self) -> Result<(), AppError> {
-        match self.inner {
+        let Tx { inner, gate, .. } = self;
+        match inner {
             TxInner::Sqlite(t) => t.rollback().await?,
             TxInner::Postgres(t) => t.rollback().await?,
         }
+        drop(gate);
         Ok(())
     }
 }

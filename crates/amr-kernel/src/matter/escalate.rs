@@ -11,9 +11,13 @@
 //! transaction per clock. The matter's `escalated_to` is the highest division reached and its
 //! `late` flag is set.
 //!
-//! The server runs it at start, then every hour and just after midnight China time with
-//! `engine.escalate_overdue(&db, amr_kernel::matter::today())`; running it more often is
-//! harmless.
+//! It is a library function: no server task calls it yet (`amr-server` builds no matter
+//! engine and starts no escalation worker), so nothing escalates overdue matters on its own.
+//! The intended call, from the server's housekeeping workers at start, then every hour and
+//! just after midnight China time, is
+//! `engine.escalate_overdue(&db, amr_kernel::matter::today())`. Running it more often is
+//! harmless but not free: each sweep reads every running clock past due again, 500 a query
+//! (`docs/MATTERS.md`).
 
 use chrono::NaiveDate;
 use serde::Serialize;

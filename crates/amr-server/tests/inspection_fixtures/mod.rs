@@ -80,9 +80,32 @@ pub async fn entities(db: &Db, n: usize) -> Vec<String> {
         }
     }
     tx.commit().await.unwrap();
+    // The server's credit-risk follower classifies new entities from their registry events:
+    // wait until it has, then put the classes this fixture wants in place of its (it does not
+    // touch an entity again without a new event about it).
+    let head = amr_kernel::events::head(db).await.unwrap();
+    let mut caught_up = false;
+    for _ in 0..600 {
+        if amr_kernel::events::runner::cursor(db, amr_supervision::risk::follower::CONSUMER)
+            .await
+            .unwrap()
+            >= head
+        {
+            caught_up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        caught_up,
+        "the credit-risk follower did not catch up in 30 s"
+    );
     let now = Utc::now();
     let mut tx = db.begin().await.unwrap();
     for (i, u) in codes.iter().enumerate() {
+        amr_kernel::on_tx!(tx, c => sqlx::query("DELETE FROM credit_risk WHERE uscc = $1")
+            .bind(u)
+            .execute(&mut *c).await.unwrap().rows_affected());
         if i % 5 == 0 {
             amr_kernel::on_tx!(tx, c => sqlx::query(
                 "INSERT INTO credit_risk (uscc, division, class, score, reasons, model_version, computed_at) VALUES ($1, '370102', $2, 1.0, '[]', 'test', $3)")

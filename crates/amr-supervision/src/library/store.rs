@@ -467,29 +467,6 @@ pub async fn inspectors(
         .collect()
 }
 
-/// One inspector whose jurisdiction overlaps the officer's.
-pub async fn inspector(
-    db: &Db,
-    scope: &Scope,
-    id: &str,
-    today: NaiveDate,
-) -> Result<InspectorView, AppError> {
-    let id = id.trim().to_ascii_uppercase();
-    let all = inspectors(
-        db,
-        scope,
-        &InspectorFilter {
-            include_retired: true,
-            ..InspectorFilter::default()
-        },
-        today,
-    )
-    .await?;
-    all.into_iter()
-        .find(|i| i.inspector.id == id)
-        .ok_or(AppError::NotFound)
-}
-
 /// The active inspectors whose jurisdiction overlaps the plan's scope (one is a prefix of the
 /// other), with their declared conflicts (sorted), by id: the inspector list a draw freezes.
 pub async fn inspectors_for_draw(db: &Db, scope: &str) -> Result<Vec<Inspector>, AppError> {
@@ -520,7 +497,9 @@ pub async fn inspectors_for_draw(db: &Db, scope: &str) -> Result<Vec<Inspector>,
     }
     rows.into_iter()
         .map(|r| {
-            let rec = InspectorRecord::try_from(r)?;
+            let mut rec = InspectorRecord::try_from(r)?;
+            rec.qualifications.sort();
+            rec.qualifications.dedup();
             let mut c = conflicts.remove(&rec.id).unwrap_or_default();
             c.sort();
             Ok(Inspector {
@@ -755,49 +734,6 @@ fn new_of(i: &Item) -> NewItem {
     }
 }
 
-/// The checks of an item against the stored list: its department exists, its domain exists
-/// and belongs to that department.
-async fn check_item_refs(tx: &mut Tx, i: &NewItem) -> Result<(), Vec<FieldError>> {
-    let mut errs = Vec::new();
-    match department_in_tx(tx, &i.department).await {
-        Ok(Some(_)) => {}
-        Ok(None) => errs.push(FieldError::new(
-            "department",
-            format!("部门 {} 不存在 (unknown department)", i.department),
-        )),
-        Err(e) => errs.push(FieldError::new("department", e.to_string())),
-    }
-    match domain_in_tx(tx, &i.domain).await {
-        Ok(Some((dept, _))) if dept != i.department => errs.push(FieldError::new(
-            "domain",
-            format!(
-                "领域 {} 属于部门 {dept}，不属于 {} (the domain belongs to another department)",
-                i.domain, i.department
-            ),
-        )),
-        Ok(Some(_)) => {}
-        Ok(None) => errs.push(FieldError::new(
-            "domain",
-            format!("领域 {} 不存在 (unknown domain)", i.domain),
-        )),
-        Err(e) => errs.push(FieldError::new("domain", e.to_string())),
-    }
-    if errs.is_empty() { Ok(()) } else { Err(errs) }
-}
-
-/// Adds an item or changes it (a retired item comes back). The department and domain must
-/// exist, the domain of that department.
-pub async fn save_item(
-    tx: &mut Tx,
-    actor: &Actor,
-    scope: &Scope,
-    i: &NewItem,
-) -> Result<Saved, AppError> {
-    require_provincial(scope)?;
-    check_item_refs(tx, i).await.map_err(|e| to_app(&e))?;
-    write_item(tx, actor, i).await
-}
-
 async fn write_item(tx: &mut Tx, actor: &Actor, i: &NewItem) -> Result<Saved, AppError> {
     let old = item_in_tx(tx, &i.code).await?;
     let now = now();
@@ -956,21 +892,6 @@ async fn check_inspector_refs(tx: &mut Tx, i: &NewInspector) -> Result<(), Vec<F
     if errs.is_empty() { Ok(()) } else { Err(errs) }
 }
 
-/// Adds an inspector or changes one (a retired one comes back). The department must exist,
-/// the qualifications be its domains, and both the old and new jurisdiction within `scope`.
-pub async fn save_inspector(
-    tx: &mut Tx,
-    actor: &Actor,
-    scope: &Scope,
-    i: &NewInspector,
-) -> Result<Saved, AppError> {
-    check_inspector_refs(tx, i).await.map_err(|e| to_app(&e))?;
-    if !scope.covers(&i.jurisdiction) {
-        return Err(outside(&i.jurisdiction));
-    }
-    write_inspector(tx, actor, scope, i).await
-}
-
 async fn write_inspector(
     tx: &mut Tx,
     actor: &Actor,
@@ -1057,44 +978,6 @@ async fn insert_inspector(
     .await?
             .rows_affected());
     Ok(())
-}
-
-/// Retires an inspector (no longer drawn; the record stays).
-pub async fn retire_inspector(
-    tx: &mut Tx,
-    actor: &Actor,
-    scope: &Scope,
-    id: &str,
-) -> Result<(), AppError> {
-    let id = id.trim().to_ascii_uppercase();
-    let old = inspector_in_tx(tx, &id).await?.ok_or(AppError::NotFound)?;
-    if !scope.covers(&old.jurisdiction) {
-        return Err(AppError::NotFound);
-    }
-    if !old.active {
-        return Err(AppError::rejected(
-            "该执法检查人员已停用 (the inspector is already retired)",
-        ));
-    }
-    on_tx!(tx, c => sqlx::query("UPDATE insp_inspectors SET active = $2, updated_at = $3 WHERE id = $1")
-        .bind(&id)
-        .bind(false)
-        .bind(now())
-        .execute(&mut *c)
-        .await?
-            .rows_affected());
-    record(
-        tx,
-        actor,
-        "inspection.inspector.retire",
-        "supervision.library.inspector_retired",
-        "insp_inspector",
-        &id,
-        Some(&old.jurisdiction),
-        Some(json!({"active": true})),
-        Some(json!({"active": false})),
-    )
-    .await
 }
 
 /// Declares an inspector's conflict of interest with an entity (回避). The inspector's

@@ -1,17 +1,17 @@
 //! Freezing the lists a draw reads: the target list of a scope (active entities from the
 //! registry, each with its credit-risk class and its tags), the inspector list (active
 //! inspectors whose jurisdiction overlaps the scope, with their declared conflicts, by id) and
-//! the plan's items.
+//! the plan's items. The inspectors and items are the library's own lists for a draw
+//! ([`crate::library::inspectors_for_draw`], [`crate::library::items_for_draw`]), the stored
+//! tags its [`crate::library::tags_in`].
 //!
 //! The targets stream: pages of 10,000 entities from [`RegistrySource::page`] in
 //! `(division, uscc)` order, merge-joined with pages of `credit_risk` in the same order (an
-//! entity without a row is class B); the scope's tags (`target_tags`, sparse) are read once
-//! into a map. Memory stays flat apart from the engine's compact target set; when a
+//! entity without a row is class B); the scope's stored tags (sparse) are read once into a
+//! map. Memory stays flat apart from the engine's compact target set; when a
 //! transaction is given, each 10,000 targets are written as a chunk as they come.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
-
-use chrono::NaiveDate;
+use std::collections::{BTreeSet, VecDeque};
 
 use amr_kernel::db::{Db, Tx};
 use amr_kernel::error::AppError;
@@ -19,7 +19,7 @@ use amr_kernel::on_conn;
 
 use super::chunks::{self, ChunkWriter};
 use super::engine::{self, TargetSet};
-use crate::draw::model::{Inspector, ItemRef, Plan, RiskClass, Target};
+use crate::draw::model::{ItemRef, Plan, RiskClass, Target};
 use crate::targets::RegistrySource;
 
 /// Entities a registry page.
@@ -110,29 +110,6 @@ impl<'a> RiskPages<'a> {
     }
 }
 
-/// The tags of the scope's entities (`licence:…`, `tag:…`), sorted, no duplicates.
-pub async fn tags_of_scope(db: &Db, scope: &str) -> Result<HashMap<String, Vec<String>>, AppError> {
-    let rows: Vec<(String, String)> = on_conn!(db, c => sqlx::query_as(
-        "SELECT uscc, tag FROM target_tags WHERE division >= $1 AND division < $2",
-    )
-    .bind(scope)
-    .bind(range_end(scope))
-    .fetch_all(c)
-    .await?);
-    let mut map: HashMap<String, Vec<String>> = HashMap::new();
-    for (uscc, tag) in rows {
-        // A tag the engine cannot hash (not `licence:…`/`tag:…`) is not a target-library tag.
-        if engine::valid_tag(&tag) {
-            map.entry(uscc).or_default().push(tag);
-        }
-    }
-    for tags in map.values_mut() {
-        tags.sort();
-        tags.dedup();
-    }
-    Ok(map)
-}
-
 /// The target library's entity type (`enterprise`, `individual`, `cooperative`, `branch`)
 /// of the registry's (`individual_business`, `farmer_cooperative` are the registry's keys).
 pub fn target_type(registry_type: &str) -> &str {
@@ -180,7 +157,7 @@ pub async fn targets(
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<TargetSet, AppError> {
     let keep = !matches!(sink, Sink::None);
-    let tags = tags_of_scope(db, scope).await?;
+    let tags = crate::library::tags_in(db, scope).await?;
     let mut risk = RiskPages::new(db, scope);
     let mut set = TargetSet::new();
     let mut writer = ChunkWriter::new();
@@ -206,7 +183,15 @@ pub async fn targets(
             let entity_type = target_type(&e.entity_type).to_string();
             // Stored tags (officers, rules) and the licences the library's rules derive from
             // the industry (they stand in for a licence register), merged.
-            let mut own = tags.get(&e.uscc).cloned().unwrap_or_default();
+            // A stored tag the engine cannot hash (not `licence:…`/`tag:…`) is not a
+            // target-library tag.
+            let mut own: Vec<String> = tags
+                .get(&e.uscc)
+                .into_iter()
+                .flatten()
+                .filter(|t| engine::valid_tag(t))
+                .cloned()
+                .collect();
             own.extend(crate::library::rules::derived_tags(
                 &e.industry,
                 &entity_type,
@@ -238,69 +223,6 @@ pub async fn targets(
     Ok(set)
 }
 
-#[derive(sqlx::FromRow)]
-struct InspectorRow {
-    id: String,
-    department: String,
-    name: String,
-    jurisdiction: String,
-    qualifications: String,
-    certificate_no: String,
-    certificate_expiry: NaiveDate,
-}
-
-const OVERLAP: &str = "(i.jurisdiction LIKE $1 OR $2 LIKE i.jurisdiction || '%')";
-
-/// The active inspectors whose jurisdiction overlaps `scope` (one is a prefix of the other),
-/// with their declared conflicts, sorted by id.
-pub async fn inspectors(db: &Db, scope: &str) -> Result<Vec<Inspector>, AppError> {
-    let pattern = format!("{scope}%");
-    let sql = format!(
-        "SELECT i.id, i.department, i.name, i.jurisdiction, i.qualifications, i.certificate_no, \
-         i.certificate_expiry FROM insp_inspectors i WHERE i.active = TRUE AND {OVERLAP} \
-         ORDER BY i.id"
-    );
-    let rows: Vec<InspectorRow> = on_conn!(db, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(&pattern)
-        .bind(scope)
-        .fetch_all(c)
-        .await?);
-    let sql = format!(
-        "SELECT c.inspector_id, c.uscc FROM insp_conflicts c \
-         JOIN insp_inspectors i ON i.id = c.inspector_id \
-         WHERE i.active = TRUE AND {OVERLAP} ORDER BY c.inspector_id, c.uscc"
-    );
-    let conflicts: Vec<(String, String)> = on_conn!(db, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(&pattern)
-        .bind(scope)
-        .fetch_all(c)
-        .await?);
-    let mut by_inspector: HashMap<String, Vec<String>> = HashMap::new();
-    for (id, uscc) in conflicts {
-        by_inspector.entry(id).or_default().push(uscc);
-    }
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let mut qualifications: Vec<String> =
-            serde_json::from_str(&r.qualifications).map_err(|e| {
-                AppError::Internal(anyhow::anyhow!("inspector {}: qualifications: {e}", r.id))
-            })?;
-        qualifications.sort();
-        qualifications.dedup();
-        out.push(Inspector {
-            conflicts: by_inspector.remove(&r.id).unwrap_or_default(),
-            id: r.id,
-            name: r.name,
-            department: r.department,
-            jurisdiction: r.jurisdiction,
-            qualifications,
-            certificate_no: r.certificate_no,
-            certificate_expiry: r.certificate_expiry,
-        });
-    }
-    Ok(out)
-}
-
 /// Every item code a plan names (lead and joined departments), sorted.
 pub fn item_codes(plan: &Plan) -> BTreeSet<String> {
     let mut codes = BTreeSet::new();
@@ -313,28 +235,11 @@ pub fn item_codes(plan: &Plan) -> BTreeSet<String> {
     codes
 }
 
-/// The active items of the library, sorted by code.
-pub async fn library_items(db: &Db) -> Result<Vec<ItemRef>, AppError> {
-    let rows: Vec<(String, String, String)> = on_conn!(db, c => sqlx::query_as(
-        "SELECT code, department, domain FROM insp_items WHERE active = TRUE ORDER BY code",
-    )
-    .fetch_all(c)
-    .await?);
-    Ok(rows
-        .into_iter()
-        .map(|(code, department, domain)| ItemRef {
-            code,
-            department,
-            domain,
-        })
-        .collect())
-}
-
 /// The items a plan names, from the library, sorted by code; an item the library does not
 /// hold (or holds inactive) is a 400 naming it.
 pub async fn items(db: &Db, plan: &Plan) -> Result<Vec<ItemRef>, AppError> {
     let wanted = item_codes(plan);
-    let library = library_items(db).await?;
+    let library = crate::library::items_for_draw(db).await?;
     let found: Vec<ItemRef> = library
         .into_iter()
         .filter(|i| wanted.contains(&i.code))
@@ -346,14 +251,4 @@ pub async fn items(db: &Db, plan: &Plan) -> Result<Vec<ItemRef>, AppError> {
         ));
     }
     Ok(found)
-}
-
-/// The departments of the library (code, name), by code.
-pub async fn departments(db: &Db) -> Result<Vec<(String, String)>, AppError> {
-    let rows: Vec<(String, String)> = on_conn!(db, c => sqlx::query_as(
-        "SELECT code, name FROM insp_departments ORDER BY code",
-    )
-    .fetch_all(c)
-    .await?);
-    Ok(rows)
 }

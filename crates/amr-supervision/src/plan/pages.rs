@@ -28,7 +28,6 @@ use amr_web::page::{PageError, Viewer, render};
 use amr_web::{AppState, WebModule};
 
 use super::api::{VisitsQuery, parse_id, public_visit, visit_page};
-use super::freeze;
 use super::model::{DRAFT, DRAWN, PlanInput, TaskInput};
 use super::store::{self, PlanRecord};
 use crate::draw::model::{Inspector, Report};
@@ -401,12 +400,12 @@ pub async fn detail_page(
         "tasks": rec.plan.tasks.iter().map(TaskInput::of).collect::<Vec<_>>(),
     });
     if rec.state == DRAFT {
-        let departments = freeze::departments(&state.db).await?;
-        let items = freeze::library_items(&state.db).await?;
+        let departments = crate::library::store::departments(&state.db).await?;
+        let items = crate::library::items_for_draw(&state.db).await?;
         page["departments"] = json!(
             departments
                 .iter()
-                .map(|(code, name)| json!({"code": code, "name": name}))
+                .map(|d| json!({"code": d.code, "name": d.name}))
                 .collect::<Vec<_>>()
         );
         page["items"] = json!(items);

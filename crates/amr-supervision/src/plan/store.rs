@@ -263,9 +263,9 @@ pub async fn list(
 /// Checks a plan's tasks against the library (departments exist; each department's items are
 /// its own) and then with the engine's `validate_plan`.
 pub async fn check_plan(db: &Db, plan: &Plan) -> Result<Vec<ItemRef>, AppError> {
-    let departments = freeze::departments(db).await?;
-    let library = freeze::library_items(db).await?;
-    let known = |d: &str| departments.iter().any(|(c, _)| c == d);
+    let departments = crate::library::store::departments(db).await?;
+    let library = crate::library::items_for_draw(db).await?;
+    let known = |d: &str| departments.iter().any(|x| x.code == d);
     for t in &plan.tasks {
         let mut parts = vec![(t.department.as_str(), &t.items)];
         parts.extend(t.joined.iter().map(|p| (p.department.as_str(), &p.items)));
@@ -689,7 +689,7 @@ pub async fn publish(
     let targets_hash = engine::targets_hash(&set)?;
     let targets_count = set.len() as i64;
     drop(set);
-    let inspectors = freeze::inspectors(db, &plan.scope).await?;
+    let inspectors = crate::library::inspectors_for_draw(db, &plan.scope).await?;
     let inspectors_hash = engine::inspectors_hash(&inspectors)?;
     chunks::write_all(&mut tx, id, chunks::INSPECTORS, &inspectors).await?;
     chunks::write_all(&mut tx, id, chunks::ITEMS, &items).await?;
