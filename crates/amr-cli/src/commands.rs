@@ -415,6 +415,7 @@ async fn demo_province(db: &Db, entities: u64) -> Result<bool, AppError> {
     let report = crate::demo::run_demo(db, args.spec(), args.batch as usize, true).await?;
     println!("{report}");
     crate::guide::demo_step(db, "37").await?;
+    crate::demo::odr_step(db).await?;
     Ok(true)
 }
 

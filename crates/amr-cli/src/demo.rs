@@ -113,7 +113,24 @@ pub async fn run(db: &Db, args: DemoArgs) -> Result<ExitCode, AppError> {
     crate::guide::demo_step(db, &province).await?;
     crate::inspect_library::demo_step(db, args.seed, &province).await?;
     crate::inspect_risk::demo_step(db, args.seed, &province).await?;
+    odr_step(db).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// One enterprise in 50 takes part in online dispute resolution (the article's 61,000 ODR
+/// enterprises among Shandong's ~3 million enterprises is about 1 in 50), chosen by a hash of
+/// the USCC so every run picks the same ones.
+pub async fn odr_step(db: &Db) -> Result<(), AppError> {
+    let directory = amr_server::consumer_wiring::RegistryDirectory { db: db.clone() };
+    let n = amr_consumer::complaint::flow::demo_mark_odr(
+        db,
+        &directory,
+        50,
+        amr_kernel::matter::today(),
+    )
+    .await?;
+    println!("在线纠纷解决企业 (ODR enterprises): {n}");
+    Ok(())
 }
 
 /// Generates `spec` and inserts it in batches of `batch`, with a progress bar on stderr

@@ -45,6 +45,15 @@ async fn recompute_by_scope_then_everything_then_show() {
     // The demo classifies every live entity; start the command's checks from no rows.
     let (demo_rows, _) = scalar(&db, "SELECT COUNT(*), '' FROM credit_risk").await;
     assert!(demo_rows > 0, "the demo classifies");
+    // … and marks about one enterprise in 50 as taking part in ODR.
+    let (odr, _) = scalar(&db, "SELECT COUNT(*), '' FROM odr_enterprises").await;
+    let (enterprises, _) = scalar(
+        &db,
+        "SELECT COUNT(*), '' FROM entities WHERE entity_type = 'enterprise'",
+    )
+    .await;
+    assert!(odr > 0 && odr * 10 < enterprises, "{odr} of {enterprises}");
+    assert!(text(&out.stdout).contains("ODR enterprises"));
     {
         let conn = amr_kernel::db::Db::connect(&db).await.unwrap();
         amr_kernel::on_conn!(&conn, c => {

@@ -1,11 +1,13 @@
-//! The consumer context (消费): unfair standard-form clauses (格式条款) for now — the
-//! contract check, the public "你提我点" reports that become matters, model contracts by
-//! industry. Complaints (12315), ODR and publicity will join it.
+//! The consumer context (消费): complaints, reports and requests for help (12315) with
+//! online dispute resolution and complaint publicity; unfair standard-form clauses (格式条款).
 //!
+//! - [`complaint`]: intake (form, JSON, Open311), routing to the county bureau, ODR, the
+//!   officers' queue and actions, tracking, per-enterprise statistics (`docs/COMPLAINTS.md`).
 //! - [`contract`]: the clause rules (`data/contract_rules.toml`, run by the kernel's
 //!   text-rule engine), the reports, the model contracts, their pages.
 #![forbid(unsafe_code)]
 
+pub mod complaint;
 pub mod contract;
 
 use amr_web::{AppState, WebModule};
@@ -22,20 +24,32 @@ pub fn migrations() -> amr_kernel::db::MigrationSet {
 
 /// The templates and texts of every part.
 pub fn modules() -> Vec<WebModule> {
-    vec![contract::web::module()]
+    vec![contract::web::module(), complaint::module()]
 }
 
-/// The JSON API routes (outside the page frame).
-pub fn api_routes() -> Router<AppState> {
+/// The JSON API routes (outside the page frame), Open311 included.
+pub fn api_routes(deps: complaint::Deps) -> Router<AppState> {
     contract::web::api_routes()
+        .merge(complaint::api::routes(deps.clone()))
+        .merge(complaint::open311::routes(deps))
 }
 
 /// The page routes (the server merges them inside the page frame).
-pub fn page_routes() -> Router<AppState> {
-    contract::web::page_routes()
+pub fn page_routes(deps: complaint::Deps) -> Router<AppState> {
+    contract::web::page_routes().merge(complaint::pages::routes(deps))
+}
+
+/// The sections this crate adds to the public entity page.
+pub fn entity_panels() -> Vec<std::sync::Arc<dyn amr_web::panels::EntityPanel>> {
+    vec![std::sync::Arc::new(complaint::panel::ComplaintPanel)]
 }
 
 /// The matter kinds this context declares (the server builds its engine over them).
 pub fn matter_kinds() -> Vec<&'static amr_kernel::matter::KindSpec> {
-    vec![&contract::report::CONTRACT_REPORT]
+    vec![
+        &contract::report::CONTRACT_REPORT,
+        &complaint::kinds::COMPLAINT,
+        &complaint::kinds::REPORT,
+        &complaint::kinds::HELP,
+    ]
 }

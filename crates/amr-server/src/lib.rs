@@ -4,6 +4,7 @@
 
 pub mod address_wiring;
 pub mod api;
+pub mod consumer_wiring;
 pub mod supervision_wiring;
 pub mod web;
 
@@ -55,6 +56,7 @@ pub fn app_state(db: amr_kernel::db::Db, config: ServerConfig) -> AppState {
 pub fn entity_panels() -> Vec<Arc<dyn amr_web::panels::EntityPanel>> {
     let mut panels = Vec::new();
     panels.extend(amr_supervision::web::entity_panels());
+    panels.extend(amr_consumer::entity_panels());
     panels
 }
 
@@ -70,18 +72,23 @@ pub fn router(state: AppState, index: Arc<EntityIndex>, keys: Arc<Keyring>) -> R
             db: state.db.clone(),
         }),
     };
+    let consumer = amr_consumer::complaint::Deps {
+        registry: Arc::new(consumer_wiring::RegistryDirectory {
+            db: state.db.clone(),
+        }),
+    };
     Router::new()
         .merge(api::routes())
         .merge(amr_supervision::web::api_routes(supervision.clone()))
         .merge(amr_registry::web::api_routes())
-        .merge(amr_consumer::api_routes())
+        .merge(amr_consumer::api_routes(consumer.clone()))
         .merge(amr_address::web::api_routes())
         .merge(amr_address::api::routes())
         .merge(amr_registry::web::search_api_routes(index.clone()))
         .merge(amr_registry::web::registration_api_routes(index.clone()))
         .merge(amr_registry::web::licence_api_routes(keys.clone()))
         .merge(amr_registry::web::identity_api_routes(verifier.clone()))
-        .merge(web::routes(index, keys, verifier, supervision))
+        .merge(web::routes(index, keys, verifier, supervision, consumer))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             state.config.max_body_bytes,
         ))
@@ -129,6 +136,8 @@ pub async fn start(state: AppState, listen: &str) -> Result<Running, AppError> {
     }
     let index = Arc::new(EntityIndex::open(&state.config.search_dir)?);
     let keys = Arc::new(Keyring::open(&state.db, &state.config.signing_key_file).await?);
+    // Complaint deadlines count in the database's calendar (imported years included).
+    amr_consumer::complaint::load_calendar(&state.db).await?;
     tracing::info!(key_id = %keys.key_id(), "signing key loaded");
     let (tx, rx) = watch::channel(false);
     let state = state.with_shutdown(rx.clone());
@@ -181,8 +190,8 @@ async fn lifecycle_sweeper(db: amr_kernel::db::Db, mut shutdown: watch::Receiver
 }
 
 /// Starts the workers that run beside the server: the search index and the address risk
-/// counts follow the event log, ended suspensions are resumed, and expired sessions are
-/// purged.
+/// counts follow the event log, ended suspensions are resumed, ODR complaints past their
+/// deadline go to the bureau, and expired sessions are purged.
 fn spawn_workers(state: &AppState, index: Arc<EntityIndex>, mut shutdown: watch::Receiver<bool>) {
     let db = state.db.clone();
     tokio::spawn(amr_kernel::events::runner::run(
@@ -201,6 +210,11 @@ fn spawn_workers(state: &AppState, index: Arc<EntityIndex>, mut shutdown: watch:
         shutdown.clone(),
     ));
     tokio::spawn(lifecycle_sweeper(db.clone(), shutdown.clone()));
+    tokio::spawn(consumer_wiring::odr_sweeper(
+        db.clone(),
+        state.config.fixed_today,
+        shutdown.clone(),
+    ));
     amr_supervision::risk::follower::spawn(
         db.clone(),
         Arc::new(supervision_wiring::RegistryFacts { db: db.clone() }),

@@ -37,6 +37,9 @@ pub struct ServerConfig {
     /// The credential registry that verifies Hong Kong investors' identities
     /// (`amr_registry::identity`).
     pub identity_verifier: IdentityVerifierConfig,
+    /// A fixed day that statutory deadlines count from instead of today in China (tests and
+    /// training deployments that replay a period; `None` in production).
+    pub fixed_today: Option<chrono::NaiveDate>,
 }
 
 /// Which identity verifier the server asks (built by `amr_registry::identity::verifier`).
@@ -100,6 +103,7 @@ impl Default for ServerConfig {
             search_dir: std::path::PathBuf::from("data/search/entities"),
             signing_key_file: std::path::PathBuf::from(amr_kernel::signing::DEFAULT_KEY_FILE),
             identity_verifier: IdentityVerifierConfig::None,
+            fixed_today: None,
         }
     }
 }

@@ -59,6 +59,7 @@ pub fn routes(
     keys: std::sync::Arc<amr_kernel::signing::Keyring>,
     verifier: amr_registry::identity::web::SharedVerifier,
     supervision: amr_supervision::web::Deps,
+    consumer: amr_consumer::complaint::Deps,
 ) -> Router<AppState> {
     let pages = Router::new()
         .route("/", get(home::get_home))
@@ -74,7 +75,7 @@ pub fn routes(
         .merge(amr_registry::web::identity_page_routes(verifier))
         .merge(amr_address::office::routes())
         .merge(amr_supervision::web::page_routes(supervision))
-        .merge(amr_consumer::page_routes())
+        .merge(amr_consumer::page_routes(consumer))
         .fallback(not_found)
         .layer(middleware::from_fn(page::page_frame));
     Router::new()

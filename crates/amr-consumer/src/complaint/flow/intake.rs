@@ -1,0 +1,399 @@
+//! Filing: the intake parsed, the business resolved and routed to its county bureau (the
+//! county picker's candidates when the address does not settle it), duplicates refused,
+//! a complaint about an ODR participant sent to the business first.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, NaiveDate};
+use serde::Serialize;
+use serde_json::json;
+
+use amr_kernel::audit::{self, Change};
+use amr_kernel::codes::division::{Level, divisions};
+use amr_kernel::db::Db;
+use amr_kernel::error::AppError;
+use amr_kernel::events::{self, NewEvent};
+use amr_kernel::matter::{ActInput, Acting, Matter, NewMatter};
+
+use crate::complaint::model::{self, BusinessRef, IntakeInput, IntakeKind};
+use crate::complaint::{BusinessDirectory, engine, store};
+
+/// A county the complainant may pick.
+#[derive(Debug, Clone, Serialize)]
+pub struct Candidate {
+    pub code: String,
+    pub name: String,
+}
+
+/// Why an intake was not filed.
+#[derive(Debug)]
+pub enum FileError {
+    /// A bad field, or anything else the kernel's policy answers.
+    App(AppError),
+    /// The county could not be settled from the address: the complainant picks one.
+    County {
+        message: String,
+        candidates: Vec<Candidate>,
+    },
+    /// The same complainant filed the same facts about the same business, still open.
+    Duplicate { number: String },
+}
+
+impl From<AppError> for FileError {
+    fn from(e: AppError) -> FileError {
+        FileError::App(e)
+    }
+}
+
+impl FileError {
+    /// The message, Chinese first.
+    pub fn message(&self) -> String {
+        match self {
+            FileError::App(e) => e.public_message(),
+            FileError::County { message, .. } => message.clone(),
+            FileError::Duplicate { number } => duplicate_message(number),
+        }
+    }
+}
+
+pub fn duplicate_message(number: &str) -> String {
+    format!(
+        "您已就同一经营者的同一事实提交过，事项编号 {number}，正在办理中，请勿重复提交 \
+         (you already filed the same facts about the same business as {number}, which is still open)"
+    )
+}
+
+/// A filed matter.
+#[derive(Debug, Clone)]
+pub struct Filed {
+    pub matter: Matter,
+    pub odr: bool,
+    pub business_name: String,
+}
+
+pub(crate) fn county_of(code: &str) -> Option<&'static str> {
+    let c = code.get(..6)?;
+    divisions()
+        .get(c)
+        .filter(|d| d.level == Level::County)
+        .map(|d| d.code)
+}
+
+fn county_name(code: &str) -> String {
+    divisions()
+        .full_name(code)
+        .unwrap_or_else(|| code.to_string())
+}
+
+fn counties_under(code: &str) -> Vec<Candidate> {
+    let table = divisions();
+    let mut out = Vec::new();
+    let mut stack = vec![code.to_string()];
+    while let Some(c) = stack.pop() {
+        for d in table.children(&c) {
+            match d.level {
+                Level::County => out.push(Candidate {
+                    code: d.code.to_string(),
+                    name: county_name(d.code),
+                }),
+                Level::Province | Level::Prefecture => stack.push(d.code.to_string()),
+                Level::Town => {}
+            }
+        }
+    }
+    out.sort_by(|a, b| a.code.cmp(&b.code));
+    out
+}
+
+/// The county bureau for a free-text business: the county of its address (amr-address),
+/// else the one the complainant picked (which must lie in the city the address names).
+pub fn route_address(address: &str, picked: Option<&str>) -> Result<String, FileError> {
+    let parsed = amr_address::parse(address, None);
+    let found = parsed.county_code.as_deref().and_then(county_of);
+    match (found, picked) {
+        (Some(c), None) => Ok(c.to_string()),
+        (Some(c), Some(p)) if p == c => Ok(c.to_string()),
+        (Some(c), Some(p)) => Err(AppError::bad_request(
+            "county",
+            format!(
+                "地址位于{}，与所选县（区）{}不符 (the address is in {c}, not in the county picked, {p})",
+                county_name(c),
+                county_name(p)
+            ),
+        )
+        .into()),
+        (None, Some(p)) => {
+            let county = county_of(p).filter(|c| c.len() == p.len()).ok_or_else(|| {
+                AppError::bad_request(
+                    "county",
+                    "所选县（区）代码不存在 (no such county code)",
+                )
+            })?;
+            if let Some(city) = parsed.city_code.as_deref()
+                && !county.starts_with(city)
+            {
+                return Err(AppError::bad_request(
+                    "county",
+                    format!(
+                        "所选县（区）不在地址所写的{}内 (the county picked is not in the city of the address, {city})",
+                        county_name(city)
+                    ),
+                )
+                .into());
+            }
+            Ok(county.to_string())
+        }
+        (None, None) => {
+            let mut candidates: Vec<Candidate> = parsed
+                .ambiguities
+                .iter()
+                .filter(|a| a.level == "county")
+                .flat_map(|a| a.candidates.iter())
+                .filter_map(|c| county_of(&c.code))
+                .map(|c| Candidate {
+                    code: c.to_string(),
+                    name: county_name(c),
+                })
+                .collect();
+            if candidates.is_empty()
+                && let Some(up) = parsed
+                    .city_code
+                    .as_deref()
+                    .or(parsed.province_code.as_deref())
+            {
+                candidates = counties_under(up);
+            }
+            candidates.dedup_by(|a, b| a.code == b.code);
+            let message = if candidates.is_empty() {
+                "无法从地址确定经营者所在的县（市、区），请填写更完整的地址或县（区）的 6 位行政区划代码 \
+                 (the county cannot be told from the address: give a fuller address or the county's 6-digit code)"
+                    .to_string()
+            } else {
+                format!(
+                    "无法从地址确定经营者所在的县（市、区），请从 {} 个候选中选择 \
+                     (the county cannot be told from the address: pick one of the {} candidates)",
+                    candidates.len(),
+                    candidates.len()
+                )
+            };
+            Err(FileError::County {
+                message,
+                candidates,
+            })
+        }
+    }
+}
+
+/// Files an intake: parsed, the business resolved (registry) and routed to its county bureau,
+/// refused as a duplicate while the same one is open; a complaint about an ODR participant
+/// goes to the business first, any other to the bureau. `acting` is the system (public
+/// intake) with the client's address.
+pub async fn file(
+    db: &Db,
+    registry: &dyn BusinessDirectory,
+    acting: &Acting,
+    input: &IntakeInput,
+    source: &str,
+    today: NaiveDate,
+) -> Result<Filed, FileError> {
+    let intake = input.parse(today)?;
+    let (uscc, business_name, business_address, county) = match &intake.business {
+        BusinessRef::Registered(u) => {
+            let b = registry.lookup(u).await?.ok_or_else(|| {
+                AppError::bad_request(
+                    "uscc",
+                    "登记系统中没有该统一社会信用代码的经营者，请核对或改填名称和地址 \
+                     (no business with this USCC is registered: check it, or give the name and address)",
+                )
+            })?;
+            // The registered division's county; should the record hold none (a code no
+            // longer in the table), the county its registered address names, or the pick.
+            let county: String = match county_of(&b.division) {
+                Some(c) => c.to_string(),
+                None => route_address(&b.address, intake.county.as_deref())?,
+            };
+            let county = county.as_str();
+            if let Some(p) = intake.county.as_deref()
+                && p != county
+            {
+                return Err(AppError::bad_request(
+                    "county",
+                    format!(
+                        "该经营者登记在{}，与所选县（区）不符 (the business is registered in {county}, not in the county picked)",
+                        county_name(county)
+                    ),
+                )
+                .into());
+            }
+            (Some(b.uscc), b.name, Some(b.address), county.to_string())
+        }
+        BusinessRef::FreeText { name, address } => {
+            let county = route_address(address, intake.county.as_deref())?;
+            (None, name.clone(), Some(address.clone()), county)
+        }
+    };
+    let business_key = uscc.clone().unwrap_or_else(|| business_name.clone());
+    let dup_key = model::dup_key(intake.kind, &intake.phone, &business_key, &intake.facts);
+    let mut tx = db.begin().await?;
+    if let Some(number) = store::open_duplicate(&mut tx, &dup_key).await? {
+        return Err(FileError::Duplicate { number });
+    }
+    let odr = intake.kind == IntakeKind::Complaint
+        && match &uscc {
+            Some(u) => store::is_odr(&mut tx, u).await?,
+            None => false,
+        };
+    let title = format!(
+        "{}：{}",
+        intake.kind.label_zh(),
+        crate::contract::short(&business_name, 80)
+    );
+    let mut m = engine()
+        .create(
+            &mut tx,
+            acting,
+            &NewMatter {
+                kind: intake.kind.as_str().to_string(),
+                title,
+                division: county.clone(),
+                uscc: uscc.clone(),
+                payload: json!({"business_name": business_name, "source": source}),
+                assignee_account: None,
+                assignee_unit: None,
+            },
+            today,
+        )
+        .await?;
+    if intake.kind == IntakeKind::Complaint {
+        let transition = if odr { "to_odr" } else { "to_bureau" };
+        m = engine()
+            .act(
+                &mut tx,
+                acting,
+                &m.number,
+                &ActInput {
+                    transition: transition.into(),
+                    version: m.version,
+                    fields: BTreeMap::new(),
+                },
+                today,
+            )
+            .await?;
+    }
+    store::insert(
+        &mut tx,
+        &m,
+        &store::NewRow {
+            kind: intake.kind.as_str(),
+            source,
+            uscc: uscc.as_deref(),
+            business_name: &business_name,
+            business_address: business_address.as_deref(),
+            complainant_name: &intake.name,
+            phone: &intake.phone,
+            purchase: &intake.purchase,
+            purchase_date: intake.purchase_date,
+            amount_fen: intake.amount_fen,
+            facts: &intake.facts,
+            claim: &intake.claim,
+            dup_key: &dup_key,
+            odr,
+            year: today.year(),
+        },
+    )
+    .await?;
+    let mut event = NewEvent::public(
+        "consumer.complaint.filed",
+        json!({"number": m.number, "kind": intake.kind.as_str(), "division": county, "odr": odr}),
+    )
+    .division(&county)
+    .actor(acting.actor.label());
+    if let Some(u) = &uscc {
+        event = event.uscc(u);
+    }
+    events::append(&mut tx, event).await?;
+    audit::record(
+        &mut tx,
+        &acting.actor,
+        Change {
+            action: "complaint.file",
+            target_kind: "complaint",
+            target_id: m.number.clone(),
+            division: Some(county.clone()),
+            before: None,
+            after: Some(json!({
+                "kind": intake.kind.as_str(), "source": source, "uscc": uscc,
+                "business_name": business_name, "odr": odr,
+            })),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Filed {
+        matter: m,
+        odr,
+        business_name,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn county(r: Result<String, FileError>) -> String {
+        match r {
+            Ok(c) => c,
+            Err(e) => panic!("{}", e.message()),
+        }
+    }
+
+    #[test]
+    fn the_address_settles_the_county() {
+        assert_eq!(
+            county(route_address("济南市历下区泉城路188号", None)),
+            "370102"
+        );
+        assert_eq!(
+            county(route_address("济南市历下区泉城路188号", Some("370102"))),
+            "370102"
+        );
+        // A pick that contradicts the address is refused.
+        assert!(matches!(
+            route_address("济南市历下区泉城路188号", Some("370103")),
+            Err(FileError::App(AppError::BadRequest { .. }))
+        ));
+    }
+
+    #[test]
+    fn an_ambiguous_address_lists_the_candidates_and_takes_a_pick() {
+        match route_address("朝阳区建国路1号", None) {
+            Err(FileError::County {
+                candidates,
+                message,
+            }) => {
+                let codes: Vec<&str> = candidates.iter().map(|c| c.code.as_str()).collect();
+                assert!(
+                    codes.contains(&"110105") && codes.contains(&"220104"),
+                    "{codes:?}"
+                );
+                assert!(message.contains("候选") && message.contains("candidates"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            county(route_address("朝阳区建国路1号", Some("110105"))),
+            "110105"
+        );
+        // An address naming no division at all: no candidates, a county code is asked for.
+        match route_address("人民路5号", None) {
+            Err(FileError::County { candidates, .. }) => assert!(candidates.is_empty()),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(county(route_address("人民路5号", Some("370102"))), "370102");
+        // Only a county will do.
+        assert!(route_address("人民路5号", Some("370102001")).is_err());
+        assert!(route_address("人民路5号", Some("999999")).is_err());
+        // A pick outside the city the address names is refused.
+        assert!(route_address("济南市人民路5号", Some("370203")).is_err());
+    }
+}

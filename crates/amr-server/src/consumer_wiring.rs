@@ -1,0 +1,82 @@
+//! How the consumer context reads the registry: [`RegistryDirectory`] implements
+//! `amr_consumer::complaint::BusinessDirectory` over `amr_registry::store` (a complaint's
+//! business looked up by its USCC and routed to the county of its registered domicile; the
+//! demo's ODR participants drawn from the enterprises). The ODR sweep runs in the server's
+//! housekeeping ([`odr_sweeper`]).
+
+use amr_consumer::complaint::{Business, BusinessDirectory, LookupFuture};
+use amr_kernel::auth::Scope;
+use amr_kernel::db::Db;
+use amr_registry::model::{Entity, EntityType, Status};
+use amr_registry::store::{self, EntityFilter};
+use tokio::sync::watch;
+
+/// The registry as the consumer context's directory of businesses.
+#[derive(Debug, Clone)]
+pub struct RegistryDirectory {
+    pub db: Db,
+}
+
+fn convert(e: Entity) -> Business {
+    Business {
+        active: !matches!(e.status, Status::Deregistered | Status::Revoked),
+        uscc: e.uscc,
+        name: e.name,
+        address: e.address,
+        division: e.division,
+    }
+}
+
+impl BusinessDirectory for RegistryDirectory {
+    fn lookup<'a>(&'a self, uscc: &'a str) -> LookupFuture<'a, Option<Business>> {
+        Box::pin(async move {
+            let found = store::get_many(&self.db, &Scope::all(), &[uscc]).await?;
+            Ok(found.into_iter().next().map(convert))
+        })
+    }
+
+    fn enterprises<'a>(
+        &'a self,
+        after: Option<&'a str>,
+        limit: usize,
+    ) -> LookupFuture<'a, Vec<Business>> {
+        Box::pin(async move {
+            let filter = EntityFilter {
+                entity_type: Some(EntityType::Enterprise),
+                ..EntityFilter::default()
+            };
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let page = store::list_scoped(&self.db, &Scope::all(), &filter, after, limit).await?;
+            Ok(page.into_iter().map(convert).collect())
+        })
+    }
+}
+
+/// The ODR sweep: at start, then every 10 minutes, complaints whose business let its 10
+/// working days pass go to the county bureau (`amr_consumer::complaint::flow::sweep_odr`,
+/// idempotent). `fixed_today` is the server's fixed day, if it has one.
+pub async fn odr_sweeper(
+    db: Db,
+    fixed_today: Option<chrono::NaiveDate>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let today = fixed_today.unwrap_or_else(amr_kernel::matter::today);
+        let mut pause = std::time::Duration::from_secs(600);
+        match amr_consumer::complaint::flow::sweep_odr(&db, today).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                moved = n,
+                "ODR complaints past their deadline sent to the bureau"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "the ODR sweep failed");
+                pause = std::time::Duration::from_secs(30);
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = shutdown.wait_for(|v| *v) => return,
+        }
+    }
+}
