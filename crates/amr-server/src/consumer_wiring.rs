@@ -52,9 +52,11 @@ impl BusinessDirectory for RegistryDirectory {
     }
 }
 
-/// The ODR sweep: at start, then every 10 minutes, complaints whose business let its 10
-/// working days pass go to the county bureau (`amr_consumer::complaint::flow::sweep_odr`,
-/// idempotent). `fixed_today` is the server's fixed day, if it has one.
+/// The ODR sweep and the escalation: at start, then every 10 minutes, complaints whose
+/// business let its 10 working days pass go to the county bureau
+/// (`amr_consumer::complaint::flow::sweep_odr`), and consumer matters past a deadline are
+/// escalated up the jurisdiction (the kernel's `escalate_overdue` on the complaint engine);
+/// both idempotent. `fixed_today` is the server's fixed day, if it has one.
 pub async fn odr_sweeper(
     db: Db,
     fixed_today: Option<chrono::NaiveDate>,
@@ -71,6 +73,23 @@ pub async fn odr_sweeper(
             ),
             Err(e) => {
                 tracing::warn!(error = %e, "the ODR sweep failed");
+                pause = std::time::Duration::from_secs(30);
+            }
+        }
+        // Overdue complaints, reports and help requests go up the jurisdiction (督办).
+        match amr_consumer::complaint::engine()
+            .escalate_overdue(&db, today)
+            .await
+        {
+            Ok(r) if r.escalated > 0 => {
+                tracing::info!(
+                    escalated = r.escalated,
+                    "overdue consumer matters escalated"
+                )
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "escalating overdue consumer matters failed");
                 pause = std::time::Duration::from_secs(30);
             }
         }

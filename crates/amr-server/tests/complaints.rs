@@ -933,6 +933,39 @@ async fn open311_duplicates_hostile_input_county_picker_silence_and_transfer() {
             .collect();
         assert_eq!(numbers, [number.as_str()], "{overdue}");
         assert_eq!(overdue["items"][0]["overdue"], true);
+        // The later server's sweep escalates it (督办) above its county; the matter back from
+        // ODR is not late and stays where it is.
+        let mut escalated = Value::Null;
+        for _ in 0..100 {
+            let item: Value = client()
+                .get(format!("{base}/api/v1/office/complaints/{number}"))
+                .header("cookie", &officer.cookie)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            escalated = item["escalated_to"].clone();
+            if !escalated.is_null() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let to = escalated
+            .as_str()
+            .unwrap_or_else(|| panic!("not escalated: {escalated}"));
+        assert!(["3701", "37"].contains(&to), "escalated to {to}");
+        let silent_item: Value = client()
+            .get(format!("{base}/api/v1/office/complaints/{silent}"))
+            .header("cookie", &officer.cookie)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(silent_item["escalated_to"].is_null(), "{silent_item}");
         let html = client()
             .get(format!("{base}/office/complaints"))
             .header("cookie", &officer.cookie)

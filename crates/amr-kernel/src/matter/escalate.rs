@@ -11,13 +11,11 @@
 //! transaction per clock. The matter's `escalated_to` is the highest division reached and its
 //! `late` flag is set.
 //!
-//! It is a library function: no server task calls it yet (`amr-server` builds no matter
-//! engine and starts no escalation worker), so nothing escalates overdue matters on its own.
-//! The intended call, from the server's housekeeping workers at start, then every hour and
-//! just after midnight China time, is
-//! `engine.escalate_overdue(&db, amr_kernel::matter::today())`. Running it more often is
-//! harmless but not free: each sweep reads every running clock past due again, 500 a query
-//! (`docs/MATTERS.md`).
+//! The server runs it for the consumer context's kinds (complaints, reports, help requests):
+//! `amr_server::consumer_wiring::odr_sweeper` calls it on the complaint engine at start and
+//! every 10 minutes. Contract-review matters are not escalated yet: there is no server-wide
+//! engine that holds every kind. Running it more often is harmless but not free: each sweep
+//! reads every running clock past due again, 500 a query (`docs/MATTERS.md`).
 
 use chrono::NaiveDate;
 use serde::Serialize;
