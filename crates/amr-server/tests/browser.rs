@@ -4,90 +4,18 @@
 //! Without `/usr/bin/chromedriver` the test prints a NOTICE and passes, unless
 //! `AMR_BROWSER_REQUIRED=1` (then it fails).
 
+mod browser_support;
 #[allow(unused_imports)] // the shared harness re-exports more than this test uses
 mod support;
 
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use amr_kernel::auth::Role;
-use fantoccini::{Client, ClientBuilder, Locator};
+use browser_support::{open_browser, start_driver};
+use fantoccini::{Client, Locator};
 use support::{Backend, TestApp};
 
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const CHROMIUM: &str = "/usr/bin/chromium";
 const PASSWORD: &str = "Correct-Horse-9";
-
-/// The chromedriver child process, killed when dropped (also when the test panics).
-struct Driver {
-    child: Child,
-    url: String,
-    _profile: tempfile::TempDir,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    l.local_addr().unwrap().port()
-}
-
-/// Starts chromedriver on a free port and waits until it answers.
-async fn start_driver() -> Driver {
-    let port = free_port();
-    let child = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromedriver");
-    let driver = Driver {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-        _profile: tempfile::tempdir().expect("profile dir"),
-    };
-    let status = format!("{}/status", driver.url);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(r) = reqwest::get(&status).await
-            && r.status().is_success()
-        {
-            return driver;
-        }
-        assert!(Instant::now() < deadline, "chromedriver did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn open_browser(driver: &Driver) -> Client {
-    let profile = format!("--user-data-dir={}", driver._profile.path().display());
-    let caps = serde_json::json!({
-        "goog:chromeOptions": {
-            "binary": CHROMIUM,
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", profile,
-            ],
-        }
-    });
-    let serde_json::Value::Object(caps) = caps else {
-        unreachable!("a JSON object")
-    };
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    ClientBuilder::new(connector)
-        .capabilities(caps)
-        .connect(&driver.url)
-        .await
-        .expect("open a Chromium session")
-}
 
 /// Waits until the browser shows `path` (path and query), or fails with what it shows.
 async fn wait_for_path(browser: &Client, path: &str) {
@@ -111,14 +39,7 @@ async fn wait_for_path(browser: &Client, path: &str) {
 
 #[tokio::test]
 async fn an_officer_logs_in_sees_the_office_and_logs_out() {
-    if !Path::new(CHROMEDRIVER).exists() {
-        if std::env::var("AMR_BROWSER_REQUIRED").is_ok_and(|v| v == "1") {
-            panic!("AMR_BROWSER_REQUIRED=1 but {CHROMEDRIVER} is missing");
-        }
-        eprintln!(
-            "NOTICE: browser test skipped: {CHROMEDRIVER} is missing \
-             (apt-get install chromium chromium-driver)."
-        );
+    if !browser_support::available() {
         return;
     }
     let app = TestApp::spawn(Backend::Sqlite).await;
@@ -179,11 +100,7 @@ async fn walk_the_main_path(app: &TestApp, b: &Client) -> Result<(), fantoccini:
 
 #[tokio::test]
 async fn a_visitor_finds_a_demo_entity_by_a_few_characters_and_opens_its_page() {
-    if !Path::new(CHROMEDRIVER).exists() {
-        if std::env::var("AMR_BROWSER_REQUIRED").is_ok_and(|v| v == "1") {
-            panic!("AMR_BROWSER_REQUIRED=1 but {CHROMEDRIVER} is missing");
-        }
-        eprintln!("NOTICE: browser test skipped: {CHROMEDRIVER} is missing.");
+    if !browser_support::available() {
         return;
     }
     let app = TestApp::spawn(Backend::Sqlite).await;
@@ -274,11 +191,7 @@ async fn find_and_open(
 
 #[tokio::test]
 async fn an_officer_checks_an_address_and_records_a_commitment() {
-    if !Path::new(CHROMEDRIVER).exists() {
-        if std::env::var("AMR_BROWSER_REQUIRED").is_ok_and(|v| v == "1") {
-            panic!("AMR_BROWSER_REQUIRED=1 but {CHROMEDRIVER} is missing");
-        }
-        eprintln!("NOTICE: browser test skipped: {CHROMEDRIVER} is missing.");
+    if !browser_support::available() {
         return;
     }
     let app = TestApp::spawn(Backend::Sqlite).await;
@@ -369,11 +282,7 @@ async fn check_and_commit(app: &TestApp, b: &Client) -> Result<(), fantoccini::e
 
 #[tokio::test]
 async fn an_applicant_registers_a_company_and_an_officer_approves_it() {
-    if !Path::new(CHROMEDRIVER).exists() {
-        if std::env::var("AMR_BROWSER_REQUIRED").is_ok_and(|v| v == "1") {
-            panic!("AMR_BROWSER_REQUIRED=1 but {CHROMEDRIVER} is missing");
-        }
-        eprintln!("NOTICE: browser test skipped: {CHROMEDRIVER} is missing.");
+    if !browser_support::available() {
         return;
     }
     let app = TestApp::spawn(Backend::Sqlite).await;
@@ -496,11 +405,7 @@ async fn register_and_approve(
 
 #[tokio::test]
 async fn a_visitor_opens_the_licence_sees_its_qr_code_and_follows_it_to_the_verify_page() {
-    if !Path::new(CHROMEDRIVER).exists() {
-        if std::env::var("AMR_BROWSER_REQUIRED").is_ok_and(|v| v == "1") {
-            panic!("AMR_BROWSER_REQUIRED=1 but {CHROMEDRIVER} is missing");
-        }
-        eprintln!("NOTICE: browser test skipped: {CHROMEDRIVER} is missing.");
+    if !browser_support::available() {
         return;
     }
     let app = TestApp::spawn(Backend::Sqlite).await;

@@ -6,89 +6,19 @@
 //! Without `/usr/bin/chromedriver` the test prints a NOTICE and passes, unless
 //! `AMR_BROWSER_REQUIRED=1` (then it fails).
 
+mod browser_support;
 mod inspection_fixtures;
 #[allow(unused_imports)] // the shared harness re-exports more than this test uses
 mod support;
 
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use amr_kernel::auth::Role;
-use fantoccini::{Client, ClientBuilder, Locator};
+use browser_support::{open_browser, start_driver};
+use fantoccini::{Client, Locator};
 use support::{Backend, TestApp};
 
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const CHROMIUM: &str = "/usr/bin/chromium";
 const PASSWORD: &str = "Correct-Horse-9";
-
-struct Driver {
-    child: Child,
-    url: String,
-    _profile: tempfile::TempDir,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    l.local_addr().unwrap().port()
-}
-
-async fn start_driver() -> Driver {
-    let port = free_port();
-    let child = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromedriver");
-    let driver = Driver {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-        _profile: tempfile::tempdir().expect("profile dir"),
-    };
-    let status = format!("{}/status", driver.url);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(r) = reqwest::get(&status).await
-            && r.status().is_success()
-        {
-            return driver;
-        }
-        assert!(Instant::now() < deadline, "chromedriver did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn open_browser(driver: &Driver) -> Client {
-    let profile = format!("--user-data-dir={}", driver._profile.path().display());
-    let caps = serde_json::json!({
-        "goog:chromeOptions": {
-            "binary": CHROMIUM,
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", profile,
-            ],
-        }
-    });
-    let serde_json::Value::Object(caps) = caps else {
-        unreachable!("a JSON object")
-    };
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    ClientBuilder::new(connector)
-        .capabilities(caps)
-        .connect(&driver.url)
-        .await
-        .expect("open a Chromium session")
-}
 
 /// Waits until the browser's path starts with `prefix`; the path.
 async fn wait_for_prefix(browser: &Client, prefix: &str) -> String {
@@ -133,11 +63,7 @@ async fn submit(b: &Client, css: &str) -> Result<(), fantoccini::error::CmdError
 
 #[tokio::test]
 async fn an_officer_builds_publishes_and_draws_a_plan_and_sees_joint_visits() {
-    if !Path::new(CHROMEDRIVER).exists() {
-        if std::env::var("AMR_BROWSER_REQUIRED").is_ok_and(|v| v == "1") {
-            panic!("AMR_BROWSER_REQUIRED=1 but {CHROMEDRIVER} is missing");
-        }
-        eprintln!("NOTICE: browser test skipped: {CHROMEDRIVER} is missing.");
+    if !browser_support::available() {
         return;
     }
     let app = TestApp::spawn(Backend::Sqlite).await;

@@ -23,11 +23,7 @@ use support::{TestApp, backends, client};
 
 const PASSWORD: &str = "Correct-Horse-9";
 
-fn csrf_of(html: &str) -> String {
-    let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker).expect("page has a csrf field") + marker.len();
-    html[start..].split('"').next().unwrap().to_string()
-}
+use support::csrf_of;
 
 struct Officer {
     c: reqwest::Client,
@@ -35,26 +31,7 @@ struct Officer {
 }
 
 async fn logged_in(app: &TestApp, username: &str) -> Officer {
-    let c = client();
-    let page = c
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let resp = c
-        .post(app.url("/login"))
-        .form(&[
-            ("csrf", csrf_of(&page).as_str()),
-            ("username", username),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let c = support::form_login(app, username, PASSWORD).await;
     let office = c
         .get(app.url("/office"))
         .send()

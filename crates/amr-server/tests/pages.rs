@@ -13,11 +13,7 @@ use support::{TestApp, backends, client};
 const PASSWORD: &str = "Correct-Horse-9";
 
 /// The value of the first hidden `csrf` field of a page.
-fn csrf_of(html: &str) -> String {
-    let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker).expect("page has a csrf field") + marker.len();
-    html[start..].split('"').next().unwrap().to_string()
-}
+use support::csrf_of;
 
 /// The value a response sets for a cookie, if it sets it.
 fn set_cookie(resp: &reqwest::Response, name: &str) -> Option<String> {

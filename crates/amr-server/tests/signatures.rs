@@ -79,34 +79,10 @@ fn chan(pin: &str) -> Value {
     })
 }
 
-fn csrf_of(html: &str) -> String {
-    let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker).expect("page has a csrf field") + marker.len();
-    html[start..].split('"').next().unwrap().to_string()
-}
+use support::csrf_of;
 
 async fn logged_in(app: &TestApp, username: &str) -> reqwest::Client {
-    let c = client();
-    let page = c
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let resp = c
-        .post(app.url("/login"))
-        .form(&[
-            ("csrf", csrf_of(&page).as_str()),
-            ("username", username),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    c
+    support::form_login(app, username, PASSWORD).await
 }
 
 async fn get(app: &TestApp, c: &reqwest::Client, path: &str) -> (StatusCode, String) {

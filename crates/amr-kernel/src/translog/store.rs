@@ -468,17 +468,3 @@ pub async fn write_checkpoint(
     .rows_affected());
     Ok(note)
 }
-
-/// The tree head of the stored log, read in `tx` (for a checkpoint outside an append).
-pub async fn head_in(tx: &mut Tx) -> Result<TreeHead, AppError> {
-    let n = size_in(tx).await?;
-    if n == 0 {
-        return Ok(TreeHead {
-            size: 0,
-            root: merkle::empty_root(),
-        });
-    }
-    let mut r = Reader::Tx(tx);
-    let root = range_hashes(&mut r, &[(0, n)]).await?[0];
-    Ok(TreeHead { size: n, root })
-}

@@ -78,7 +78,6 @@ impl TestApp {
     }
 }
 
-/// An HTTP client that keeps cookies and does not follow redirects (tests look at them).
 /// A logged-in session's cookie and CSRF token.
 #[derive(Clone)]
 pub struct Session {
@@ -124,10 +123,44 @@ pub async fn account(
     }
 }
 
+/// An HTTP client that keeps cookies and does not follow redirects (tests look at them).
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
+}
+
+/// The CSRF token of the first form on a page.
+pub fn csrf_of(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).expect("page has a csrf field") + marker.len();
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+/// A client logged in through the real login form (GET the form, POST it with its token);
+/// the login must answer with a redirect.
+pub async fn form_login(app: &TestApp, username: &str, password: &str) -> reqwest::Client {
+    let c = client();
+    let page = c
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let resp = c
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf", csrf_of(&page).as_str()),
+            ("username", username),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), reqwest::StatusCode::SEE_OTHER);
+    c
 }

@@ -49,15 +49,6 @@ impl Bits {
         (self.words[i >> 6] >> (i & 63)) & 1 == 1
     }
 
-    #[inline]
-    pub fn set(&mut self, i: usize) {
-        self.words[i >> 6] |= 1 << (i & 63);
-    }
-
-    pub fn count(&self) -> u64 {
-        self.words.iter().map(|w| w.count_ones() as u64).sum()
-    }
-
     pub fn and(&self, o: &Bits) -> Bits {
         Bits {
             words: self

@@ -1264,23 +1264,11 @@ pub async fn import_items(
                 continue;
             }
         };
-        if let Some(first) = seen.get(&item.code) {
-            push_errors(
-                &mut report,
-                table,
-                COLS,
-                *line,
-                vec![FieldError::new(
-                    "code",
-                    format!(
-                        "抽查事项编码 {} 在第 {first} 行已出现 (the code is already on line {first})",
-                        item.code
-                    ),
-                )],
-            );
+        if let Some(e) = first_seen(&mut seen, &item.code, *line, "code", "抽查事项编码", "code")
+        {
+            push_errors(&mut report, table, COLS, *line, vec![e]);
             continue;
         }
-        seen.insert(item.code.clone(), *line);
         let mut errs = Vec::new();
         // The department: known, created earlier in this file, or created from its name.
         if department_in_tx(&mut tx, &item.department).await?.is_none()
@@ -1441,23 +1429,10 @@ pub async fn import_inspectors(
                 continue;
             }
         };
-        if let Some(first) = seen.get(&ins.id) {
-            push_errors(
-                &mut report,
-                table,
-                COLS,
-                *line,
-                vec![FieldError::new(
-                    "id",
-                    format!(
-                        "人员编号 {} 在第 {first} 行已出现 (the id is already on line {first})",
-                        ins.id
-                    ),
-                )],
-            );
+        if let Some(e) = first_seen(&mut seen, &ins.id, *line, "id", "人员编号", "id") {
+            push_errors(&mut report, table, COLS, *line, vec![e]);
             continue;
         }
-        seen.insert(ins.id.clone(), *line);
         let mut errs = match check_inspector_refs(&mut tx, &ins).await {
             Ok(()) => Vec::new(),
             Err(e) => e,
@@ -1610,4 +1585,28 @@ pub async fn is_empty(db: &Db) -> Result<bool, AppError> {
         .fetch_one(c)
         .await?);
     Ok(n == 0)
+}
+
+/// The refusal of a key an imported file already had on an earlier line (`None` the first
+/// time, which records the line).
+fn first_seen(
+    seen: &mut HashMap<String, u64>,
+    key: &str,
+    line: u64,
+    field: &'static str,
+    what_zh: &str,
+    what_en: &str,
+) -> Option<FieldError> {
+    match seen.get(key) {
+        Some(first) => Some(FieldError::new(
+            field,
+            format!(
+                "{what_zh} {key} 在第 {first} 行已出现 (the {what_en} is already on line {first})"
+            ),
+        )),
+        None => {
+            seen.insert(key.to_string(), line);
+            None
+        }
+    }
 }

@@ -27,7 +27,7 @@ use super::chunks;
 use super::engine::{self, JointProposal, TargetSet};
 use super::freeze;
 use super::model::{DRAFT, DRAWN, PUBLISHED, PlanInput, TaskInput, next_task_id};
-use crate::draw::model::{Crew, Inspector, ItemRef, PerClass, Plan, Report, Shortfall, TaskSample};
+use crate::draw::model::{Crew, Inspector, ItemRef, PerClass, Plan, Report, Shortfall};
 use crate::targets::RegistrySource;
 
 /// A plan as officers see it.
@@ -1067,11 +1067,6 @@ pub async fn visits(
         .fetch_all(c)
         .await?);
     rows.into_iter().map(VisitRecord::try_from).collect()
-}
-
-/// The samples of a drawn plan.
-pub async fn samples(db: &Db, plan_id: i64) -> Result<Vec<TaskSample>, AppError> {
-    chunks::read_all(db, plan_id, chunks::SAMPLES).await
 }
 
 /// The frozen inspectors of a plan.
