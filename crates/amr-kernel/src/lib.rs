@@ -11,6 +11,8 @@
 //!   patterns, spans with the rule and its legal basis).
 //! - [`signing`]: the deployment's Ed25519 signing keys (key file, published public keys,
 //!   sign/verify, rotation).
+//! - [`tax`]: the port through which annual reports get tax figures (`TaxDataSource`),
+//!   implemented by the exchange context and wired by the server.
 //! - [`translog`]: the transparency log (RFC 6962 Merkle tree, signed checkpoints, proofs).
 //!
 //! Contexts (registry, supervision, ...) build on these and never on each other.
@@ -27,6 +29,7 @@ pub mod events;
 pub mod matter;
 pub mod search;
 pub mod signing;
+pub mod tax;
 pub mod testing;
 pub mod textrules;
 pub mod translog;
