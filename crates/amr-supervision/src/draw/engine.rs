@@ -2,7 +2,7 @@
 //! the visits, the report and the inspector assignment. Pure: the same inputs give the same
 //! bundle on every machine (the algorithm is written out in `docs/INSPECTION.md`).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use amr_kernel::error::AppError;
@@ -526,17 +526,61 @@ pub fn sample(
 
 /// Sorts (number, index) pairs on two threads.
 fn sort_pairs(mut v: Vec<(u64, u32)>) -> Vec<(u64, u32)> {
-    if v.len() < 200_000 || threads() < 2 {
+    if v.len() < 100_000 {
         v.sort_unstable();
         return v;
     }
-    let mid = v.len() / 2;
-    let (a, b) = v.split_at_mut(mid);
+    // The numbers are uniform (they are SHA-256 output), so one counting pass on the top 16
+    // bits leaves buckets of a few dozen pairs each, which are then sorted on every core.
+    const BITS: u32 = 16;
+    let buckets = 1usize << BITS;
+    let mut start = vec![0usize; buckets + 1];
+    for (k, _) in &v {
+        start[(k >> (64 - BITS)) as usize + 1] += 1;
+    }
+    for b in 0..buckets {
+        start[b + 1] += start[b];
+    }
+    let mut out = vec![(0u64, 0u32); v.len()];
+    let mut next = start.clone();
+    for p in v {
+        let b = (p.0 >> (64 - BITS)) as usize;
+        out[next[b]] = p;
+        next[b] += 1;
+    }
+    // Bucket ranges of about equal size, one per thread.
+    let parts = threads();
+    let mut cuts = vec![0usize];
+    for k in 1..parts {
+        let want = out.len() * k / parts;
+        let b = start.partition_point(|&s| s < want);
+        cuts.push(start[b.min(buckets)]);
+    }
+    cuts.push(out.len());
+    cuts.dedup();
     std::thread::scope(|s| {
-        s.spawn(|| a.sort_unstable());
-        b.sort_unstable();
+        let mut rest: &mut [(u64, u32)] = &mut out;
+        let mut at = 0usize;
+        for w in cuts.windows(2) {
+            let (part, tail) = rest.split_at_mut(w[1] - at);
+            rest = tail;
+            let lo = at;
+            at = w[1];
+            let start = &start;
+            s.spawn(move || {
+                let first = start.partition_point(|&x| x <= lo).saturating_sub(1);
+                let mut b = first;
+                while b < buckets && start[b] < lo + part.len() {
+                    let (x, y) = (start[b] - lo, start[b + 1] - lo);
+                    if y - x > 1 {
+                        part[x..y].sort_unstable();
+                    }
+                    b += 1;
+                }
+            });
+        }
     });
-    super::targetset::merge_by(&v[..mid], &v[mid..], |x, y| x <= y)
+    out
 }
 
 /// Within runs of equal numbers (vanishingly rare), order by USCC.
@@ -688,37 +732,33 @@ pub fn propose_joint(plan: &Plan, targets: &TargetSet) -> Result<Vec<JointPropos
     Ok(out)
 }
 
-/// Departments of a visit and the items each checks, in order of first appearance (tasks in
-/// plan order; in a task the lead department, then the joined ones as listed).
-pub(crate) fn departments_of(plan: &Plan, tasks: &[u32]) -> BTreeMap<usize, (String, Vec<String>)> {
-    let mut order: Vec<(String, Vec<String>)> = Vec::new();
-    let mut add = |d: &str, items: &[String]| {
-        let pos = match order.iter().position(|(x, _)| x == d) {
-            Some(p) => p,
-            None => {
-                order.push((d.to_string(), Vec::new()));
-                order.len() - 1
-            }
-        };
-        for it in items {
-            if !order[pos].1.contains(it) {
-                order[pos].1.push(it.clone());
-            }
-        }
-    };
-    for &t in tasks {
-        let task = &plan.tasks[t as usize];
-        add(&task.department, &task.items);
-        for p in &task.joined {
-            add(&p.department, &p.items);
-        }
-    }
-    order.into_iter().enumerate().collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bucket_sort_equals_a_plain_sort() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for n in [0usize, 5, 150_000, 400_001] {
+            let mut v: Vec<(u64, u32)> = (0..n as u32).map(|i| (next(), i)).collect();
+            // Equal numbers and crowded buckets too.
+            for i in (0..n).step_by(97) {
+                v[i].0 = v[i / 2].0;
+            }
+            for i in (0..n).step_by(13) {
+                v[i].0 &= 0x0000_0fff_ffff_ffff;
+            }
+            let mut want = v.clone();
+            want.sort_unstable();
+            assert_eq!(sort_pairs(v), want);
+        }
+    }
 
     #[test]
     fn quotas_in_integers() {

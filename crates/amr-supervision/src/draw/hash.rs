@@ -66,8 +66,15 @@ impl Prn {
 
 /// The inspectors' order for one visit: `SHA-256("amr-assign-v1" || seed || uscc ||
 /// inspector_id)`, compared as 32 bytes (ties by id).
+///
+/// With an 18-character USCC the fixed part is 63 bytes, so the first compression block is
+/// that part and the id's first byte: it is computed once per visit and first byte, and each
+/// inspector then costs one compression of its own (ids up to 56 bytes) instead of two. Any
+/// other length takes the plain path; both give the same digest.
 pub struct AssignKey {
     prefix: Sha256,
+    head: Option<[u8; 64]>,
+    states: Vec<(u8, [u32; 8])>,
 }
 
 impl AssignKey {
@@ -76,13 +83,50 @@ impl AssignKey {
         prefix.update(b"amr-assign-v1");
         prefix.update(seed);
         prefix.update(uscc);
-        AssignKey { prefix }
+        let head = (uscc.len() == 18).then(|| {
+            let mut h = [0u8; 64];
+            h[..13].copy_from_slice(b"amr-assign-v1");
+            h[13..45].copy_from_slice(seed);
+            h[45..63].copy_from_slice(uscc);
+            h
+        });
+        AssignKey {
+            prefix,
+            head,
+            states: Vec::new(),
+        }
     }
 
-    pub fn of(&self, inspector_id: &str) -> [u8; 32] {
-        let mut h = self.prefix.clone();
-        h.update(inspector_id.as_bytes());
-        h.finalize().into()
+    pub fn of(&mut self, inspector_id: &str) -> [u8; 32] {
+        let id = inspector_id.as_bytes();
+        let Some(head) = self.head.filter(|_| !id.is_empty() && id.len() <= 56) else {
+            let mut h = self.prefix.clone();
+            h.update(id);
+            return h.finalize().into();
+        };
+        let state = match self.states.iter().find(|(b, _)| *b == id[0]) {
+            Some((_, s)) => *s,
+            None => {
+                let mut block = head;
+                block[63] = id[0];
+                let mut s = IV;
+                sha2::block_api::compress256(&mut s, &[block]);
+                self.states.push((id[0], s));
+                s
+            }
+        };
+        let rest = &id[1..];
+        let mut block = [0u8; 64];
+        block[..rest.len()].copy_from_slice(rest);
+        block[rest.len()] = 0x80;
+        block[56..].copy_from_slice(&((63 + id.len()) as u64 * 8).to_be_bytes());
+        let mut s = state;
+        sha2::block_api::compress256(&mut s, &[block]);
+        let mut out = [0u8; 32];
+        for (o, w) in out.chunks_exact_mut(4).zip(s) {
+            o.copy_from_slice(&w.to_be_bytes());
+        }
+        out
     }
 }
 
@@ -193,6 +237,24 @@ mod tests {
             let d = h.finalize();
             let want = u64::from_be_bytes(d[..8].try_into().unwrap());
             assert_eq!(p.of(u.as_bytes().try_into().unwrap()), want);
+        }
+    }
+
+    #[test]
+    fn assign_key_is_the_documented_sha256() {
+        let seed = [9u8; 32];
+        for uscc in ["91370102MA3C00001X", "short"] {
+            let mut k = AssignKey::new(&seed, uscc.as_bytes());
+            let long = "I".repeat(57);
+            for id in ["I370102-03-0001", "J1", "I370102-03-0002", "x", &long, "I"] {
+                let mut h = Sha256::new();
+                h.update(b"amr-assign-v1");
+                h.update(seed);
+                h.update(uscc.as_bytes());
+                h.update(id.as_bytes());
+                let want: [u8; 32] = h.finalize().into();
+                assert_eq!(k.of(id), want, "{uscc} {id}");
+            }
         }
     }
 

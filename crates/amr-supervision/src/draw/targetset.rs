@@ -296,6 +296,11 @@ impl TargetSet {
         std::str::from_utf8(&self.uscc[i]).unwrap_or("")
     }
 
+    /// The division as stored (its number and its length in digits): equal keys, equal codes.
+    pub(crate) fn division_key(&self, i: usize) -> (u32, u8) {
+        (self.division[i], self.division_len[i])
+    }
+
     pub fn division(&self, i: usize) -> String {
         format!(
             "{:0width$}",
