@@ -65,8 +65,11 @@ pub(crate) fn staff(
     let mut task_departments = Vec::with_capacity(plan.tasks.len());
     for task in &plan.tasks {
         let mut list: Vec<(u16, Vec<u64>)> = Vec::new();
-        let parts = std::iter::once((task.department.as_str(), &task.items))
-            .chain(task.joined.iter().map(|p| (p.department.as_str(), &p.items)));
+        let parts = std::iter::once((task.department.as_str(), &task.items)).chain(
+            task.joined
+                .iter()
+                .map(|p| (p.department.as_str(), &p.items)),
+        );
         for (d, its) in parts {
             let idx = match dept_index.get(d) {
                 Some(&i) => i,
@@ -168,8 +171,7 @@ pub(crate) fn staff(
     });
     for (b, block) in groups.chunks(BLOCK).enumerate() {
         let places = &visit_place[b * BLOCK..b * BLOCK + block.len()];
-        let work: Vec<(&(u32, Vec<u32>), u32)> =
-            block.iter().zip(places.iter().copied()).collect();
+        let work: Vec<(&(u32, Vec<u32>), u32)> = block.iter().zip(places.iter().copied()).collect();
         let prepared = super::engine::par_map(&work, |((target, tasks), place)| {
             prepare(targets, seed, &pool, *target, tasks, *place)
         });
@@ -192,10 +194,7 @@ pub(crate) fn staff(
                     }
                 }
                 if (eligible as usize) < need {
-                    out.push(Walked::Short {
-                        eligible,
-                        at_cap,
-                    });
+                    out.push(Walked::Short { eligible, at_cap });
                 } else {
                     for &k in &chosen {
                         load[k as usize] += 1;
@@ -205,22 +204,19 @@ pub(crate) fn staff(
             }
             walked.push(out);
         }
-        let written = super::engine::par_map(
-            &(0..block.len()).collect::<Vec<_>>(),
-            |&j| {
-                let (target, tasks) = &block[j];
-                write_visit(
-                    plan,
-                    targets,
-                    &pool,
-                    (b * BLOCK + j) as u64 + 1,
-                    *target,
-                    tasks,
-                    &prepared[j],
-                    &walked[j],
-                )
-            },
-        );
+        let written = super::engine::par_map(&(0..block.len()).collect::<Vec<_>>(), |&j| {
+            let (target, tasks) = &block[j];
+            write_visit(
+                plan,
+                targets,
+                &pool,
+                (b * BLOCK + j) as u64 + 1,
+                *target,
+                tasks,
+                &prepared[j],
+                &walked[j],
+            )
+        });
         visits.extend(written);
         progress(Progress {
             stage: "inspectors",

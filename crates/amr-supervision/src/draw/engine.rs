@@ -525,7 +525,15 @@ pub fn sample(
 }
 
 /// Sorts (number, index) pairs on two threads.
-fn sort_pairs(mut v: Vec<(u64, u32)>) -> Vec<(u64, u32)> {
+fn sort_pairs(v: Vec<(u64, u32)>) -> Vec<(u64, u32)> {
+    sort_by_number(v, |p| p.0)
+}
+
+/// Sorts values whose order starts with a uniform 64-bit number (`number`).
+fn sort_by_number<T: Copy + Ord + Send + Default>(
+    mut v: Vec<T>,
+    number: impl Fn(&T) -> u64,
+) -> Vec<T> {
     if v.len() < 100_000 {
         v.sort_unstable();
         return v;
@@ -535,16 +543,16 @@ fn sort_pairs(mut v: Vec<(u64, u32)>) -> Vec<(u64, u32)> {
     const BITS: u32 = 16;
     let buckets = 1usize << BITS;
     let mut start = vec![0usize; buckets + 1];
-    for (k, _) in &v {
-        start[(k >> (64 - BITS)) as usize + 1] += 1;
+    for p in &v {
+        start[(number(p) >> (64 - BITS)) as usize + 1] += 1;
     }
     for b in 0..buckets {
         start[b + 1] += start[b];
     }
-    let mut out = vec![(0u64, 0u32); v.len()];
+    let mut out = vec![T::default(); v.len()];
     let mut next = start.clone();
     for p in v {
-        let b = (p.0 >> (64 - BITS)) as usize;
+        let b = (number(&p) >> (64 - BITS)) as usize;
         out[next[b]] = p;
         next[b] += 1;
     }
@@ -559,7 +567,7 @@ fn sort_pairs(mut v: Vec<(u64, u32)>) -> Vec<(u64, u32)> {
     cuts.push(out.len());
     cuts.dedup();
     std::thread::scope(|s| {
-        let mut rest: &mut [(u64, u32)] = &mut out;
+        let mut rest: &mut [T] = &mut out;
         let mut at = 0usize;
         for w in cuts.windows(2) {
             let (part, tail) = rest.split_at_mut(w[1] - at);
@@ -634,11 +642,30 @@ pub fn draw(
         done: 0,
         total: 1,
     });
-    let mut pairs: Vec<(u32, u32)> = Vec::new();
+    // (number, target << 32 | task), sorted; equal numbers (vanishingly rare) then by USCC.
+    let mut keyed: Vec<(u64, u64)> = Vec::new();
     for (t, s) in drawn.sampled.iter().enumerate() {
-        pairs.extend(s.iter().map(|i| (*i, t as u32)));
+        keyed.extend(
+            s.iter()
+                .map(|i| (drawn.prn[*i as usize], (*i as u64) << 32 | t as u64)),
+        );
     }
-    pairs.sort_unstable_by(|a, b| before(&drawn.prn, targets, a.0, b.0).then(a.1.cmp(&b.1)));
+    let mut keyed = sort_by_number(keyed, |p| p.0);
+    let mut a = 0;
+    while a < keyed.len() {
+        let mut b = a + 1;
+        while b < keyed.len() && keyed[b].0 == keyed[a].0 {
+            b += 1;
+        }
+        if b - a > 1 {
+            keyed[a..b].sort_by(|x, y| {
+                before(&drawn.prn, targets, (x.1 >> 32) as u32, (y.1 >> 32) as u32)
+                    .then((x.1 as u32).cmp(&(y.1 as u32)))
+            });
+        }
+        a = b;
+    }
+    let pairs = keyed.into_iter().map(|(_, x)| ((x >> 32) as u32, x as u32));
     let mut groups: Vec<(u32, Vec<u32>)> = Vec::new();
     for (i, t) in pairs {
         match groups.last_mut() {
