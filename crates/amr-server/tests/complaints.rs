@@ -703,7 +703,10 @@ async fn open311_duplicates_hostile_input_county_picker_silence_and_transfer() {
             .await
             .unwrap();
         let marker = "name=\"csrf\" value=\"";
-        let start = form_page.find(marker).unwrap() + marker.len();
+        let start = form_page
+            .find(marker)
+            .unwrap_or_else(|| panic!("{form_page}"))
+            + marker.len();
         let csrf = form_page[start..].split('"').next().unwrap().to_string();
         let r = c
             .post(app.url("/complaints"))

@@ -169,7 +169,10 @@ pub async fn new_form(
 ) -> Result<Response, PageError> {
     let (token, cookie) = form_token(&viewer);
     // A business page links here with its USCC filled in.
-    let v = json!({"uscc": q.uscc.chars().take(18).collect::<String>(), "kind": "complaint"});
+    let v = json!({
+        "uscc": q.uscc.chars().take(18).collect::<String>(), "kind": "complaint",
+        "category": "",
+    });
     let page = json!({
         "form_csrf": token, "v": v, "error": null, "candidates": [], "kinds": kinds_json(),
         "categories": super::category::grouped(), "max_files": super::evidence::MAX_FILES,
