@@ -62,13 +62,17 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
     sorted[i].as_secs_f64() * 1000.0
 }
 
+/// Builds request `i` on a client.
+type MakeRequest =
+    std::sync::Arc<dyn Fn(&reqwest::Client, usize) -> reqwest::RequestBuilder + Send + Sync>;
+
 /// `n` requests from `clients` concurrent clients; `make(i)` builds request `i`. Returns the
 /// rate and the sorted latencies; any answer other than `want` is an error.
 async fn load(
     clients: usize,
     n: usize,
     want: u16,
-    make: std::sync::Arc<dyn Fn(&reqwest::Client, usize) -> reqwest::RequestBuilder + Send + Sync>,
+    make: MakeRequest,
 ) -> Result<(f64, Vec<Duration>), AppError> {
     let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
