@@ -23,6 +23,9 @@ pub enum What {
     Events,
     /// Public stream delivery rate to an HTTP client vs reading the same rows directly.
     Stream,
+    /// Complaint intake over HTTP (rate, p50/p99) vs `GET /healthz`, then the officers'
+    /// queue, publicity and dashboard latency with `--matters` demo matters.
+    Complaints,
 }
 
 #[derive(Debug, Args)]
@@ -34,6 +37,21 @@ pub struct BenchArgs {
     /// Runs per figure (the median is reported).
     #[arg(long, default_value_t = 3)]
     runs: u32,
+    /// complaints: demo entities registered first.
+    #[arg(long, default_value_t = 20_000)]
+    entities: u64,
+    /// complaints: how many to post.
+    #[arg(long, default_value_t = 20_000)]
+    intake: usize,
+    /// complaints: concurrent clients.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// complaints: demo matters generated before the reads (a year: 1650000).
+    #[arg(long, default_value_t = 100_000)]
+    matters: u64,
+    /// complaints: requests per read figure.
+    #[arg(long, default_value_t = 50)]
+    reads: usize,
 }
 
 pub async fn run(settings: &Settings, args: BenchArgs) -> Result<ExitCode, AppError> {
@@ -41,6 +59,19 @@ pub async fn run(settings: &Settings, args: BenchArgs) -> Result<ExitCode, AppEr
     let result = match args.what {
         What::Events => bench_events(&scratch.db, args.count, args.runs).await,
         What::Stream => bench_stream(&scratch.db, args.count, args.runs).await,
+        What::Complaints => {
+            crate::complaints_bench::run(
+                &scratch.db,
+                &crate::complaints_bench::Options {
+                    entities: args.entities,
+                    intake: args.intake,
+                    concurrency: args.concurrency,
+                    matters: args.matters,
+                    reads: args.reads,
+                },
+            )
+            .await
+        }
     };
     scratch.drop_it().await;
     result.map(|_| ExitCode::SUCCESS)

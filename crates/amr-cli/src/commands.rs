@@ -411,6 +411,8 @@ async fn demo_province(db: &Db, entities: u64) -> Result<bool, AppError> {
         seed: 37,
         batch: 10_000,
         no_addresses: false,
+        complaints: 0,
+        complaints_year: 2025,
     };
     let report = crate::demo::run_demo(db, args.spec(), args.batch as usize, true).await?;
     println!("{report}");

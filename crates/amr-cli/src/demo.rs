@@ -41,6 +41,13 @@ pub struct DemoArgs {
     /// longer than the entities themselves; `amr address risk rebuild` counts them later).
     #[arg(long)]
     pub no_addresses: bool,
+    /// Also generate this many complaints, reports and requests for help about the demo's
+    /// enterprises (a year of the article's volume: 1650000).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub complaints: u64,
+    /// The year they are filed in (the next year's calendar must be loaded too).
+    #[arg(long, default_value_t = 2025, value_name = "YEAR")]
+    pub complaints_year: i32,
 }
 
 impl DemoArgs {
@@ -114,6 +121,10 @@ pub async fn run(db: &Db, args: DemoArgs) -> Result<ExitCode, AppError> {
     crate::inspect_library::demo_step(db, args.seed, &province).await?;
     crate::inspect_risk::demo_step(db, args.seed, &province).await?;
     odr_step(db).await?;
+    if args.complaints > 0 {
+        crate::complaints_bench::demo_step(db, args.complaints, args.complaints_year, args.seed)
+            .await?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -12,6 +12,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod address_db;
 mod bench;
 mod commands;
+mod complaints_bench;
 mod config;
 mod demo;
 mod guide;

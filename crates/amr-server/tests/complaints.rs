@@ -275,8 +275,18 @@ async fn an_odr_complaint_goes_to_the_bureau_is_mediated_and_counted() {
             &format!("/api/v1/enterprises/{uscc}/complaint-stats"),
         )
         .await;
-        assert_eq!(stats["years"][0]["received"], 1);
-        assert_eq!(stats["years"][0]["handled"], 0);
+        // September is still running: nothing is public yet; the business sees its figures.
+        assert_eq!(stats["periods"], json!([]), "{stats}");
+        let (_, mine) = get(
+            &app,
+            Some(&firm),
+            "/api/v1/portal/complaint-stats?period=month",
+        )
+        .await;
+        assert_eq!(mine["periods"][0]["period"], "2026-09", "{mine}");
+        assert_eq!(mine["periods"][0]["stage"], "running");
+        assert_eq!(mine["periods"][0]["received"], 1);
+        assert_eq!(mine["periods"][0]["handled"], 0);
 
         // The bureau's queue, sorted by deadline; invisible to another city's officer.
         let (s, q) = get(&app, Some(&officer), "/api/v1/office/complaints").await;
@@ -478,18 +488,37 @@ async fn an_odr_complaint_goes_to_the_bureau_is_mediated_and_counted() {
             "{html}"
         );
 
-        // The public statistics changed; the ODR response rate is there for officers.
-        let (_, stats) = get(
-            &app,
-            None,
-            &format!("/api/v1/enterprises/{uscc}/complaint-stats"),
-        )
-        .await;
-        assert_eq!(stats["years"][0]["year"], 2026);
-        assert_eq!(stats["years"][0]["received"], 1);
-        assert_eq!(stats["years"][0]["handled"], 1);
-        assert_eq!(stats["years"][0]["settled"], 1);
-        assert_eq!(stats["years"][0]["settlement_rate"], 100.0);
+        // The public statistics change once September is published, after the business's
+        // review window (5 working days after 09-30, across National Day: public from 10-14;
+        // a second server on the same database, its day 2026-10-20); the ODR response rate
+        // is there for officers.
+        let later = amr_server::ServerConfig {
+            fixed_today: Some(day("2026-10-20")),
+            search_dir: app.test_db.dir().join("search-later"),
+            signing_key_file: app.test_db.dir().join("keys").join("signing.key"),
+            ..amr_server::ServerConfig::default()
+        };
+        let running =
+            amr_server::start(amr_server::app_state(app.db.clone(), later), "127.0.0.1:0")
+                .await
+                .unwrap();
+        let base = format!("http://{}", running.addr);
+        let stats: Value = client()
+            .get(format!(
+                "{base}/api/v1/enterprises/{uscc}/complaint-stats?period=month"
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(stats["periods"][0]["period"], "2026-09", "{stats}");
+        assert_eq!(stats["periods"][0]["received"], 1);
+        assert_eq!(stats["periods"][0]["handled"], 1);
+        assert_eq!(stats["periods"][0]["settled"], 1);
+        assert_eq!(stats["periods"][0]["settlement_rate"], 100.0);
+        assert_eq!(stats["total"]["received"], 1);
         let (_, odr) = get(&app, Some(&officer), "/api/v1/office/odr/enterprises").await;
         let row = odr["items"]
             .as_array()
@@ -503,9 +532,18 @@ async fn an_odr_complaint_goes_to_the_bureau_is_mediated_and_counted() {
         assert_eq!(row["response_rate"], 100.0);
 
         // No public page or public event names the complainant.
-        let (s, html) = page(&app, None, &format!("/enterprises/{uscc}/complaints")).await;
-        assert_eq!(s, StatusCode::OK);
-        assert!(html.contains("济南泉城家电销售有限公司") && html.contains("100"));
+        let r = client()
+            .get(format!("{base}/enterprises/{uscc}/complaints?period=month"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains("济南泉城家电销售有限公司") && html.contains("100.0%"),
+            "{html}"
+        );
+        running.stop().await.unwrap();
         let (s, entity_page) = page(&app, None, &format!("/entities/{uscc}")).await;
         assert_eq!(s, StatusCode::OK);
         assert!(
@@ -665,7 +703,10 @@ async fn open311_duplicates_hostile_input_county_picker_silence_and_transfer() {
             .await
             .unwrap();
         let marker = "name=\"csrf\" value=\"";
-        let start = form_page.find(marker).unwrap() + marker.len();
+        let start = form_page
+            .find(marker)
+            .unwrap_or_else(|| panic!("{form_page}"))
+            + marker.len();
         let csrf = form_page[start..].split('"').next().unwrap().to_string();
         let r = c
             .post(app.url("/complaints"))

@@ -147,7 +147,15 @@ pub async fn track(state: &AppState, number: &str, phone: &str) -> Result<Value,
     let acting = Acting::system();
     let m = engine().get(&state.db, &acting, &r.matter_number).await?;
     let timeline = engine().timeline(&state.db, &acting, &m.number).await?;
-    Ok(track_view(&r, &m, &timeline))
+    let mut v = track_view(&r, &m, &timeline);
+    v["category"] = super::category::json_of(r.category.as_deref());
+    v["notices"] = json!(super::followup::notices(&state.db, &m.number).await?);
+    v["messages"] = json!(super::evidence::messages(&state.db, &timeline, false).await?);
+    let files = engine().attachments(&state.db, &acting, &m.number).await?;
+    v["attachments"] = json!(super::evidence::attachments_json(&files));
+    v["can_write"] = json!(m.closed_at.is_none() || m.state == "odr_settled");
+    v["can_attach"] = json!(files.len() < super::evidence::MAX_FILES);
+    Ok(v)
 }
 
 /// `POST /api/v1/complaints/track`.
@@ -182,8 +190,16 @@ pub async fn get_stats(
     State(state): State<AppState>,
     axum::Extension(deps): axum::Extension<Deps>,
     Path(uscc): Path<String>,
+    Query(q): Query<PeriodQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(stats_view(&state, &deps, &uscc).await?))
+    Ok(Json(stats_view(&state, &deps, &uscc, &q.period).await?))
+}
+
+/// `?period=month|quarter|year` (year if empty).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PeriodQuery {
+    pub period: String,
 }
 
 // ----- the business -----------------------------------------------------------------------
@@ -369,6 +385,12 @@ pub async fn office_item(
     let m = engine().get(&state.db, acting, &number).await?;
     let timeline = engine().timeline(&state.db, acting, &number).await?;
     let mut v = officer_view(&r, &m, today(state));
+    v["category"] = super::category::json_of(r.category.as_deref());
+    v["messages"] = json!(super::evidence::messages(&state.db, &timeline, true).await?);
+    let files = engine().attachments(&state.db, acting, &number).await?;
+    v["attachments"] = json!(super::evidence::attachments_json(&files));
+    v["accept_working_days"] = json!(r.accept_wd);
+    v["close_working_days"] = json!(r.close_wd);
     v["timeline"] = json!(timeline);
     v["decisions"] = json!(public_timeline(&m.kind, &timeline));
     Ok(v)

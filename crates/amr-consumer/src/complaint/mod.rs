@@ -18,14 +18,22 @@
 //! The registry is reached only through [`BusinessDirectory`], which the server wires.
 
 pub mod api;
+pub mod category;
+pub mod dashboard;
+pub mod demo;
+pub mod evidence;
 pub mod flow;
+pub mod followup;
+pub mod followup_web;
 pub mod kinds;
 pub mod model;
 pub mod office_pages;
 pub mod open311;
 pub mod pages;
 pub mod panel;
+pub mod publicity;
 pub mod store;
+pub mod svg;
 pub mod views;
 
 use std::future::Future;

@@ -65,6 +65,8 @@ pub struct IntakeInput {
     pub amount: String,
     pub facts: String,
     pub claim: String,
+    /// The category code (optional; `category.rs`).
+    pub category: String,
 }
 
 /// The business as the complainant names it.
@@ -92,6 +94,7 @@ pub struct Intake {
     pub amount_fen: Option<i64>,
     pub facts: String,
     pub claim: String,
+    pub category: Option<&'static str>,
 }
 
 /// A text field: trimmed, CRLF → LF, `min..=max` characters, no control characters but
@@ -375,6 +378,7 @@ impl IntakeInput {
             amount_fen,
             facts,
             claim,
+            category: super::category::parse(&self.category)?,
         })
     }
 }

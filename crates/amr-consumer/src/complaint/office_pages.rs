@@ -91,7 +91,10 @@ pub async fn office_item(
         &viewer,
         StatusCode::OK,
         "complaint/office_item.html",
-        json!({"m": item, "grounds": grounds, "outcomes": outcomes}),
+        json!({
+            "m": item, "grounds": grounds, "outcomes": outcomes,
+            "categories": super::category::grouped(),
+        }),
     )
 }
 

@@ -127,6 +127,7 @@ pub async fn get_service(Path(file): Path<String>) -> Response {
             attribute("amount", "金额（元）(amount in yuan)", false, 5),
             attribute("claim", "诉求 (what the consumer asks for)", complaint, 6),
             attribute("county", "经营者所在县（区）6 位代码，地址无法确定时填写 (the county's 6-digit code, when the address does not settle it)", false, 7),
+            attribute("category", "投诉分类代码，如 goods.appliance（见 docs/COMPLAINTS.md） (the category code, e.g. goods.appliance)", false, 8),
         ],
     }))
     .into_response()
@@ -213,6 +214,7 @@ pub async fn post_request(
         amount: attr("amount"),
         facts: get("description"),
         claim: attr("claim"),
+        category: attr("category"),
     };
     let mut acting = Acting::system();
     acting.actor.ip = Some(session.1.clone());

@@ -75,6 +75,14 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "complaint/panel.html",
         include_str!("../../templates/complaint/panel.html"),
     ),
+    (
+        "complaint/portal_stats.html",
+        include_str!("../../templates/complaint/portal_stats.html"),
+    ),
+    (
+        "complaint/dashboard.html",
+        include_str!("../../templates/complaint/dashboard.html"),
+    ),
 ];
 
 pub fn routes(deps: Deps) -> Router<AppState> {
@@ -88,12 +96,13 @@ pub fn routes(deps: Deps) -> Router<AppState> {
         .route("/portal/complaints", get(portal))
         .route("/portal/complaints/{number}/answer", post(post_answer))
         .merge(super::office_pages::routes())
+        .merge(super::followup_web::routes())
         .layer(Extension(deps))
 }
 
 // ----- helpers ----------------------------------------------------------------------------
 
-fn form_token(viewer: &Viewer) -> (String, Option<amr_web::cookies::SetCookie>) {
+pub(crate) fn form_token(viewer: &Viewer) -> (String, Option<amr_web::cookies::SetCookie>) {
     if let Some(s) = &viewer.session {
         return (s.csrf_token.clone(), None);
     }
@@ -106,7 +115,7 @@ fn form_token(viewer: &Viewer) -> (String, Option<amr_web::cookies::SetCookie>) 
     }
 }
 
-fn check_form_csrf(viewer: &Viewer, presented: &str) -> Result<(), PageError> {
+pub(crate) fn check_form_csrf(viewer: &Viewer, presented: &str) -> Result<(), PageError> {
     let expected = match &viewer.session {
         Some(s) => Some(s.csrf_token.as_str()),
         None => viewer.login_csrf.as_deref(),
@@ -114,7 +123,7 @@ fn check_form_csrf(viewer: &Viewer, presented: &str) -> Result<(), PageError> {
     Ok(csrf::check(presented, expected)?)
 }
 
-fn with_cookie(resp: Response, cookie: Option<amr_web::cookies::SetCookie>) -> Response {
+pub(crate) fn with_cookie(resp: Response, cookie: Option<amr_web::cookies::SetCookie>) -> Response {
     match cookie {
         Some(c) => ([(SET_COOKIE, c.header())], resp).into_response(),
         None => resp,
@@ -138,7 +147,7 @@ fn enterprise(viewer: &Viewer) -> Result<Acting, PageError> {
     Ok(acting)
 }
 
-fn error_json(field: &str, message: &str) -> Value {
+pub(crate) fn error_json(field: &str, message: &str) -> Value {
     json!({"field": field, "message": message})
 }
 
@@ -160,9 +169,14 @@ pub async fn new_form(
 ) -> Result<Response, PageError> {
     let (token, cookie) = form_token(&viewer);
     // A business page links here with its USCC filled in.
-    let v = json!({"uscc": q.uscc.chars().take(18).collect::<String>(), "kind": "complaint"});
-    let page =
-        json!({"form_csrf": token, "v": v, "error": null, "candidates": [], "kinds": kinds_json()});
+    let v = json!({
+        "uscc": q.uscc.chars().take(18).collect::<String>(), "kind": "complaint",
+        "category": "",
+    });
+    let page = json!({
+        "form_csrf": token, "v": v, "error": null, "candidates": [], "kinds": kinds_json(),
+        "categories": super::category::grouped(), "max_files": super::evidence::MAX_FILES,
+    });
     let resp = render(&state, &viewer, StatusCode::OK, "complaint/new.html", page)?;
     Ok(with_cookie(resp, cookie))
 }
@@ -182,20 +196,27 @@ pub async fn post_new(
     viewer: Viewer,
     State(state): State<AppState>,
     Extension(deps): Extension<Deps>,
-    PageForm(f): PageForm<NewForm>,
+    upload: super::evidence::FormWithFiles<NewForm>,
 ) -> Result<Response, PageError> {
+    let f = upload.form;
     check_form_csrf(&viewer, &f.csrf)?;
     let mut acting = Acting::system();
     acting.actor.ip = Some(viewer.ip.clone());
-    let result = flow::file(
-        &state.db,
-        deps.registry.as_ref(),
-        &acting,
-        &f.input,
-        "form",
-        today(&state),
-    )
-    .await;
+    let result = match upload.file_error {
+        Some(e) => Err(FileError::App(e)),
+        None => {
+            flow::file_with(
+                &state.db,
+                deps.registry.as_ref(),
+                &acting,
+                &f.input,
+                "form",
+                today(&state),
+                &upload.files,
+            )
+            .await
+        }
+    };
     let (status, error, candidates) = match result {
         Ok(filed) => {
             return Ok(
@@ -224,7 +245,8 @@ pub async fn post_new(
     let (token, cookie) = form_token(&viewer);
     let page = json!({
         "form_csrf": token, "v": f.input, "error": error, "candidates": candidates,
-        "kinds": kinds_json(),
+        "kinds": kinds_json(), "categories": super::category::grouped(),
+        "max_files": super::evidence::MAX_FILES,
     });
     let resp = render(&state, &viewer, status, "complaint/new.html", page)?;
     Ok(with_cookie(resp, cookie))
@@ -270,7 +292,7 @@ pub async fn track_form(
     Ok(with_cookie(resp, cookie))
 }
 
-async fn render_track(
+pub(crate) async fn render_track(
     viewer: &Viewer,
     state: &AppState,
     input: &TrackInput,
@@ -364,8 +386,9 @@ pub async fn stats_page(
     State(state): State<AppState>,
     Extension(deps): Extension<Deps>,
     Path(uscc): Path<String>,
+    PageQuery(q): PageQuery<api::PeriodQuery>,
 ) -> Result<Response, PageError> {
-    let s = api::stats_view(&state, &deps, &uscc).await?;
+    let s = api::stats_view(&state, &deps, &uscc, &q.period).await?;
     render(
         &state,
         &viewer,

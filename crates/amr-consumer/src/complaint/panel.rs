@@ -10,8 +10,6 @@ use amr_web::AppState;
 use amr_web::page::Viewer;
 use amr_web::panels::{EntityPanel, PanelContent, PanelFuture};
 
-use super::store;
-
 #[derive(Debug)]
 pub struct ComplaintPanel;
 
@@ -27,10 +25,8 @@ impl EntityPanel for ComplaintPanel {
         viewer: &'a Viewer,
     ) -> PanelFuture<'a> {
         Box::pin(async move {
-            let years = store::stats(&state.db, uscc).await?;
-            let (received, handled, settled) = years.iter().fold((0, 0, 0), |a, y| {
-                (a.0 + y.received, a.1 + y.handled, a.2 + y.settled)
-            });
+            let t =
+                super::publicity::published_totals(&state.db, uscc, super::today(state)).await?;
             let odr: Option<bool> = on_conn!(&state.db, c => sqlx::query_scalar(
                 "SELECT active FROM odr_enterprises WHERE uscc = $1",
             )
@@ -43,9 +39,8 @@ impl EntityPanel for ComplaintPanel {
             Ok(Some(PanelContent {
                 template: "complaint/panel.html",
                 context: json!({
-                    "uscc": uscc, "received": received, "handled": handled, "settled": settled,
-                    "settlement_rate": (handled > 0)
-                        .then(|| (settled as f64 * 1000.0 / handled as f64).round() / 10.0),
+                    "uscc": uscc, "received": t["received"], "handled": t["handled"],
+                    "settled": t["settled"], "settlement_rate": t["settlement_rate"],
                     "odr": odr.unwrap_or(false), "own": own,
                 }),
             }))

@@ -53,13 +53,26 @@ pub struct Complaint {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// The category code (`category.rs`), if given.
+    pub category: Option<String>,
+    /// The day filed (the day deadlines counted from) and its month `YYYYMM`.
+    pub filed_on: Option<NaiveDate>,
+    pub month: Option<i32>,
+    pub accepted_on: Option<NaiveDate>,
+    /// Working days from filing to acceptance, and to the close.
+    pub accept_wd: Option<i32>,
+    pub close_wd: Option<i32>,
+    /// The month `YYYYMM` and the money (fen) the close was counted with on the dashboard.
+    pub closed_month: Option<i32>,
+    pub counted_fen: Option<i64>,
 }
 
 const COLUMNS: &str = "id, matter_number, kind, source, division, uscc, business_name, \
      business_address, complainant_name, phone, purchase, purchase_date, amount_fen, facts, \
      claim, state, due_on, odr, odr_due_on, odr_result, odr_answered_on, settlement, \
      settlement_fen, consumer_refused, outcome, recovered_fen, year, created_at, updated_at, \
-     closed_at";
+     closed_at, category, filed_on, month, accepted_on, accept_wd, close_wd, closed_month, \
+     counted_fen";
 
 /// A new row.
 #[derive(Debug, Clone)]
@@ -79,6 +92,9 @@ pub struct NewRow<'a> {
     pub dup_key: &'a str,
     pub odr: bool,
     pub year: i32,
+    pub category: Option<&'a str>,
+    /// The day deadlines count from (the month is taken from it).
+    pub filed_on: NaiveDate,
 }
 
 /// Inserts the row of a matter just created (state, deadline and division from `m`).
@@ -90,9 +106,9 @@ pub async fn insert(tx: &mut Tx, m: &Matter, r: &NewRow<'_>) -> Result<(), AppEr
          business_address, complainant_name, phone, purchase, purchase_date, amount_fen, facts, \
          claim, dup_key, open_dup_key, state, due_on, odr, odr_due_on, odr_result, \
          odr_answered_on, settlement, settlement_fen, consumer_refused, outcome, recovered_fen, \
-         year, created_at, updated_at, closed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-         $10, $11, $12, $13, $14, $15, $15, $16, $17, $18, $19, NULL, NULL, NULL, NULL, $20, \
-         NULL, NULL, $21, $22, $22, NULL)",
+         year, created_at, updated_at, closed_at, category, filed_on, month) VALUES ($1, $2, $3, \
+         $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18, $19, NULL, \
+         NULL, NULL, NULL, $20, NULL, NULL, $21, $22, $22, NULL, $23, $24, $25)",
     )
     .bind(&m.number)
     .bind(r.kind)
@@ -116,6 +132,9 @@ pub async fn insert(tx: &mut Tx, m: &Matter, r: &NewRow<'_>) -> Result<(), AppEr
     .bind(false)
     .bind(r.year)
     .bind(at)
+    .bind(r.category)
+    .bind(r.filed_on)
+    .bind(crate::complaint::followup::month_of(r.filed_on))
     .execute(&mut *c)
     .await?
     .rows_affected());
@@ -229,6 +248,32 @@ pub async fn get(db: &Db, number: &str) -> Result<Option<Complaint>, AppError> {
         .bind(number)
         .fetch_optional(c)
         .await?))
+}
+
+/// A row by its canonical number, read inside a transaction.
+pub async fn get_tx(tx: &mut Tx, number: &str) -> Result<Complaint, AppError> {
+    let sql = format!("SELECT {COLUMNS} FROM complaints WHERE matter_number = $1");
+    let row: Option<Complaint> = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(number)
+        .fetch_optional(&mut *c)
+        .await?);
+    row.ok_or_else(|| AppError::Internal(anyhow::anyhow!("matter {number} has no complaint row")))
+}
+
+/// Sets (or corrects) the category.
+pub async fn set_category(
+    tx: &mut Tx,
+    number: &str,
+    category: Option<&str>,
+) -> Result<(), AppError> {
+    on_tx!(tx, c => sqlx::query("UPDATE complaints SET category = $2, updated_at = $3 WHERE matter_number = $1")
+        .bind(number)
+        .bind(category)
+        .bind(now())
+        .execute(&mut *c)
+        .await?
+        .rows_affected());
+    Ok(())
 }
 
 /// A row within an officer's scope.
@@ -351,45 +396,6 @@ pub async fn odr_overdue(db: &Db, today: NaiveDate) -> Result<Vec<String>, AppEr
     .bind(today)
     .fetch_all(c)
     .await?))
-}
-
-/// One year of a business's public complaint statistics.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct YearStats {
-    pub year: i32,
-    /// Complaints about it filed that year.
-    pub received: i64,
-    /// Of those, closed (settled in ODR, not accepted, or closed by the bureau).
-    pub handled: i64,
-    /// Of those, settled (in ODR, or by mediation).
-    pub settled: i64,
-    /// settled / handled, in percent with one decimal; `None` before anything is handled.
-    pub settlement_rate: Option<f64>,
-}
-
-/// A business's complaint statistics by year, newest first (complaints only, never who).
-pub async fn stats(db: &Db, uscc: &str) -> Result<Vec<YearStats>, AppError> {
-    let rows: Vec<(i32, i64, i64, i64)> = on_conn!(db, c => sqlx::query_as(
-        "SELECT year, COUNT(*), \
-         SUM(CASE WHEN closed_at IS NOT NULL THEN 1 ELSE 0 END), \
-         SUM(CASE WHEN closed_at IS NOT NULL AND outcome IN ('odr_settled', 'mediated') \
-             THEN 1 ELSE 0 END) \
-         FROM complaints WHERE uscc = $1 AND kind = 'complaint' GROUP BY year ORDER BY year DESC",
-    )
-    .bind(uscc)
-    .fetch_all(c)
-    .await?);
-    Ok(rows
-        .into_iter()
-        .map(|(year, received, handled, settled)| YearStats {
-            year,
-            received,
-            handled,
-            settled,
-            settlement_rate: (handled > 0)
-                .then(|| (settled as f64 * 1000.0 / handled as f64).round() / 10.0),
-        })
-        .collect())
 }
 
 /// An enterprise in ODR with its response figures.

@@ -185,7 +185,13 @@ pub fn queue_row(r: &store::Complaint, as_of: chrono::NaiveDate) -> Value {
 }
 
 /// The statistics of a business as the public sees them.
-pub async fn stats_view(state: &AppState, deps: &Deps, uscc: &str) -> Result<Value, AppError> {
+pub async fn stats_view(
+    state: &AppState,
+    deps: &Deps,
+    uscc: &str,
+    period: &str,
+) -> Result<Value, AppError> {
+    let g = super::publicity::Granularity::parse(period)?;
     let code = amr_kernel::codes::uscc::Uscc::parse(uscc.trim())
         .map_err(|_| AppError::NotFound)?
         .to_string();
@@ -194,24 +200,23 @@ pub async fn stats_view(state: &AppState, deps: &Deps, uscc: &str) -> Result<Val
         .lookup(&code)
         .await?
         .ok_or(AppError::NotFound)?;
-    let years = store::stats(&state.db, &b.uscc).await?;
-    let (received, handled, settled) = years.iter().fold((0, 0, 0), |a, y| {
-        (a.0 + y.received, a.1 + y.handled, a.2 + y.settled)
-    });
+    let today = super::today(state);
+    let periods = super::publicity::periods(&state.db, &b.uscc, g, today, true).await?;
+    let total = super::publicity::published_totals(&state.db, &b.uscc, today).await?;
     Ok(json!({
         "uscc": b.uscc,
         "name": b.name,
-        "years": years,
-        "total": {
-            "received": received, "handled": handled, "settled": settled,
-            "settlement_rate": (handled > 0)
-                .then(|| (settled as f64 * 1000.0 / handled as f64).round() / 10.0),
-        },
+        "period": g.as_str(),
+        "periods": periods,
+        "total": total,
+        "review_working_days": super::publicity::REVIEW_WORKING_DAYS,
         "definitions": {
-            "received": "当年收到的针对该经营者的投诉件数 (complaints about it filed that year)",
+            "received": "该期内收到的针对该经营者的投诉件数 (complaints about it filed in the period)",
             "handled": "其中已办结的件数（和解、不予受理或调解办结）(of those, closed)",
             "settled": "其中经营者和解或调解成功的件数 (of those, settled by the business or by mediation)",
             "settlement_rate": "和解件数 ÷ 办结件数 (settled ÷ handled)",
+            "published": "统计期结束后，经营者有 5 个工作日查看并作出说明，期满后公示；已办结、和解件数按查询时统计 (after a period ends the business has 5 working days to see the figures and answer; then they are published; handled and settled are counted as of now)",
+            "total": "已公示各月合计 (the published months together)",
         },
     }))
 }

@@ -13,10 +13,10 @@ use amr_kernel::codes::division::{Level, divisions};
 use amr_kernel::db::Db;
 use amr_kernel::error::AppError;
 use amr_kernel::events::{self, NewEvent};
-use amr_kernel::matter::{ActInput, Acting, Matter, NewMatter};
+use amr_kernel::matter::{ActInput, Acting, Matter, NewAttachment, NewMatter};
 
 use crate::complaint::model::{self, BusinessRef, IntakeInput, IntakeKind};
-use crate::complaint::{BusinessDirectory, engine, store};
+use crate::complaint::{BusinessDirectory, engine, followup, store};
 
 /// A county the complainant may pick.
 #[derive(Debug, Clone, Serialize)]
@@ -71,7 +71,7 @@ pub struct Filed {
     pub business_name: String,
 }
 
-pub(crate) fn county_of(code: &str) -> Option<&'static str> {
+pub fn county_of(code: &str) -> Option<&'static str> {
     let c = code.get(..6)?;
     divisions()
         .get(c)
@@ -196,6 +196,31 @@ pub async fn file(
     source: &str,
     today: NaiveDate,
 ) -> Result<Filed, FileError> {
+    file_with(db, registry, acting, input, source, today, &[]).await
+}
+
+/// [`file`] with the complainant's evidence attached in the same transaction (files checked
+/// by `evidence::check_file`; at most `evidence::MAX_FILES`).
+pub async fn file_with(
+    db: &Db,
+    registry: &dyn BusinessDirectory,
+    acting: &Acting,
+    input: &IntakeInput,
+    source: &str,
+    today: NaiveDate,
+    files: &[NewAttachment],
+) -> Result<Filed, FileError> {
+    if files.len() > crate::complaint::evidence::MAX_FILES {
+        return Err(AppError::bad_request(
+            "files",
+            format!(
+                "每件最多 {} 个附件 (at most {} attachments a matter)",
+                crate::complaint::evidence::MAX_FILES,
+                crate::complaint::evidence::MAX_FILES
+            ),
+        )
+        .into());
+    }
     let intake = input.parse(today)?;
     let (uscc, business_name, business_address, county) = match &intake.business {
         BusinessRef::Registered(u) => {
@@ -232,15 +257,68 @@ pub async fn file(
             (None, name.clone(), Some(address.clone()), county)
         }
     };
+    let mut tx = db.begin().await?;
+    let (m, odr) = record(
+        &mut tx,
+        acting,
+        &Routed {
+            intake: &intake,
+            uscc: uscc.as_deref(),
+            business_name: &business_name,
+            business_address: business_address.as_deref(),
+            county: &county,
+            source,
+        },
+        files,
+        today,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Filed {
+        matter: m,
+        odr,
+        business_name,
+    })
+}
+
+/// An intake parsed and routed, ready to record.
+#[derive(Debug, Clone)]
+pub struct Routed<'a> {
+    pub intake: &'a model::Intake,
+    pub uscc: Option<&'a str>,
+    pub business_name: &'a str,
+    pub business_address: Option<&'a str>,
+    /// The county bureau (6 digits).
+    pub county: &'a str,
+    /// form | api | open311 | demo
+    pub source: &'a str,
+}
+
+/// Records a routed intake in the caller's transaction: the duplicate refusal, the matter
+/// (to the business first if it takes part in ODR), the complaint row, the counters and
+/// the notice, the evidence, the event and the audit entry. Returns the matter and whether
+/// it went to ODR.
+pub async fn record(
+    tx: &mut amr_kernel::db::Tx,
+    acting: &Acting,
+    r: &Routed<'_>,
+    files: &[NewAttachment],
+    today: NaiveDate,
+) -> Result<(Matter, bool), FileError> {
+    let intake = r.intake;
+    let uscc: Option<String> = r.uscc.map(str::to_string);
+    let business_name = r.business_name.to_string();
+    let business_address: Option<String> = r.business_address.map(str::to_string);
+    let county = r.county.to_string();
+    let source = r.source;
     let business_key = uscc.clone().unwrap_or_else(|| business_name.clone());
     let dup_key = model::dup_key(intake.kind, &intake.phone, &business_key, &intake.facts);
-    let mut tx = db.begin().await?;
-    if let Some(number) = store::open_duplicate(&mut tx, &dup_key).await? {
+    if let Some(number) = store::open_duplicate(tx, &dup_key).await? {
         return Err(FileError::Duplicate { number });
     }
     let odr = intake.kind == IntakeKind::Complaint
         && match &uscc {
-            Some(u) => store::is_odr(&mut tx, u).await?,
+            Some(u) => store::is_odr(tx, u).await?,
             None => false,
         };
     let title = format!(
@@ -250,7 +328,7 @@ pub async fn file(
     );
     let mut m = engine()
         .create(
-            &mut tx,
+            tx,
             acting,
             &NewMatter {
                 kind: intake.kind.as_str().to_string(),
@@ -264,15 +342,17 @@ pub async fn file(
             today,
         )
         .await?;
+    let mut transition = None;
     if intake.kind == IntakeKind::Complaint {
-        let transition = if odr { "to_odr" } else { "to_bureau" };
+        let t = if odr { "to_odr" } else { "to_bureau" };
+        transition = Some(t);
         m = engine()
             .act(
-                &mut tx,
+                tx,
                 acting,
                 &m.number,
                 &ActInput {
-                    transition: transition.into(),
+                    transition: t.into(),
                     version: m.version,
                     fields: BTreeMap::new(),
                 },
@@ -281,7 +361,7 @@ pub async fn file(
             .await?;
     }
     store::insert(
-        &mut tx,
+        tx,
         &m,
         &store::NewRow {
             kind: intake.kind.as_str(),
@@ -299,9 +379,16 @@ pub async fn file(
             dup_key: &dup_key,
             odr,
             year: today.year(),
+            category: intake.category,
+            filed_on: today,
         },
     )
     .await?;
+    followup::after_filing(tx, &m, transition, today).await?;
+    let by = crate::complaint::evidence::complainant(acting.actor.ip.clone());
+    for f in files {
+        engine().attach(tx, &by, &m.number, f).await?;
+    }
     let mut event = NewEvent::public(
         "consumer.complaint.filed",
         json!({"number": m.number, "kind": intake.kind.as_str(), "division": county, "odr": odr}),
@@ -311,9 +398,9 @@ pub async fn file(
     if let Some(u) = &uscc {
         event = event.uscc(u);
     }
-    events::append(&mut tx, event).await?;
+    events::append(tx, event).await?;
     audit::record(
-        &mut tx,
+        tx,
         &acting.actor,
         Change {
             action: "complaint.file",
@@ -328,12 +415,7 @@ pub async fn file(
         },
     )
     .await?;
-    tx.commit().await?;
-    Ok(Filed {
-        matter: m,
-        odr,
-        business_name,
-    })
+    Ok((m, odr))
 }
 
 #[cfg(test)]

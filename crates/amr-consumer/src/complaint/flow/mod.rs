@@ -9,7 +9,7 @@ pub mod intake;
 pub mod odr;
 pub mod office;
 
-pub use intake::{Candidate, FileError, Filed, duplicate_message, file, route_address};
+pub use intake::{Candidate, FileError, Filed, duplicate_message, file, file_with, route_address};
 pub use odr::{AnswerInput, answer, demo_mark_odr, mark_odr, refuse_settlement, sweep_odr};
 pub use office::{OfficerAct, officer_act, transfer};
 

@@ -14,7 +14,7 @@ use amr_kernel::events::{self, NewEvent};
 use amr_kernel::matter::{ActInput, Acting, Matter};
 
 use super::{canonical, own, parse_version};
-use crate::complaint::{BusinessDirectory, engine, model, store};
+use crate::complaint::{BusinessDirectory, engine, followup, model, store};
 
 /// The business's answer in ODR.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -90,6 +90,7 @@ pub async fn answer(
         fen,
     )
     .await?;
+    followup::after_act(&mut tx, &m, transition, today).await?;
     events::append(
         &mut tx,
         NewEvent::internal(
@@ -140,6 +141,7 @@ pub async fn refuse_settlement(
     store::sync(&mut tx, &m).await?;
     store::set_consumer_refused(&mut tx, &m.number).await?;
     store::reclaim_dup_key(&mut tx, &m.number).await?;
+    followup::after_act(&mut tx, &m, "consumer_refuse", today).await?;
     events::append(
         &mut tx,
         NewEvent::internal(
@@ -187,6 +189,7 @@ pub async fn sweep_odr(db: &Db, today: NaiveDate) -> Result<usize, AppError> {
         };
         store::sync(&mut tx, &m).await?;
         store::set_odr_result(&mut tx, &m.number, "timeout", today, None, None).await?;
+        followup::after_act(&mut tx, &m, "odr_timeout", today).await?;
         events::append(
             &mut tx,
             NewEvent::internal(

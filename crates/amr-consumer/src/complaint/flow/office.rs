@@ -12,7 +12,7 @@ use amr_kernel::matter::{ActInput, Acting, AssignInput, Matter};
 
 use super::intake::county_of;
 use super::{canonical, parse_version};
-use crate::complaint::{engine, model, store};
+use crate::complaint::{engine, followup, model, store};
 
 /// An officer's action.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -107,6 +107,7 @@ pub async fn officer_act(
         }
         events::append(&mut tx, event).await?;
     }
+    followup::after_act(&mut tx, &m, t, today).await?;
     tx.commit().await?;
     Ok(m)
 }
@@ -152,6 +153,7 @@ pub async fn transfer(
         )
         .await?;
     store::sync(&mut tx, &m).await?;
+    followup::after_transfer(&mut tx, &m).await?;
     tx.commit().await?;
     Ok(m)
 }

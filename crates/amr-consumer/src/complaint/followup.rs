@@ -1,0 +1,323 @@
+//! What follows each act on a matter, in the act's transaction: the notice to the
+//! complainant of the decision (a `complaint_notices` row, shown on the tracking page), and
+//! the dashboard's monthly counters per county (`complaint_monthly`): received at filing,
+//! accepted with its working days, closed with its working days and the money recovered —
+//! taken back when the matter is reopened.
+//!
+//! Delivery by SMS is a port left for deployment: no SMS gateway exists here; a notice row
+//! carries `sms_sent_at` for the sender a deployment wires.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use serde::Serialize;
+
+use amr_kernel::db::{Db, Tx};
+use amr_kernel::error::AppError;
+use amr_kernel::matter::Matter;
+use amr_kernel::{on_conn, on_tx};
+
+use super::{engine, kinds, store};
+
+/// `YYYYMM` of a day.
+pub fn month_of(d: NaiveDate) -> i32 {
+    d.year() * 100 + d.month() as i32
+}
+
+/// Working days from `a` to `b` in the engine's calendar; `None` for a year not loaded.
+fn working_days(a: NaiveDate, b: NaiveDate) -> Option<i32> {
+    engine()
+        .calendar()
+        .working_days_between(a, b)
+        .ok()
+        .map(|n| n.max(0) as i32)
+}
+
+/// A notice of a decision, as the complainant sees it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Notice {
+    pub id: i64,
+    pub what: String,
+    pub zh: String,
+    pub en: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Records a notice for the complainant.
+pub async fn notify(
+    tx: &mut Tx,
+    number: &str,
+    what: &str,
+    zh: &str,
+    en: &str,
+) -> Result<(), AppError> {
+    on_tx!(tx, c => sqlx::query(
+        "INSERT INTO complaint_notices (matter_number, what, zh, en, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(number)
+    .bind(what)
+    .bind(zh)
+    .bind(en)
+    .bind(store::now())
+    .execute(&mut *c)
+    .await?
+    .rows_affected());
+    Ok(())
+}
+
+/// The notices of a matter, oldest first.
+pub async fn notices(db: &Db, number: &str) -> Result<Vec<Notice>, AppError> {
+    Ok(on_conn!(db, c => sqlx::query_as(
+        "SELECT id, what, zh, en, created_at FROM complaint_notices WHERE matter_number = $1 \
+         ORDER BY id",
+    )
+    .bind(number)
+    .fetch_all(c)
+    .await?))
+}
+
+/// The notice of a transition: what was decided, the state now, the deadline running.
+fn transition_notice(m: &Matter, transition: &str) -> (String, String) {
+    let (tz, te) = kinds::transition_label(&m.kind, transition);
+    let (sz, se) = kinds::state_label(&m.kind, &m.state);
+    let (dz, de) = match m.due_on {
+        Some(d) => (format!("，办理期限 {d}"), format!("; due {d}")),
+        None => (String::new(), String::new()),
+    };
+    (
+        format!(
+            "您的{}{}：{}，当前状态：{}{}",
+            kind_zh(&m.kind),
+            m.number,
+            tz,
+            sz,
+            dz
+        ),
+        format!(
+            "Your {} {}: {}; now {}{}",
+            kind_en(&m.kind),
+            m.number,
+            te,
+            se,
+            de
+        ),
+    )
+}
+
+fn kind_zh(kind: &str) -> &'static str {
+    match kind {
+        "report" => "举报",
+        "help" => "咨询求助",
+        _ => "投诉",
+    }
+}
+
+fn kind_en(kind: &str) -> &'static str {
+    match kind {
+        "report" => "report",
+        "help" => "request for help",
+        _ => "complaint",
+    }
+}
+
+struct Delta {
+    received: i64,
+    accepted: i64,
+    accept_wd: i64,
+    closed: i64,
+    close_wd: i64,
+    close_wd_n: i64,
+    fen: i64,
+}
+
+const ZERO: Delta = Delta {
+    received: 0,
+    accepted: 0,
+    accept_wd: 0,
+    closed: 0,
+    close_wd: 0,
+    close_wd_n: 0,
+    fen: 0,
+};
+
+async fn bump(tx: &mut Tx, division: &str, month: i32, d: Delta) -> Result<(), AppError> {
+    on_tx!(tx, c => sqlx::query(
+        "INSERT INTO complaint_monthly (division, month, received, accepted, accept_wd_sum, \
+         closed, close_wd_sum, close_wd_n, recovered_fen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (division, month) DO UPDATE SET \
+         received = complaint_monthly.received + excluded.received, \
+         accepted = complaint_monthly.accepted + excluded.accepted, \
+         accept_wd_sum = complaint_monthly.accept_wd_sum + excluded.accept_wd_sum, \
+         closed = complaint_monthly.closed + excluded.closed, \
+         close_wd_sum = complaint_monthly.close_wd_sum + excluded.close_wd_sum, \
+         close_wd_n = complaint_monthly.close_wd_n + excluded.close_wd_n, \
+         recovered_fen = complaint_monthly.recovered_fen + excluded.recovered_fen",
+    )
+    .bind(division)
+    .bind(month)
+    .bind(d.received)
+    .bind(d.accepted)
+    .bind(d.accept_wd)
+    .bind(d.closed)
+    .bind(d.close_wd)
+    .bind(d.close_wd_n)
+    .bind(d.fen)
+    .execute(&mut *c)
+    .await?
+    .rows_affected());
+    Ok(())
+}
+
+/// After a filing: the month's received counter and the notice of where the matter went.
+pub async fn after_filing(
+    tx: &mut Tx,
+    m: &Matter,
+    transition: Option<&str>,
+    today: NaiveDate,
+) -> Result<(), AppError> {
+    bump(
+        tx,
+        &m.division,
+        month_of(today),
+        Delta {
+            received: 1,
+            ..ZERO
+        },
+    )
+    .await?;
+    let (zh, en) = match transition {
+        Some(t) => transition_notice(m, t),
+        None => (
+            format!(
+                "您的{}{}已登记，由{}办理",
+                kind_zh(&m.kind),
+                m.number,
+                super::views::division_name(&m.division)
+            ),
+            format!(
+                "Your {} {} is registered with {}",
+                kind_en(&m.kind),
+                m.number,
+                m.division
+            ),
+        ),
+    };
+    notify(tx, &m.number, transition.unwrap_or("filed"), &zh, &en).await
+}
+
+/// After a transition taken on the matter (`m` as it is now; the complaint row already in
+/// step with it): the notice and the counters. An acceptance records its working days; a
+/// close-out (any terminal state) its working days and the money (the recovered amount of a
+/// close, the settlement of an ODR settlement); leaving a terminal state takes the close
+/// back from the month it was counted in.
+pub async fn after_act(
+    tx: &mut Tx,
+    m: &Matter,
+    transition: &str,
+    today: NaiveDate,
+) -> Result<(), AppError> {
+    let row = store::get_tx(tx, &m.number).await?;
+    let filed = row.filed_on.unwrap_or_else(|| row.created_at.date_naive());
+    if transition == "accept" {
+        let wd = working_days(filed, today);
+        on_tx!(tx, c => sqlx::query(
+            "UPDATE complaints SET accepted_on = $2, accept_wd = $3 WHERE matter_number = $1",
+        )
+        .bind(&m.number)
+        .bind(today)
+        .bind(wd)
+        .execute(&mut *c)
+        .await?
+        .rows_affected());
+        bump(
+            tx,
+            &m.division,
+            month_of(today),
+            Delta {
+                accepted: i64::from(wd.is_some()),
+                accept_wd: i64::from(wd.unwrap_or(0)),
+                ..ZERO
+            },
+        )
+        .await?;
+    }
+    if m.closed_at.is_none()
+        && let Some(month) = row.closed_month
+    {
+        // Reopened: the earlier close no longer counts.
+        bump(
+            tx,
+            &m.division,
+            month,
+            Delta {
+                closed: -1,
+                close_wd: -i64::from(row.close_wd.unwrap_or(0)),
+                close_wd_n: -i64::from(row.close_wd.is_some()),
+                fen: -row.counted_fen.unwrap_or(0),
+                ..ZERO
+            },
+        )
+        .await?;
+        on_tx!(tx, c => sqlx::query(
+            "UPDATE complaints SET closed_month = NULL, close_wd = NULL, counted_fen = NULL \
+             WHERE matter_number = $1",
+        )
+        .bind(&m.number)
+        .execute(&mut *c)
+        .await?
+        .rows_affected());
+    }
+    if m.closed_at.is_some() && row.closed_month.is_none() {
+        let wd = working_days(filed, today);
+        let fen = if m.outcome.as_deref() == Some("odr_settled") {
+            row.settlement_fen.unwrap_or(0)
+        } else {
+            row.recovered_fen.unwrap_or(0)
+        };
+        let month = month_of(today);
+        on_tx!(tx, c => sqlx::query(
+            "UPDATE complaints SET closed_month = $2, close_wd = $3, counted_fen = $4 \
+             WHERE matter_number = $1",
+        )
+        .bind(&m.number)
+        .bind(month)
+        .bind(wd)
+        .bind(fen)
+        .execute(&mut *c)
+        .await?
+        .rows_affected());
+        bump(
+            tx,
+            &m.division,
+            month,
+            Delta {
+                closed: 1,
+                close_wd: i64::from(wd.unwrap_or(0)),
+                close_wd_n: i64::from(wd.is_some()),
+                fen,
+                ..ZERO
+            },
+        )
+        .await?;
+    }
+    let (zh, en) = transition_notice(m, transition);
+    notify(tx, &m.number, transition, &zh, &en).await
+}
+
+/// After a transfer: the notice of the new bureau.
+pub async fn after_transfer(tx: &mut Tx, m: &Matter) -> Result<(), AppError> {
+    let name = super::views::division_name(&m.division);
+    notify(
+        tx,
+        &m.number,
+        "transfer",
+        &format!("您的{}{}已转至{}办理", kind_zh(&m.kind), m.number, name),
+        &format!(
+            "Your {} {} was transferred to {} ({})",
+            kind_en(&m.kind),
+            m.number,
+            name,
+            m.division
+        ),
+    )
+    .await
+}
