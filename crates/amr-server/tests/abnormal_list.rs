@@ -42,7 +42,7 @@ fn entity(name: &str, t: EntityType, established: &str, status: Status) -> NewEn
         legal_rep: "王建国".into(),
         legal_rep_id: None,
         phone: None,
-        capital_yuan: Some(1_000_000),
+        capital_yuan: (t != EntityType::IndividualBusiness).then_some(1_000_000),
         established: day(established),
         address: "山东省济南市历下区泉城路1号".into(),
         division: "370102001".into(),

@@ -80,7 +80,7 @@ fn new_entity(name: &str, t: EntityType, established: &str) -> NewEntity {
         legal_rep: "王建国".into(),
         legal_rep_id: Some("11010519491231002X".into()),
         phone: Some("13912345678".into()),
-        capital_yuan: Some(1_000_000),
+        capital_yuan: (t != EntityType::IndividualBusiness).then_some(1_000_000),
         established: day(established),
         address: "山东省济南市历下区泉城路1号".into(),
         division: "370102001".into(),
@@ -489,11 +489,12 @@ async fn refusals_name_the_rule_and_write_nothing() {
             .await;
             assert_eq!(st, StatusCode::BAD_REQUEST, "{field}: {v}");
             assert_eq!(v["field"], field, "{v}");
+            // `field: 中文 (English)`: Chinese before the English in brackets.
             let m = v["message"].as_str().unwrap();
-            assert!(
-                !m.starts_with(|c: char| c.is_ascii_alphabetic()),
-                "Chinese first: {m}"
-            );
+            let text = m.strip_prefix(&format!("{field}: ")).unwrap_or(m);
+            let first = text.chars().next().unwrap();
+            assert!(!first.is_ascii_alphabetic(), "Chinese first: {m}");
+            assert!(text.contains(" ("), "English in brackets: {m}");
         }
         assert_eq!(report_rows(&app).await, 0);
         assert_eq!(audit_count(&app).await, audits);

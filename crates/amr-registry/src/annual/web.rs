@@ -359,6 +359,21 @@ pub async fn form_page(
     )
 }
 
+/// The text fields of the form.
+const FORM_FIELDS: &[&str] = &[
+    "address",
+    "postcode",
+    "phone",
+    "email",
+    "operating_status",
+    "investments",
+    "shareholders",
+    "equity_transfers",
+    "websites",
+    "headcount",
+    "guarantees",
+];
+
 fn show_form(
     state: &AppState,
     viewer: &Viewer,
@@ -368,6 +383,11 @@ fn show_form(
     error: Option<(String, String)>,
     filed: bool,
 ) -> Result<Response, PageError> {
+    let mut values = values;
+    // Every field the template shows has a value (the templates refuse undefined ones).
+    for k in FORM_FIELDS {
+        values.entry((*k).to_string()).or_default();
+    }
     let page = json!({
         "draft": d,
         "v": values,
