@@ -158,6 +158,8 @@ pub async fn api_decide(
 }
 
 /// `POST /api/v1/office/abnormal/{id}/removal` `{ground, note}`: an officer's removal.
+// TODO(unfinished): the enterprise cannot file a removal request online; the officer decides
+// on a request made at the window (a back report is removed automatically, see store).
 pub async fn api_remove(
     State(state): State<AppState>,
     caller: ApiCaller,

@@ -71,10 +71,10 @@ fn report_of(
         })
         .collect();
     let mut published = vec![];
-    if h % 2 == 0 {
+    if h.is_multiple_of(2) {
         published.push("headcount".to_string());
     }
-    if h % 3 == 0 {
+    if h.is_multiple_of(3) {
         published.extend(
             FINANCIAL
                 .iter()
@@ -109,6 +109,17 @@ fn report_of(
 }
 
 type Row = (String, String, String, NaiveDate, String);
+
+/// A report row as bound: uscc, division, form, content, published, filed_on, filed_at.
+type Encoded = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    NaiveDate,
+    chrono::DateTime<chrono::Utc>,
+);
 
 /// Writes the demo's reports for `year` filed by `today` at the latest (entities that had to
 /// report, active or suspended, [`filed`] decides); existing reports are kept. Returns how many
@@ -166,15 +177,7 @@ pub async fn generate(db: &Db, seed: u64, year: i32, today: NaiveDate) -> Result
             sql.push_str(" ON CONFLICT (uscc, year) DO NOTHING");
             let mut tx = db.begin().await?;
             let n = {
-                let encoded: Vec<(
-                    String,
-                    String,
-                    String,
-                    String,
-                    String,
-                    NaiveDate,
-                    chrono::DateTime<chrono::Utc>,
-                )> = rows
+                let encoded: Vec<Encoded> = rows
                     .iter()
                     .map(|(u, d, rep, p, on)| {
                         (

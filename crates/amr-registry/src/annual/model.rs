@@ -304,7 +304,7 @@ fn lines(text: &str) -> impl Iterator<Item = (usize, Vec<&str>)> {
         .map(|(i, l)| (i + 1, l.split('|').map(str::trim).collect()))
 }
 
-fn parts<'a>(field: &str, n: usize, line: usize, p: &[&'a str]) -> Result<(), AppError> {
+fn parts(field: &str, n: usize, line: usize, p: &[&str]) -> Result<(), AppError> {
     if p.len() != n {
         return Err(AppError::bad_request(
             field,

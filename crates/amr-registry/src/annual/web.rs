@@ -53,6 +53,8 @@ fn path_year(year: &str) -> Result<i32, AppError> {
 
 /// The entity, when `account_id` is the enterprise account bound to it; 404 for another
 /// entity's account, 403 for anyone else.
+// TODO(unfinished): paper filings of individual businesses (an officer entering the report on
+// the entity's behalf) are not built; only the entity's own account files.
 async fn own_entity(
     state: &AppState,
     role: Option<Role>,
