@@ -418,6 +418,7 @@ async fn demo_province(db: &Db, entities: u64) -> Result<bool, AppError> {
     println!("{report}");
     crate::guide::demo_step(db, "37").await?;
     crate::demo::odr_step(db).await?;
+    crate::demo::annual_step(db, args.seed).await?;
     Ok(true)
 }
 

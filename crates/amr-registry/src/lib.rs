@@ -17,8 +17,12 @@
 //! - [`web`]: the public record as JSON and as a page.
 //! - [`featured`]: individual businesses by type (名特优新) and their support measures.
 //! - [`guide`]: the lifecycle service guide (全生命周期服务指南).
+//! - [`annual`]: annual reports (年度报告, 多报合一), prefilled from the tax agency.
+//! - [`abnormal`]: the abnormal-operation list (经营异常名录) and the serious-violation list.
 #![forbid(unsafe_code)]
 
+pub mod abnormal;
+pub mod annual;
 pub mod change;
 pub mod demo;
 pub mod featured;

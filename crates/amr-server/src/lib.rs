@@ -60,8 +60,34 @@ pub fn entity_panels() -> Vec<Arc<dyn amr_web::panels::EntityPanel>> {
     panels
 }
 
-/// Builds the whole router over a state, the open search index and the signing key.
+/// The ports the server wires into the contexts from outside them. Today: the tax agency
+/// that prefills annual reports (`NoTaxData` until the exchange is wired).
+#[derive(Debug, Clone)]
+pub struct Ports {
+    pub tax: Arc<dyn amr_kernel::tax::TaxDataSource>,
+}
+
+impl Default for Ports {
+    fn default() -> Ports {
+        Ports {
+            tax: Arc::new(amr_kernel::tax::NoTaxData),
+        }
+    }
+}
+
+/// Builds the whole router over a state, the open search index and the signing key, with the
+/// default ports.
 pub fn router(state: AppState, index: Arc<EntityIndex>, keys: Arc<Keyring>) -> Router {
+    router_with(state, index, keys, Ports::default())
+}
+
+/// Builds the whole router with the given ports.
+pub fn router_with(
+    state: AppState,
+    index: Arc<EntityIndex>,
+    keys: Arc<Keyring>,
+    ports: Ports,
+) -> Router {
     // The credential registry for Hong Kong investors, as configured (a configuration that
     // fails answers "unavailable"; the CLI refuses to start with one).
     let verifier = amr_registry::identity::verifier::from_config_or_unavailable(
@@ -88,7 +114,15 @@ pub fn router(state: AppState, index: Arc<EntityIndex>, keys: Arc<Keyring>) -> R
         .merge(amr_registry::web::registration_api_routes(index.clone()))
         .merge(amr_registry::web::licence_api_routes(keys.clone()))
         .merge(amr_registry::web::identity_api_routes(verifier.clone()))
-        .merge(web::routes(index, keys, verifier, supervision, consumer))
+        .merge(amr_registry::web::annual_api_routes(ports.tax.clone()))
+        .merge(web::routes(
+            index,
+            keys,
+            verifier,
+            supervision,
+            consumer,
+            ports.tax,
+        ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             state.config.max_body_bytes,
         ))
@@ -124,6 +158,11 @@ impl Running {
 /// Binds `listen` and serves `state` until stopped; background workers start with it. The
 /// signing key is opened from `signing_key_file` (created and published on first run).
 pub async fn start(state: AppState, listen: &str) -> Result<Running, AppError> {
+    start_with(state, listen, Ports::default()).await
+}
+
+/// [`start`] with the given ports (a tax agency for annual reports).
+pub async fn start_with(state: AppState, listen: &str, ports: Ports) -> Result<Running, AppError> {
     let listener = TcpListener::bind(listen).await.map_err(|e| {
         AppError::config("listen", format!("无法监听 {listen} (cannot listen): {e}"))
     })?;
@@ -143,7 +182,8 @@ pub async fn start(state: AppState, listen: &str) -> Result<Running, AppError> {
     let state = state.with_shutdown(rx.clone());
     spawn_workers(&state, index.clone(), rx.clone());
     api::log::spawn_follower(&state, keys.clone(), rx.clone());
-    let app = router(state, index, keys).into_make_service_with_connect_info::<SocketAddr>();
+    let app =
+        router_with(state, index, keys, ports).into_make_service_with_connect_info::<SocketAddr>();
     let mut stop = rx;
     let handle = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -189,6 +229,43 @@ async fn lifecycle_sweeper(db: amr_kernel::db::Db, mut shutdown: watch::Receiver
     }
 }
 
+/// The abnormal-operation list's daily work (`amr_registry::abnormal::store::sweep`,
+/// idempotent): the listing of entities without last year's report from its decision day, the
+/// 3-year warnings and the transfers to the serious-violation list. At start, then every hour
+/// (a minute after a failed run). The day is the server's (`fixed_today` when set); the
+/// working-day calendar is read from the database at each run (imported years included).
+async fn abnormal_sweeper(
+    db: amr_kernel::db::Db,
+    fixed_today: Option<chrono::NaiveDate>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let today = fixed_today.unwrap_or_else(amr_registry::model::today_in_china);
+        let mut pause = std::time::Duration::from_secs(3600);
+        let run = async {
+            let cal = amr_kernel::calendar_store::load(&db).await?;
+            amr_registry::abnormal::store::sweep(&db, &cal, today).await
+        };
+        match run.await {
+            Ok(o) if o == Default::default() => {}
+            Ok(o) => tracing::info!(
+                listed = o.listed,
+                warned = o.warned,
+                transferred = o.transferred,
+                "abnormal-operation list sweep"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "abnormal-operation list sweep failed");
+                pause = std::time::Duration::from_secs(60);
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = shutdown.wait_for(|v| *v) => return,
+        }
+    }
+}
+
 /// Starts the workers that run beside the server: the search index and the address risk
 /// counts follow the event log, ended suspensions are resumed, ODR complaints past their
 /// deadline go to the bureau, and expired sessions are purged.
@@ -210,6 +287,11 @@ fn spawn_workers(state: &AppState, index: Arc<EntityIndex>, mut shutdown: watch:
         shutdown.clone(),
     ));
     tokio::spawn(lifecycle_sweeper(db.clone(), shutdown.clone()));
+    tokio::spawn(abnormal_sweeper(
+        db.clone(),
+        state.config.fixed_today,
+        shutdown.clone(),
+    ));
     tokio::spawn(consumer_wiring::odr_sweeper(
         db.clone(),
         state.config.fixed_today,

@@ -96,6 +96,7 @@ pub async fn portal_entity(
         "base": format!("/manage/entities/{uscc}"),
         "today": today_in_china(),
         "changes": crate::change::store::list_for_entity(&state.db, &e.uscc).await?,
+        "annual": crate::annual::web::portal_item(&state, &e).await?,
     });
     render(
         &state,

@@ -174,12 +174,17 @@ pub fn api_routes() -> Router<AppState> {
         )
         .merge(crate::featured::web::api_routes())
         .merge(crate::guide::web::api_routes())
+        .merge(crate::abnormal::web::api_routes())
 }
 
 /// The web modules of the registry's parts that keep their own templates and texts
 /// (名特优新, the service guide), for the shell beside [`module`].
 pub fn more_modules() -> Vec<WebModule> {
-    vec![crate::featured::web::module(), crate::guide::web::module()]
+    vec![
+        crate::featured::web::module(),
+        crate::guide::web::module(),
+        crate::annual::module(),
+    ]
 }
 
 /// The page routes (the server merges them inside the page frame).
@@ -230,6 +235,7 @@ pub fn page_routes() -> Router<AppState> {
         .route("/office/entities/{uscc}", get(office::get_entity))
         .merge(crate::featured::web::page_routes())
         .merge(crate::guide::web::page_routes())
+        .merge(crate::abnormal::web::page_routes())
 }
 
 /// The licence's pages and texts (a module of their own), for the shell.
@@ -346,4 +352,16 @@ pub fn search_page_routes(index: Arc<crate::search::EntityIndex>) -> Router<AppS
     Router::new()
         .route("/search", get(search::search_page))
         .layer(Extension(index))
+}
+
+/// The annual-report API over the tax agency `tax` (merged outside the page frame); see
+/// [`crate::annual::web`].
+pub fn annual_api_routes(tax: Arc<dyn amr_kernel::tax::TaxDataSource>) -> Router<AppState> {
+    crate::annual::web::api_routes(crate::annual::web::Tax(tax))
+}
+
+/// The enterprise's annual-report pages over the tax agency `tax` (merged inside the page
+/// frame).
+pub fn annual_page_routes(tax: Arc<dyn amr_kernel::tax::TaxDataSource>) -> Router<AppState> {
+    crate::annual::web::page_routes(crate::annual::web::Tax(tax))
 }

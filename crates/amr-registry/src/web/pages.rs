@@ -70,6 +70,8 @@ pub async fn get_entity_page(
         "form_csrf": form_csrf,
         "objections_open": objections_open,
         "panels": panels,
+        "annual": crate::annual::web::public_section(&state, &uscc).await?,
+        "abnormal": crate::abnormal::web::public_section(&state, &uscc).await?,
     });
     let resp = render(
         &state,

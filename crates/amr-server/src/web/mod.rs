@@ -60,6 +60,7 @@ pub fn routes(
     verifier: amr_registry::identity::web::SharedVerifier,
     supervision: amr_supervision::web::Deps,
     consumer: amr_consumer::complaint::Deps,
+    tax: std::sync::Arc<dyn amr_kernel::tax::TaxDataSource>,
 ) -> Router<AppState> {
     let pages = Router::new()
         .route("/", get(home::get_home))
@@ -76,6 +77,7 @@ pub fn routes(
         .merge(amr_address::office::routes())
         .merge(amr_supervision::web::page_routes(supervision))
         .merge(amr_consumer::page_routes(consumer))
+        .merge(amr_registry::web::annual_page_routes(tax))
         .fallback(not_found)
         .layer(middleware::from_fn(page::page_frame));
     Router::new()

@@ -37,6 +37,36 @@ impl TestApp {
         }
     }
 
+    /// A server with the given ports (e.g. a test tax agency) over a fresh database.
+    pub async fn spawn_with_ports(
+        backend: Backend,
+        config: ServerConfig,
+        ports: amr_server::Ports,
+    ) -> TestApp {
+        let test_db = TestDb::with_sets(backend, &amr_server::migration_sets()).await;
+        TestApp::start_on(test_db, config, ports).await
+    }
+
+    /// A server over a database already prepared (rows written before the workers start).
+    pub async fn start_on(
+        test_db: TestDb,
+        mut config: ServerConfig,
+        ports: amr_server::Ports,
+    ) -> TestApp {
+        config.search_dir = test_db.dir().join("search");
+        config.signing_key_file = test_db.dir().join("keys").join("signing.key");
+        let state = amr_server::app_state(test_db.db.clone(), config);
+        let running = amr_server::start_with(state, "127.0.0.1:0", ports)
+            .await
+            .expect("start server");
+        TestApp {
+            base: format!("http://{}", running.addr),
+            db: test_db.db.clone(),
+            test_db,
+            running: Some(running),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
