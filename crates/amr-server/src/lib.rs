@@ -5,6 +5,7 @@
 pub mod address_wiring;
 pub mod api;
 pub mod consumer_wiring;
+pub mod exchange_wiring;
 pub mod supervision_wiring;
 pub mod web;
 
@@ -30,6 +31,7 @@ pub fn migration_sets() -> Vec<amr_kernel::db::MigrationSet> {
         amr_address::schema::migrations(),
         amr_supervision::migrations(),
         amr_consumer::migrations(),
+        amr_exchange::migrations(),
     ]
 }
 
@@ -44,6 +46,7 @@ pub fn web_modules() -> Vec<WebModule> {
     modules.extend(amr_registry::web::more_modules());
     modules.extend(amr_supervision::web::modules());
     modules.extend(amr_consumer::modules());
+    modules.push(amr_exchange::web::module());
     modules
 }
 
@@ -84,6 +87,11 @@ pub fn router(state: AppState, index: Arc<EntityIndex>, keys: Arc<Keyring>) -> R
         .merge(amr_consumer::api_routes(consumer.clone()))
         .merge(amr_address::web::api_routes())
         .merge(amr_address::api::routes())
+        .merge(amr_exchange::web::api_routes())
+        .merge(
+            amr_exchange::web::page_routes()
+                .layer(axum::middleware::from_fn(amr_web::page::page_frame)),
+        )
         .merge(amr_registry::web::search_api_routes(index.clone()))
         .merge(amr_registry::web::registration_api_routes(index.clone()))
         .merge(amr_registry::web::licence_api_routes(keys.clone()))
@@ -143,6 +151,7 @@ pub async fn start(state: AppState, listen: &str) -> Result<Running, AppError> {
     let state = state.with_shutdown(rx.clone());
     spawn_workers(&state, index.clone(), rx.clone());
     api::log::spawn_follower(&state, keys.clone(), rx.clone());
+    exchange_wiring::spawn(&state, keys.clone(), rx.clone());
     let app = router(state, index, keys).into_make_service_with_connect_info::<SocketAddr>();
     let mut stop = rx;
     let handle = tokio::spawn(async move {
