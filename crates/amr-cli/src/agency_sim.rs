@@ -57,11 +57,17 @@ fn seed(a: &AgencySimArgs) -> Result<[u8; 32], AppError> {
         return Ok(demo_seed(&a.name));
     };
     if path.exists() {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| AppError::bad_request("seed_file", format!("无法读取 (cannot read): {e}")))?;
-        let bytes = hex::decode(text.trim()).ok().and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok());
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            AppError::bad_request("seed_file", format!("无法读取 (cannot read): {e}"))
+        })?;
+        let bytes = hex::decode(text.trim())
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok());
         return bytes.ok_or_else(|| {
-            AppError::bad_request("seed_file", "密钥文件应为 64 个十六进制字符 (the seed file holds 64 hex characters)")
+            AppError::bad_request(
+                "seed_file",
+                "密钥文件应为 64 个十六进制字符 (the seed file holds 64 hex characters)",
+            )
         });
     }
     let s: [u8; 32] = rand::random();
@@ -72,13 +78,20 @@ fn seed(a: &AgencySimArgs) -> Result<[u8; 32], AppError> {
 
 pub async fn run(a: AgencySimArgs) -> Result<ExitCode, AppError> {
     if !(0.0..=1.0).contains(&a.fail_rate) {
-        return Err(AppError::bad_request("fail_rate", "失败比例应在 0 到 1 之间 (the fail rate is between 0 and 1)"));
+        return Err(AppError::bad_request(
+            "fail_rate",
+            "失败比例应在 0 到 1 之间 (the fail rate is between 0 and 1)",
+        ));
     }
     let keys = match (&a.key_file, &a.amr) {
         (Some(f), _) => {
-            let text = std::fs::read_to_string(f)
-                .map_err(|e| AppError::bad_request("key_file", format!("无法读取 (cannot read): {e}")))?;
-            AmrKeys::Fixed(amr_kernel::signing::parse_key_set(&text).map_err(|e| AppError::bad_request("key_file", e))?)
+            let text = std::fs::read_to_string(f).map_err(|e| {
+                AppError::bad_request("key_file", format!("无法读取 (cannot read): {e}"))
+            })?;
+            AmrKeys::Fixed(
+                amr_kernel::signing::parse_key_set(&text)
+                    .map_err(|e| AppError::bad_request("key_file", e))?,
+            )
         }
         (None, Some(url)) => AmrKeys::Url(url.clone()),
         (None, None) => {
@@ -89,20 +102,34 @@ pub async fn run(a: AgencySimArgs) -> Result<ExitCode, AppError> {
         }
     };
     let kind = a.kind.clone().unwrap_or_else(|| {
-        if amr_exchange::agency::KINDS.iter().any(|(k, _, _)| *k == a.name) { a.name.clone() } else { "other".into() }
+        if amr_exchange::agency::KINDS
+            .iter()
+            .any(|(k, _, _)| *k == a.name)
+        {
+            a.name.clone()
+        } else {
+            "other".into()
+        }
     });
     let callback = match (&a.api_key, &a.amr) {
         (Some(k), Some(url)) => {
             let key = match k.strip_prefix('@') {
                 Some(p) => std::fs::read_to_string(p)
-                    .map_err(|e| AppError::bad_request("api_key", format!("无法读取 (cannot read): {e}")))?
+                    .map_err(|e| {
+                        AppError::bad_request("api_key", format!("无法读取 (cannot read): {e}"))
+                    })?
                     .trim()
                     .to_string(),
                 None => k.clone(),
             };
             Some((url.clone(), key))
         }
-        (Some(_), None) => return Err(AppError::bad_request("api_key", "--api-key 需要 --amr (--api-key needs --amr)")),
+        (Some(_), None) => {
+            return Err(AppError::bad_request(
+                "api_key",
+                "--api-key 需要 --amr (--api-key needs --amr)",
+            ));
+        }
         _ => None,
     };
     let config = SimConfig {
@@ -118,7 +145,11 @@ pub async fn run(a: AgencySimArgs) -> Result<ExitCode, AppError> {
     let running = sim::start(config, &format!("127.0.0.1:{}", a.port))
         .await
         .map_err(|e| AppError::config("port", format!("无法监听 (cannot listen): {e}")))?;
-    println!("模拟机构 {} 已启动 (agency simulator running): {}", a.name, running.url());
+    println!(
+        "模拟机构 {} 已启动 (agency simulator running): {}",
+        a.name,
+        running.url()
+    );
     println!("公钥 (public key): {}", running.public_key);
     println!("统计 (stats): {}stats", running.url());
     let stats = running.stats.clone();

@@ -178,7 +178,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode, AppError> {
     init_logging(&settings.log)?;
     match cli.command {
         Command::Serve(a) => {
-            serve(settings, a.demo.then_some(a.demo_entities), a.demo && a.demo_agencies).await
+            serve(
+                settings,
+                a.demo.then_some(a.demo_entities),
+                a.demo && a.demo_agencies,
+            )
+            .await
         }
         Command::Migrate(a) => migrate(&settings, a.status).await,
         Command::Code(c) => code(c),

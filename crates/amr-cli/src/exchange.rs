@@ -23,6 +23,14 @@ pub enum ExchangeCommand {
     /// The evidence of one agency as JSON lines on stdout (the agency's key first, then every
     /// signed message and answer), for `amr verify exchange`.
     Export(ExportArgs),
+    /// Append N internal events of one kind (for the delivery figures, `scripts/exchange-bench.sh`);
+    /// the kind must start with `bench.`.
+    Emit {
+        #[arg(long)]
+        count: u64,
+        #[arg(long, default_value = "bench.exchange.tick")]
+        kind: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,9 +94,14 @@ pub struct VerifyExchangeArgs {
 
 fn key_arg(text: &str) -> Result<String, AppError> {
     match text.strip_prefix('@') {
-        Some(p) => std::fs::read_to_string(p).map(|s| s.trim().to_string()).map_err(|e| {
-            AppError::bad_request("public_key", format!("无法读取公钥文件 {p} (cannot read the key file): {e}"))
-        }),
+        Some(p) => std::fs::read_to_string(p)
+            .map(|s| s.trim().to_string())
+            .map_err(|e| {
+                AppError::bad_request(
+                    "public_key",
+                    format!("无法读取公钥文件 {p} (cannot read the key file): {e}"),
+                )
+            }),
         None => Ok(text.to_string()),
     }
 }
@@ -105,8 +118,13 @@ fn input(a: &AgencyArgs) -> Result<AgencyInput, AppError> {
     })
 }
 
-fn time_arg(field: &str, text: Option<&str>) -> Result<Option<chrono::DateTime<chrono::Utc>>, AppError> {
-    let Some(t) = text.map(str::trim) else { return Ok(None) };
+fn time_arg(
+    field: &str,
+    text: Option<&str>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, AppError> {
+    let Some(t) = text.map(str::trim) else {
+        return Ok(None);
+    };
     if let Ok(d) = chrono::DateTime::parse_from_rfc3339(t) {
         return Ok(Some(d.with_timezone(&chrono::Utc)));
     }
@@ -115,7 +133,9 @@ fn time_arg(field: &str, text: Option<&str>) -> Result<Option<chrono::DateTime<c
     }
     Err(AppError::bad_request(
         field,
-        format!("{t:?} 不是时间，应为 RFC 3339 或 YYYY-MM-DD (not a time; use RFC 3339 or YYYY-MM-DD)"),
+        format!(
+            "{t:?} 不是时间，应为 RFC 3339 或 YYYY-MM-DD (not a time; use RFC 3339 or YYYY-MM-DD)"
+        ),
     ))
 }
 
@@ -153,9 +173,41 @@ pub async fn run(db: &Db, cmd: ExchangeCommand) -> Result<ExitCode, AppError> {
                 .collect();
             println!("{}", serde_json::Value::Object(counts));
         }
+        ExchangeCommand::Emit { count, kind } => {
+            if !kind.starts_with("bench.") || kind.len() > 100 {
+                return Err(AppError::bad_request(
+                    "kind",
+                    "事件类型须以 bench. 开头 (the kind must start with bench.)",
+                ));
+            }
+            let mut left = count;
+            let mut seq = 0u64;
+            while left > 0 {
+                let n = left.min(1000);
+                let mut tx = db.begin().await?;
+                for _ in 0..n {
+                    seq += 1;
+                    amr_kernel::events::append(
+                        &mut tx,
+                        amr_kernel::events::NewEvent::internal(
+                            &kind,
+                            serde_json::json!({"seq": seq}),
+                        )
+                        .actor("cli"),
+                    )
+                    .await?;
+                }
+                tx.commit().await?;
+                left -= n;
+            }
+            eprintln!("已写入 {count} 个事件 (appended {count} events of kind {kind})");
+        }
         ExchangeCommand::Export(a) => {
             let agency = agency::by_name(db, &a.agency).await?.ok_or_else(|| {
-                AppError::bad_request("agency", format!("没有名为 {:?} 的机构 (no such agency)", a.agency))
+                AppError::bad_request(
+                    "agency",
+                    format!("没有名为 {:?} 的机构 (no such agency)", a.agency),
+                )
             })?;
             let from = time_arg("from", a.from.as_deref())?;
             let to = time_arg("to", a.to.as_deref())?;
@@ -172,14 +224,24 @@ pub async fn run(db: &Db, cmd: ExchangeCommand) -> Result<ExitCode, AppError> {
 /// line fails (each named on stderr), 2 when the input cannot be read.
 pub fn verify(a: VerifyExchangeArgs) -> Result<ExitCode, AppError> {
     let keys_text = std::fs::read_to_string(&a.keys).map_err(|e| {
-        AppError::bad_request("keys", format!("无法读取公钥文件 {} (cannot read the keys file): {e}", a.keys.display()))
+        AppError::bad_request(
+            "keys",
+            format!(
+                "无法读取公钥文件 {} (cannot read the keys file): {e}",
+                a.keys.display()
+            ),
+        )
     })?;
-    let keys = amr_kernel::signing::parse_key_set(&keys_text).map_err(|e| AppError::bad_request("keys", e))?;
+    let keys = amr_kernel::signing::parse_key_set(&keys_text)
+        .map_err(|e| AppError::bad_request("keys", e))?;
     let report = if a.file.as_os_str() == "-" {
         evidence::verify(std::io::stdin().lock(), &keys)
     } else {
         let f = std::fs::File::open(&a.file).map_err(|e| {
-            AppError::bad_request("file", format!("无法读取 {} (cannot read the file): {e}", a.file.display()))
+            AppError::bad_request(
+                "file",
+                format!("无法读取 {} (cannot read the file): {e}", a.file.display()),
+            )
         })?;
         evidence::verify(BufReader::new(f), &keys)
     };
@@ -209,7 +271,10 @@ pub fn verify(a: VerifyExchangeArgs) -> Result<ExitCode, AppError> {
 /// The four agencies of suspension in one go, simulated in this process for the demo: each
 /// on a free port, registered (or its endpoint updated) under its code name with the demo key
 /// derived from the name; social security fails its first two calls.
-pub async fn demo_agencies(db: &Db, amr_url: &str) -> Result<Vec<amr_exchange::sim::Running>, AppError> {
+pub async fn demo_agencies(
+    db: &Db,
+    amr_url: &str,
+) -> Result<Vec<amr_exchange::sim::Running>, AppError> {
     use amr_exchange::sim::{AmrKeys, SimConfig};
     let mut running = Vec::new();
     for (name, display) in [

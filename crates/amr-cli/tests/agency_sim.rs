@@ -25,7 +25,10 @@ fn amr(dir: &Path) -> Command {
         }
     }
     c.env("AMR_LOG", "warn")
-        .env("AMR_DATABASE_URL", format!("sqlite://{}/amr.db", dir.display()))
+        .env(
+            "AMR_DATABASE_URL",
+            format!("sqlite://{}/amr.db", dir.display()),
+        )
         .env("AMR_SIGNING_KEY_FILE", dir.join("keys").join("signing.key"));
     c
 }
@@ -49,7 +52,11 @@ impl Drop for Sim {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[tokio::test]
@@ -65,7 +72,14 @@ async fn the_simulator_the_export_and_the_offline_check() {
     // The simulator, its own process.
     let port = free_port();
     let mut child = amr(dir)
-        .args(["agency-sim", "--port", &port.to_string(), "--name", "tax", "--key-file"])
+        .args([
+            "agency-sim",
+            "--port",
+            &port.to_string(),
+            "--name",
+            "tax",
+            "--key-file",
+        ])
         .arg(&keys_file)
         .stdout(Stdio::piped())
         .spawn()
@@ -84,20 +98,48 @@ async fn the_simulator_the_export_and_the_offline_check() {
 
     // Registered from the command line; a bad one is refused with its field.
     let (code, _, err) = run(amr(dir).args([
-        "exchange", "agency", "add", "--name", "tax", "--kind", "tax", "--endpoint", &endpoint,
-        "--subscribe", "registry.suspension.", "--public-key", &public_key,
+        "exchange",
+        "agency",
+        "add",
+        "--name",
+        "tax",
+        "--kind",
+        "tax",
+        "--endpoint",
+        &endpoint,
+        "--subscribe",
+        "registry.suspension.",
+        "--public-key",
+        &public_key,
     ]));
     assert_eq!(code, 0, "{err}");
     let (code, _, err) = run(amr(dir).args([
-        "exchange", "agency", "add", "--name", "tax2", "--kind", "tax", "--endpoint", "ftp://x",
-        "--subscribe", "registry.", "--public-key", &public_key,
+        "exchange",
+        "agency",
+        "add",
+        "--name",
+        "tax2",
+        "--kind",
+        "tax",
+        "--endpoint",
+        "ftp://x",
+        "--subscribe",
+        "registry.",
+        "--public-key",
+        &public_key,
     ]));
     assert_eq!(code, 2);
     assert!(err.contains("接收地址"), "{err}");
 
     // Two events for the agency, made into deliveries and sent by the library's workers.
-    let db = Db::connect(&format!("sqlite://{}/amr.db", dir.display())).await.unwrap();
-    let keys = Arc::new(Keyring::open(&db, &dir.join("keys").join("signing.key")).await.unwrap());
+    let db = Db::connect(&format!("sqlite://{}/amr.db", dir.display()))
+        .await
+        .unwrap();
+    let keys = Arc::new(
+        Keyring::open(&db, &dir.join("keys").join("signing.key"))
+            .await
+            .unwrap(),
+    );
     let mut tx = db.begin().await.unwrap();
     for _ in 0..2 {
         events::append(
@@ -112,12 +154,19 @@ async fn the_simulator_the_export_and_the_offline_check() {
         .unwrap();
     }
     tx.commit().await.unwrap();
-    let n = amr_kernel::events::runner::run_once(&db, &DeliveryFollower { keys: keys.clone() }, 100).await.unwrap();
+    let n =
+        amr_kernel::events::runner::run_once(&db, &DeliveryFollower { keys: keys.clone() }, 100)
+            .await
+            .unwrap();
     assert!(n >= 2);
     let (stop, rx) = tokio::sync::watch::channel(false);
     let sender = tokio::spawn(delivery::run_sender(
         db.clone(),
-        SenderOptions { base_backoff: Duration::from_millis(30), poll: Duration::from_millis(30), ..SenderOptions::default() },
+        SenderOptions {
+            base_backoff: Duration::from_millis(30),
+            poll: Duration::from_millis(30),
+            ..SenderOptions::default()
+        },
         rx,
     ));
     let mut done = false;
@@ -138,13 +187,32 @@ async fn the_simulator_the_export_and_the_offline_check() {
         "SELECT body, key_id, signature FROM exchange_evidence WHERE kind = 'message' ORDER BY id LIMIT 1")
         .fetch_one(c).await.unwrap());
     let http = reqwest::Client::new();
-    let resp = http.post(&endpoint).header("x-amr-key-id", &key_id).header("x-amr-signature", &sig)
-        .body(body.clone()).send().await.unwrap();
+    let resp = http
+        .post(&endpoint)
+        .header("x-amr-key-id", &key_id)
+        .header("x-amr-signature", &sig)
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
-    let resp = http.post(&endpoint).header("x-amr-key-id", &key_id).header("x-amr-signature", &sig)
-        .body(body.replace("registry", "Registry")).send().await.unwrap();
+    let resp = http
+        .post(&endpoint)
+        .header("x-amr-key-id", &key_id)
+        .header("x-amr-signature", &sig)
+        .body(body.replace("registry", "Registry"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 401);
-    let stats: Value = http.get(format!("{endpoint}stats")).send().await.unwrap().json().await.unwrap();
+    let stats: Value = http
+        .get(format!("{endpoint}stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(stats["applied"], 2, "{stats}");
     assert_eq!(stats["duplicates"], 1, "{stats}");
     assert_eq!(stats["bad_signature"], 1, "{stats}");
@@ -153,10 +221,20 @@ async fn the_simulator_the_export_and_the_offline_check() {
     // Export and verify offline.
     let (code, export, err) = run(amr(dir).args(["exchange", "export", "--agency", "tax"]));
     assert_eq!(code, 0, "{err}");
-    assert_eq!(export.lines().count(), 1 + 2 + 2, "bundle line, 2 messages, 2 answers: {export}");
+    assert_eq!(
+        export.lines().count(),
+        1 + 2 + 2,
+        "bundle line, 2 messages, 2 answers: {export}"
+    );
     let file = dir.join("evidence.jsonl");
     std::fs::write(&file, &export).unwrap();
-    let verify = |f: &Path| run(amr(dir).args(["verify", "exchange"]).arg(f).arg("--keys").arg(&keys_file));
+    let verify = |f: &Path| {
+        run(amr(dir)
+            .args(["verify", "exchange"])
+            .arg(f)
+            .arg("--keys")
+            .arg(&keys_file))
+    };
     let (code, out, err) = verify(&file);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("全部签名有效"), "{out}");
@@ -173,7 +251,11 @@ async fn the_simulator_the_export_and_the_offline_check() {
     let mut lines: Vec<String> = export.lines().map(str::to_string).collect();
     let v: Value = serde_json::from_str(&lines[4]).unwrap();
     let sig = v["signature"].as_str().unwrap();
-    let flipped = format!("{}{}", if sig.starts_with('A') { "B" } else { "A" }, &sig[1..]);
+    let flipped = format!(
+        "{}{}",
+        if sig.starts_with('A') { "B" } else { "A" },
+        &sig[1..]
+    );
     lines[4] = lines[4].replace(sig, &flipped);
     std::fs::write(&tampered, lines.join("\n")).unwrap();
     let (code, _, err) = verify(&tampered);
@@ -181,7 +263,15 @@ async fn the_simulator_the_export_and_the_offline_check() {
     assert!(err.contains("第 5 行"), "{err}");
     // Against another deployment's keys nothing of ours verifies.
     let other = dir.join("other-keys.json");
-    std::fs::write(&other, amr_kernel::signing::encode_public_key(&Keyring::from_secret([9; 32]).verifying_key())).unwrap();
-    let (code, _, _) = run(amr(dir).args(["verify", "exchange"]).arg(&file).arg("--keys").arg(&other));
+    std::fs::write(
+        &other,
+        amr_kernel::signing::encode_public_key(&Keyring::from_secret([9; 32]).verifying_key()),
+    )
+    .unwrap();
+    let (code, _, _) = run(amr(dir)
+        .args(["verify", "exchange"])
+        .arg(&file)
+        .arg("--keys")
+        .arg(&other));
     assert_eq!(code, 1);
 }

@@ -31,8 +31,12 @@ pub const KINDS: &[(&str, &str, &str)] = &[
 ];
 
 /// The four agencies suspension in one go (歇业一件事) fans out to.
-pub const SUSPENSION_KINDS: &[&str] =
-    &["tax", "social_security", "medical_insurance", "housing_fund"];
+pub const SUSPENSION_KINDS: &[&str] = &[
+    "tax",
+    "social_security",
+    "medical_insurance",
+    "housing_fund",
+];
 
 /// The name of a kind, Chinese first.
 pub fn kind_name(kind: &str) -> (&'static str, &'static str) {
@@ -69,12 +73,16 @@ impl Agency {
     /// Whether the agency takes events of `kind`. The exchange's own events are never
     /// delivered (that would loop).
     pub fn subscribes(&self, kind: &str) -> bool {
-        !kind.starts_with("exchange.") && self.prefixes().iter().any(|p| kind.starts_with(p.as_str()))
+        !kind.starts_with("exchange.")
+            && self.prefixes().iter().any(|p| kind.starts_with(p.as_str()))
     }
 
     pub fn verifying_key(&self) -> Result<VerifyingKey, AppError> {
         signing::parse_public_key(&self.public_key).map_err(|e| {
-            AppError::Internal(anyhow::anyhow!("agency {} has a bad public key: {e}", self.name))
+            AppError::Internal(anyhow::anyhow!(
+                "agency {} has a bad public key: {e}",
+                self.name
+            ))
         })
     }
 
@@ -140,9 +148,16 @@ impl AgencyInput {
             ));
         }
         let display_name = self.display_name.trim().to_string();
-        let display_name = if display_name.is_empty() { name.clone() } else { display_name };
+        let display_name = if display_name.is_empty() {
+            name.clone()
+        } else {
+            display_name
+        };
         if display_name.chars().count() > 100 {
-            return Err(bad("display_name", "机构名称不超过 100 字 (the display name is at most 100 characters)"));
+            return Err(bad(
+                "display_name",
+                "机构名称不超过 100 字 (the display name is at most 100 characters)",
+            ));
         }
         let kind = self.kind.trim().to_string();
         if !KINDS.iter().any(|(k, _, _)| *k == kind) {
@@ -154,10 +169,19 @@ impl AgencyInput {
         }
         let endpoint = self.endpoint.trim().to_string();
         let url = reqwest::Url::parse(&endpoint).map_err(|_| {
-            bad("endpoint", "接收地址应为完整的 http(s):// 网址 (the endpoint must be a full http(s):// URL)")
+            bad(
+                "endpoint",
+                "接收地址应为完整的 http(s):// 网址 (the endpoint must be a full http(s):// URL)",
+            )
         })?;
-        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() || endpoint.len() > 500 {
-            return Err(bad("endpoint", "接收地址应为完整的 http(s):// 网址 (the endpoint must be a full http(s):// URL)"));
+        if !matches!(url.scheme(), "http" | "https")
+            || url.host_str().is_none()
+            || endpoint.len() > 500
+        {
+            return Err(bad(
+                "endpoint",
+                "接收地址应为完整的 http(s):// 网址 (the endpoint must be a full http(s):// URL)",
+            ));
         }
         let raw: Vec<String> = match &self.subscription_list {
             Some(list) => list.iter().map(|s| s.trim().to_string()).collect(),
@@ -170,14 +194,19 @@ impl AgencyInput {
                 .collect(),
         };
         if raw.is_empty() || raw.len() > 20 {
-            return Err(bad("subscriptions", "请填写 1–20 个订阅的事件类型前缀 (give 1–20 event-kind prefixes)"));
+            return Err(bad(
+                "subscriptions",
+                "请填写 1–20 个订阅的事件类型前缀 (give 1–20 event-kind prefixes)",
+            ));
         }
         let mut prefixes = Vec::new();
         for p in raw {
             if p.is_empty()
                 || p.len() > 100
                 || p.starts_with("exchange.")
-                || !p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '_')
+                || !p
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '_')
             {
                 return Err(bad(
                     "subscriptions",
@@ -191,8 +220,7 @@ impl AgencyInput {
                 prefixes.push(p);
             }
         }
-        let key = signing::parse_public_key(&self.public_key)
-            .map_err(|e| bad("public_key", &e))?;
+        let key = signing::parse_public_key(&self.public_key).map_err(|e| bad("public_key", &e))?;
         Ok(Checked {
             name,
             display_name,
@@ -219,17 +247,23 @@ pub async fn list(db: &Db) -> Result<Vec<Agency>, AppError> {
 /// The active agencies, inside a transaction (the delivery follower's view).
 pub async fn active_in(tx: &mut Tx) -> Result<Vec<Agency>, AppError> {
     let sql = format!("SELECT {COLUMNS} FROM exchange_agencies WHERE active = $1 ORDER BY id");
-    Ok(on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(true).fetch_all(&mut *c).await?))
+    Ok(
+        on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(true).fetch_all(&mut *c).await?),
+    )
 }
 
 pub async fn by_name(db: &Db, name: &str) -> Result<Option<Agency>, AppError> {
     let sql = format!("SELECT {COLUMNS} FROM exchange_agencies WHERE name = $1");
-    Ok(on_conn!(db, c => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(name).fetch_optional(c).await?))
+    Ok(
+        on_conn!(db, c => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(name).fetch_optional(c).await?),
+    )
 }
 
 pub async fn by_id(db: &Db, id: i64) -> Result<Option<Agency>, AppError> {
     let sql = format!("SELECT {COLUMNS} FROM exchange_agencies WHERE id = $1");
-    Ok(on_conn!(db, c => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(c).await?))
+    Ok(
+        on_conn!(db, c => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(c).await?),
+    )
 }
 
 /// The active agency of a kind (the first registered), e.g. the tax agency.
@@ -237,16 +271,24 @@ pub async fn active_of_kind(db: &Db, kind: &str) -> Result<Option<Agency>, AppEr
     let sql = format!(
         "SELECT {COLUMNS} FROM exchange_agencies WHERE kind = $1 AND active = $2 ORDER BY id LIMIT 1"
     );
-    Ok(on_conn!(db, c => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(kind).bind(true).fetch_optional(c).await?))
+    Ok(
+        on_conn!(db, c => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(kind).bind(true).fetch_optional(c).await?),
+    )
 }
 
 async fn by_name_in(tx: &mut Tx, name: &str) -> Result<Option<Agency>, AppError> {
     let sql = format!("SELECT {COLUMNS} FROM exchange_agencies WHERE name = $1");
-    Ok(on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(name).fetch_optional(&mut *c).await?))
+    Ok(
+        on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(name).fetch_optional(&mut *c).await?),
+    )
 }
 
 /// Registers an agency and issues its callback API key (the secret is returned once).
-pub async fn add(tx: &mut Tx, actor: &Actor, input: &AgencyInput) -> Result<(Agency, String), AppError> {
+pub async fn add(
+    tx: &mut Tx,
+    actor: &Actor,
+    input: &AgencyInput,
+) -> Result<(Agency, String), AppError> {
     let c = input.check()?;
     if by_name_in(tx, &c.name).await?.is_some() {
         return Err(AppError::Conflict(format!(
@@ -285,7 +327,12 @@ pub async fn add(tx: &mut Tx, actor: &Actor, input: &AgencyInput) -> Result<(Age
 }
 
 /// Changes an agency's endpoint, subscriptions, key or names (the name stays).
-pub async fn change(tx: &mut Tx, actor: &Actor, name: &str, input: &AgencyInput) -> Result<Agency, AppError> {
+pub async fn change(
+    tx: &mut Tx,
+    actor: &Actor,
+    name: &str,
+    input: &AgencyInput,
+) -> Result<Agency, AppError> {
     let before = by_name_in(tx, name).await?.ok_or(AppError::NotFound)?;
     let mut input = input.clone();
     input.name = before.name.clone();
@@ -305,7 +352,14 @@ pub async fn change(tx: &mut Tx, actor: &Actor, name: &str, input: &AgencyInput)
     .await?
     .rows_affected());
     let after = by_name_in(tx, name).await?.ok_or(AppError::NotFound)?;
-    record(tx, actor, "change", Some(before.to_json()), Some(after.to_json())).await?;
+    record(
+        tx,
+        actor,
+        "change",
+        Some(before.to_json()),
+        Some(after.to_json()),
+    )
+    .await?;
     Ok(after)
 }
 
@@ -314,7 +368,9 @@ pub async fn change(tx: &mut Tx, actor: &Actor, name: &str, input: &AgencyInput)
 pub async fn disable(tx: &mut Tx, actor: &Actor, name: &str) -> Result<Agency, AppError> {
     let before = by_name_in(tx, name).await?.ok_or(AppError::NotFound)?;
     if !before.active {
-        return Err(AppError::rejected("该机构已停用 (the agency is already disabled)"));
+        return Err(AppError::rejected(
+            "该机构已停用 (the agency is already disabled)",
+        ));
     }
     on_tx!(tx, x => sqlx::query("UPDATE exchange_agencies SET active = $2, updated_at = $3 WHERE id = $1")
         .bind(before.id)
@@ -330,7 +386,14 @@ pub async fn disable(tx: &mut Tx, actor: &Actor, name: &str) -> Result<Agency, A
         }
     }
     let after = by_name_in(tx, name).await?.ok_or(AppError::NotFound)?;
-    record(tx, actor, "disable", Some(before.to_json()), Some(after.to_json())).await?;
+    record(
+        tx,
+        actor,
+        "disable",
+        Some(before.to_json()),
+        Some(after.to_json()),
+    )
+    .await?;
     Ok(after)
 }
 
@@ -341,7 +404,11 @@ async fn record(
     before: Option<serde_json::Value>,
     after: Option<serde_json::Value>,
 ) -> Result<(), AppError> {
-    let subject = after.as_ref().or(before.as_ref()).cloned().unwrap_or_default();
+    let subject = after
+        .as_ref()
+        .or(before.as_ref())
+        .cloned()
+        .unwrap_or_default();
     let name = subject["name"].as_str().unwrap_or_default().to_string();
     let kind = match verb {
         "add" => "exchange.agency.added",

@@ -78,7 +78,10 @@ impl Consumer for DeliveryFollower {
 /// The message an agency receives for an event (before signing).
 pub fn message_for(a: &Agency, e: &Event) -> Value {
     let mut payload = e.payload_json();
-    let extra = match payload.as_object_mut().and_then(|o| o.remove(AGENCY_FIELDS)) {
+    let extra = match payload
+        .as_object_mut()
+        .and_then(|o| o.remove(AGENCY_FIELDS))
+    {
         Some(Value::Object(mut by_kind)) => by_kind.remove(&a.kind).unwrap_or_else(|| json!({})),
         _ => json!({}),
     };
@@ -173,7 +176,9 @@ pub async fn for_entity(db: &Db, uscc: &str, limit: i64) -> Result<Vec<Delivery>
     let sql = format!(
         "SELECT {COLUMNS} FROM exchange_deliveries d WHERE d.uscc = $1 ORDER BY d.timepoint DESC, d.agency_id LIMIT $2"
     );
-    Ok(on_conn!(db, c => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(uscc).bind(limit).fetch_all(c).await?))
+    Ok(
+        on_conn!(db, c => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(uscc).bind(limit).fetch_all(c).await?),
+    )
 }
 
 /// The deliveries of one event.
@@ -181,7 +186,9 @@ pub async fn for_timepoint(db: &Db, timepoint: i64) -> Result<Vec<Delivery>, App
     let sql = format!(
         "SELECT {COLUMNS} FROM exchange_deliveries d WHERE d.timepoint = $1 ORDER BY d.agency_id"
     );
-    Ok(on_conn!(db, c => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(timepoint).fetch_all(c).await?))
+    Ok(
+        on_conn!(db, c => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(timepoint).fetch_all(c).await?),
+    )
 }
 
 /// Escalated deliveries still without a final answer, oldest first.
@@ -338,7 +345,12 @@ pub async fn run_sender(db: Db, opts: SenderOptions, mut shutdown: watch::Receiv
 }
 
 /// One attempt: POST, then either apply the signed answer or schedule the next attempt.
-async fn send_one(db: &Db, client: &reqwest::Client, opts: &SenderOptions, d: Due) -> Result<(), AppError> {
+async fn send_one(
+    db: &Db,
+    client: &reqwest::Client,
+    opts: &SenderOptions,
+    d: Due,
+) -> Result<(), AppError> {
     let sent = client
         .post(&d.endpoint)
         .header("content-type", "application/json")
@@ -360,22 +372,44 @@ async fn send_one(db: &Db, client: &reqwest::Client, opts: &SenderOptions, d: Du
             let body = match resp.text().await {
                 Ok(b) => b,
                 Err(e) => {
-                    return retry(db, opts, &d, &format!("读取应答失败 (reading the answer failed): {e}")).await;
+                    return retry(
+                        db,
+                        opts,
+                        &d,
+                        &format!("读取应答失败 (reading the answer failed): {e}"),
+                    )
+                    .await;
                 }
             };
             match sig {
                 Some(sig) if !body.is_empty() => {
-                    let a = agency::by_id(db, d.agency_id).await?.ok_or(AppError::NotFound)?;
-                    match apply_answer(db, &a, &body, &sig, &Actor::system(), Some(&d.idempotency_key)).await {
+                    let a = agency::by_id(db, d.agency_id)
+                        .await?
+                        .ok_or(AppError::NotFound)?;
+                    match apply_answer(
+                        db,
+                        &a,
+                        &body,
+                        &sig,
+                        &Actor::system(),
+                        Some(&d.idempotency_key),
+                    )
+                    .await
+                    {
                         Ok(_) => return Ok(()),
-                        Err(AppError::BadRequest { message, .. }) | Err(AppError::Rejected { message }) => {
+                        Err(AppError::BadRequest { message, .. })
+                        | Err(AppError::Rejected { message }) => {
                             format!("HTTP {status}: {message}")
                         }
-                        Err(AppError::NotFound) => format!("HTTP {status}: 回执不对应本消息 (the answer is for another message)"),
+                        Err(AppError::NotFound) => format!(
+                            "HTTP {status}: 回执不对应本消息 (the answer is for another message)"
+                        ),
                         Err(e) => return Err(e),
                     }
                 }
-                _ => format!("HTTP {status}: 应答没有签名回执 (the answer carries no signed acknowledgement)"),
+                _ => format!(
+                    "HTTP {status}: 应答没有签名回执 (the answer carries no signed acknowledgement)"
+                ),
             }
         }
     };
@@ -388,7 +422,8 @@ fn short(s: &str) -> String {
 
 async fn retry(db: &Db, opts: &SenderOptions, d: &Due, problem: &str) -> Result<(), AppError> {
     let next = now()
-        + chrono::Duration::from_std(backoff(opts, d.attempts)).unwrap_or(chrono::Duration::seconds(60));
+        + chrono::Duration::from_std(backoff(opts, d.attempts))
+            .unwrap_or(chrono::Duration::seconds(60));
     on_conn!(db, c => sqlx::query(
         "UPDATE exchange_deliveries SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3, updated_at = $4 \
          WHERE id = $1 AND status = 'pending'",
@@ -466,11 +501,10 @@ pub async fn apply_answer(
         },
     )
     .await?;
-    let moves = match (d.status.as_str(), ack.status) {
-        ("pending", _) => true,
-        ("accepted", AckStatus::Done | AckStatus::Rejected) => true,
-        _ => false,
-    };
+    let moves = matches!(
+        (d.status.as_str(), ack.status),
+        ("pending", _) | ("accepted", AckStatus::Done | AckStatus::Rejected)
+    );
     if moves {
         let at = now();
         on_tx!(tx, c => sqlx::query(
@@ -486,7 +520,8 @@ pub async fn apply_answer(
         .rows_affected());
         let body = json!({"agency": a.name, "message_id": d.idempotency_key, "timepoint": d.timepoint,
                           "event_kind": d.kind, "status": ack.status.as_str(), "reason": ack.reason});
-        let mut ev = NewEvent::internal("exchange.delivery.answered", body.clone()).actor(actor.label());
+        let mut ev =
+            NewEvent::internal("exchange.delivery.answered", body.clone()).actor(actor.label());
         if let Some(u) = &d.uscc {
             ev = ev.uscc(u);
         }
@@ -511,15 +546,24 @@ pub async fn apply_answer(
     tx.commit().await?;
     Ok(Applied {
         message_id: d.idempotency_key,
-        status: if moves { ack.status.as_str().to_string() } else { d.status },
+        status: if moves {
+            ack.status.as_str().to_string()
+        } else {
+            d.status
+        },
         changed: moves,
     })
 }
 
 /// Escalates deliveries without a final answer made more than `stuck_after` before `now`:
 /// each once, with its event (`exchange.delivery.escalated`) and audit entry. Returns how many.
-pub async fn escalate_stuck(db: &Db, opts: &SenderOptions, at: DateTime<Utc>) -> Result<u64, AppError> {
-    let cutoff = at - chrono::Duration::from_std(opts.stuck_after).unwrap_or(chrono::Duration::days(1));
+pub async fn escalate_stuck(
+    db: &Db,
+    opts: &SenderOptions,
+    at: DateTime<Utc>,
+) -> Result<u64, AppError> {
+    let cutoff =
+        at - chrono::Duration::from_std(opts.stuck_after).unwrap_or(chrono::Duration::days(1));
     let mut done = 0;
     loop {
         let mut tx = db.begin().await?;
@@ -544,7 +588,8 @@ pub async fn escalate_stuck(db: &Db, opts: &SenderOptions, at: DateTime<Utc>) ->
                 .rows_affected());
             let body = json!({"message_id": d.idempotency_key, "timepoint": d.timepoint, "event_kind": d.kind,
                               "status": d.status, "attempts": d.attempts, "since": d.created_at});
-            let mut ev = NewEvent::internal("exchange.delivery.escalated", body.clone()).actor("system");
+            let mut ev =
+                NewEvent::internal("exchange.delivery.escalated", body.clone()).actor("system");
             if let Some(u) = &d.uscc {
                 ev = ev.uscc(u);
             }

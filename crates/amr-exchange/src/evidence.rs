@@ -107,8 +107,15 @@ pub async fn export<W: Write>(
 ) -> Result<u64, AppError> {
     let io = |e: std::io::Error| AppError::Internal(e.into());
     writeln!(out, "{}", agency_line(a)).map_err(io)?;
-    let from = from.unwrap_or(DateTime::<Utc>::MIN_UTC);
-    let to = to.unwrap_or(DateTime::<Utc>::MAX_UTC);
+    // Open ends as ordinary dates: SQLite compares the stored text, where the extreme
+    // years of chrono (with a sign) would sort wrongly.
+    let from = from.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+    let to = to.unwrap_or_else(|| {
+        chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|d| d.and_utc())
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    });
     let mut after = 0i64;
     let mut n = 0u64;
     loop {
@@ -154,7 +161,9 @@ pub fn verify<R: BufRead>(input: R, keys: &HashMap<KeyId, VerifyingKey>) -> Repo
         let line = match line {
             Ok(l) => l,
             Err(e) => {
-                report.problems.push(format!("第 {no} 行无法读取 (line {no} cannot be read): {e}"));
+                report.problems.push(format!(
+                    "第 {no} 行无法读取 (line {no} cannot be read): {e}"
+                ));
                 continue;
             }
         };
@@ -175,21 +184,29 @@ fn check_line(
     agencies: &mut HashMap<String, VerifyingKey>,
     report: &mut Report,
 ) -> Result<(), String> {
-    let v: Value = serde_json::from_str(line)
-        .map_err(|e| format!("不是合法的 JSON (not valid JSON): {e}"))?;
-    let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let v: Value =
+        serde_json::from_str(line).map_err(|e| format!("不是合法的 JSON (not valid JSON): {e}"))?;
+    let s = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     match s("type").as_str() {
         "agency" => {
             let key = signing::parse_public_key(&s("public_key"))?;
             if !s("key_id").is_empty() && s("key_id") != proto::key_id_of(&key).to_string() {
-                return Err("机构公钥编号与公钥不符 (the agency key id does not match its key)".into());
+                return Err(
+                    "机构公钥编号与公钥不符 (the agency key id does not match its key)".into(),
+                );
             }
             agencies.insert(s("name"), key);
             Ok(())
         }
         "evidence" => {
             let kind = s("kind");
-            let tag = proto::tag_of(&kind).ok_or_else(|| format!("未知的凭证类型 {kind:?} (unknown evidence kind)"))?;
+            let tag = proto::tag_of(&kind)
+                .ok_or_else(|| format!("未知的凭证类型 {kind:?} (unknown evidence kind)"))?;
             let body = s("body");
             let agency = s("agency");
             let key = match s("direction").as_str() {
@@ -209,7 +226,9 @@ fn check_line(
             }
             let named: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
             if named.get("agency").and_then(Value::as_str) != Some(agency.as_str()) {
-                return Err("签名内容中的机构与该行不符 (the signed text names another agency)".into());
+                return Err(
+                    "签名内容中的机构与该行不符 (the signed text names another agency)".into(),
+                );
             }
             report.checked += 1;
             Ok(())

@@ -59,7 +59,9 @@ pub fn parse_signature(text: &str) -> Result<[u8; SIGNATURE_LEN], String> {
         .decode(text.trim())
         .ok()
         .and_then(|b| <[u8; SIGNATURE_LEN]>::try_from(b.as_slice()).ok())
-        .ok_or_else(|| "签名格式不对，应为 64 字节的 base64 (a signature is 64 bytes of base64)".into())
+        .ok_or_else(|| {
+            "签名格式不对，应为 64 字节的 base64 (a signature is 64 bytes of base64)".into()
+        })
 }
 
 /// Checks `signature` (base64) over `tag + body` against `key`.
@@ -112,9 +114,8 @@ pub struct Ack {
 impl Ack {
     /// Parses an acknowledgement's body; bad text gets a reason.
     pub fn parse(body: &str) -> Result<Ack, String> {
-        let ack: Ack = serde_json::from_str(body).map_err(|e| {
-            format!("回执 JSON 无法解析 (the acknowledgement does not parse): {e}")
-        })?;
+        let ack: Ack = serde_json::from_str(body)
+            .map_err(|e| format!("回执 JSON 无法解析 (the acknowledgement does not parse): {e}"))?;
         if ack.message_id.is_empty() || ack.message_id.len() > 200 {
             return Err("回执缺少 message_id (the acknowledgement lacks message_id)".into());
         }
@@ -123,7 +124,11 @@ impl Ack {
         {
             return Err("拒收回执须写明理由 (a rejection must give a reason)".into());
         }
-        if ack.reason.as_deref().is_some_and(|r| r.chars().count() > 1000) {
+        if ack
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.chars().count() > 1000)
+        {
             return Err("理由不超过 1000 字 (the reason is at most 1000 characters)".into());
         }
         Ok(ack)
@@ -168,7 +173,12 @@ mod tests {
         let sig = encode_signature(&s.signature);
         assert!(check(&ring.verifying_key(), TAG_MESSAGE, body, &sig));
         assert!(!check(&ring.verifying_key(), TAG_ACK, body, &sig));
-        assert!(!check(&ring.verifying_key(), TAG_MESSAGE, r#"{"a":2}"#, &sig));
+        assert!(!check(
+            &ring.verifying_key(),
+            TAG_MESSAGE,
+            r#"{"a":2}"#,
+            &sig
+        ));
         assert!(!check(&ring.verifying_key(), TAG_MESSAGE, body, "AAAA"));
     }
 

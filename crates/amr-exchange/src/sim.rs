@@ -175,8 +175,10 @@ async fn stats_json(State(sim): State<Arc<Sim>>) -> Response {
 
 async fn key_json(State(sim): State<Arc<Sim>>) -> Response {
     let vk = sim.key.verifying_key();
-    axum::Json(json!({"name": sim.config.name, "public_key": signing::encode_public_key(&vk),
-                      "key_id": KeyId::of(&vk).to_string()}))
+    axum::Json(
+        json!({"name": sim.config.name, "public_key": signing::encode_public_key(&vk),
+                      "key_id": KeyId::of(&vk).to_string()}),
+    )
     .into_response()
 }
 
@@ -254,8 +256,18 @@ async fn inbox(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes) -> 
         Err(_) => return refuse(StatusCode::BAD_REQUEST, "body is not JSON"),
     };
     let is_tax = value.get("type").and_then(Value::as_str) == Some("tax_figures_request");
-    let tag = if is_tax { proto::TAG_TAX_REQUEST } else { proto::TAG_MESSAGE };
-    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let tag = if is_tax {
+        proto::TAG_TAX_REQUEST
+    } else {
+        proto::TAG_MESSAGE
+    };
+    let header = |n: &str| {
+        headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
     let key = match KeyId::parse(&header(proto::HEADER_KEY_ID)) {
         Ok(id) => sim.amr_key(id).await,
         Err(_) => None,
@@ -263,7 +275,10 @@ async fn inbox(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes) -> 
     let good = key.is_some_and(|k| proto::check(&k, tag, &body, &header(proto::HEADER_SIGNATURE)));
     if !good {
         sim.stats.bad_signature.fetch_add(1, Ordering::SeqCst);
-        return refuse(StatusCode::UNAUTHORIZED, "signature does not verify against AMR's published keys");
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "signature does not verify against AMR's published keys",
+        );
     }
     sim.stats.received.fetch_add(1, Ordering::SeqCst);
     if is_tax {
@@ -271,13 +286,29 @@ async fn inbox(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes) -> 
     }
     let failure = sim.fails();
     if failure == Some(false) {
-        return refuse(StatusCode::SERVICE_UNAVAILABLE, "failing on purpose (before applying)");
+        return refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "failing on purpose (before applying)",
+        );
     }
-    let id = value.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
-    if id.is_empty() || value.get("agency").and_then(Value::as_str) != Some(sim.config.name.as_str()) {
-        return refuse(StatusCode::BAD_REQUEST, "message lacks id or names another agency");
+    let id = value
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    if id.is_empty()
+        || value.get("agency").and_then(Value::as_str) != Some(sim.config.name.as_str())
+    {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "message lacks id or names another agency",
+        );
     }
-    let first = sim.applied.lock().map(|mut s| s.insert(id.clone())).unwrap_or(false);
+    let first = sim
+        .applied
+        .lock()
+        .map(|mut s| s.insert(id.clone()))
+        .unwrap_or(false);
     if first {
         sim.stats.applied.fetch_add(1, Ordering::SeqCst);
     } else {
@@ -285,22 +316,37 @@ async fn inbox(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes) -> 
     }
     let missing = missing_fields(&sim.config.kind, &value);
     if failure == Some(true) {
-        return refuse(StatusCode::INTERNAL_SERVER_ERROR, "failing on purpose (after applying; answer lost)");
+        return refuse(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "failing on purpose (after applying; answer lost)",
+        );
     }
     if let Some(reason) = missing {
         if first {
             sim.stats.rejected.fetch_add(1, Ordering::SeqCst);
         }
-        return sim.signed(StatusCode::OK, proto::TAG_ACK, sim.ack(&id, AckStatus::Rejected, Some(reason)));
+        return sim.signed(
+            StatusCode::OK,
+            proto::TAG_ACK,
+            sim.ack(&id, AckStatus::Rejected, Some(reason)),
+        );
     }
     match sim.config.callback.clone() {
         Some((amr, api_key)) => {
             let s = sim.clone();
             let message_id = id.clone();
             tokio::spawn(async move { call_back(s, amr, api_key, message_id).await });
-            sim.signed(StatusCode::OK, proto::TAG_ACK, sim.ack(&id, AckStatus::Accepted, None))
+            sim.signed(
+                StatusCode::OK,
+                proto::TAG_ACK,
+                sim.ack(&id, AckStatus::Accepted, None),
+            )
         }
-        None => sim.signed(StatusCode::OK, proto::TAG_ACK, sim.ack(&id, AckStatus::Done, None)),
+        None => sim.signed(
+            StatusCode::OK,
+            proto::TAG_ACK,
+            sim.ack(&id, AckStatus::Done, None),
+        ),
     }
 }
 
@@ -325,20 +371,35 @@ async fn call_back(sim: Arc<Sim>, amr: String, api_key: String, message_id: Stri
         }
         tokio::time::sleep(Duration::from_millis(200 * 2u64.pow(attempt))).await;
     }
-    tracing::warn!(message_id, "agency simulator: the callback did not get through");
+    tracing::warn!(
+        message_id,
+        "agency simulator: the callback did not get through"
+    );
 }
 
 /// The fields each kind of agency needs on a suspension (see `docs/EXCHANGE.md`); the reason
 /// of the rejection when one is missing.
 fn missing_fields(kind: &str, message: &Value) -> Option<String> {
-    let event_kind = message.pointer("/event/kind").and_then(Value::as_str).unwrap_or_default();
+    let event_kind = message
+        .pointer("/event/kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if event_kind != "registry.suspension.filed" {
         return None;
     }
     let needed: &[(&str, &str)] = match kind {
-        "tax" => &[("tax_last_period", "最后申报所属期"), ("invoices_settled", "发票缴销")],
-        "social_security" => &[("insured_count", "参保人数"), ("suspend_from", "暂停缴费起始月")],
-        "medical_insurance" => &[("insured_count", "参保人数"), ("suspend_from", "暂停缴费起始月")],
+        "tax" => &[
+            ("tax_last_period", "最后申报所属期"),
+            ("invoices_settled", "发票缴销"),
+        ],
+        "social_security" => &[
+            ("insured_count", "参保人数"),
+            ("suspend_from", "暂停缴费起始月"),
+        ],
+        "medical_insurance" => &[
+            ("insured_count", "参保人数"),
+            ("suspend_from", "暂停缴费起始月"),
+        ],
         "housing_fund" => &[("depositor_count", "缴存人数"), ("seal_accounts", "封存")],
         _ => &[],
     };
@@ -358,15 +419,25 @@ fn missing_fields(kind: &str, message: &Value) -> Option<String> {
 /// The answer to a tax-figures request: figures derived from SHA-256(uscc + year), in fen;
 /// one enterprise-year in ten has no record.
 fn tax_answer(sim: &Sim, request: &Value) -> Response {
-    let uscc = request.get("uscc").and_then(Value::as_str).unwrap_or_default();
-    let year = request.get("year").and_then(Value::as_i64).unwrap_or_default();
-    let request_id = request.get("request_id").and_then(Value::as_str).unwrap_or_default();
+    let uscc = request
+        .get("uscc")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let year = request
+        .get("year")
+        .and_then(Value::as_i64)
+        .unwrap_or_default();
+    let request_id = request
+        .get("request_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if sim.config.kind != "tax" {
         return refuse(StatusCode::NOT_FOUND, "this agency answers no tax requests");
     }
     sim.stats.tax_answers.fetch_add(1, Ordering::SeqCst);
     let h = Sha256::digest(format!("{uscc}/{year}").as_bytes());
-    let n = |i: usize| i64::from(u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]) % 50_000_000);
+    let n =
+        |i: usize| i64::from(u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]) % 50_000_000);
     let found = h[31] % 10 != 0;
     let assets = n(0) * 10;
     let liabilities = assets * (n(4) % 80) / 100;

@@ -54,7 +54,9 @@ impl ExchangeTaxSource {
             at: chrono::Utc::now().to_rfc3339(),
         };
         let body = serde_json::to_string(&request).map_err(|e| AppError::Internal(e.into()))?;
-        let signed = self.keys.sign(&proto::signed_bytes(proto::TAG_TAX_REQUEST, &body));
+        let signed = self
+            .keys
+            .sign(&proto::signed_bytes(proto::TAG_TAX_REQUEST, &body));
         let sig = proto::encode_signature(&signed.signature);
         let mut tx = self.db.begin().await?;
         evidence::insert(
@@ -97,9 +99,14 @@ impl ExchangeTaxSource {
                 "税务部门的应答无有效签名 (the tax agency's answer carries no valid signature)",
             ));
         }
-        let parsed: TaxAnswerBody = serde_json::from_str(&answer)
-            .map_err(|_| unavailable("税务部门的应答格式不对 (the tax agency's answer does not parse)"))?;
-        if parsed.request_id != request.request_id || parsed.uscc != uscc || parsed.year != year || parsed.agency != a.name {
+        let parsed: TaxAnswerBody = serde_json::from_str(&answer).map_err(|_| {
+            unavailable("税务部门的应答格式不对 (the tax agency's answer does not parse)")
+        })?;
+        if parsed.request_id != request.request_id
+            || parsed.uscc != uscc
+            || parsed.year != year
+            || parsed.agency != a.name
+        {
             return Err(unavailable(
                 "税务部门的应答与请求不符 (the tax agency's answer is for another request)",
             ));

@@ -35,9 +35,18 @@ use crate::delivery::{self, Delivery};
 use crate::proto;
 
 pub const TEMPLATES: &[(&str, &str)] = &[
-    ("exchange/entity.html", include_str!("../templates/exchange/entity.html")),
-    ("exchange/stuck.html", include_str!("../templates/exchange/stuck.html")),
-    ("exchange/agencies.html", include_str!("../templates/exchange/agencies.html")),
+    (
+        "exchange/entity.html",
+        include_str!("../templates/exchange/entity.html"),
+    ),
+    (
+        "exchange/stuck.html",
+        include_str!("../templates/exchange/stuck.html"),
+    ),
+    (
+        "exchange/agencies.html",
+        include_str!("../templates/exchange/agencies.html"),
+    ),
 ];
 
 pub fn module() -> WebModule {
@@ -51,9 +60,15 @@ pub fn module() -> WebModule {
 
 pub fn api_routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/exchange/agencies", get(get_agencies).post(post_agency))
+        .route(
+            "/api/v1/exchange/agencies",
+            get(get_agencies).post(post_agency),
+        )
         .route("/api/v1/exchange/agencies/{name}", put(put_agency))
-        .route("/api/v1/exchange/agencies/{name}/disable", post(post_disable))
+        .route(
+            "/api/v1/exchange/agencies/{name}/disable",
+            post(post_disable),
+        )
         .route("/api/v1/exchange/acks", post(post_ack))
         .route("/api/v1/exchange/entities/{uscc}", get(get_entity))
         .route("/api/v1/exchange/stuck", get(get_stuck))
@@ -63,7 +78,10 @@ pub fn page_routes() -> Router<AppState> {
     Router::new()
         .route("/exchange/entities/{uscc}", get(entity_page))
         .route("/office/exchange/stuck", get(stuck_page))
-        .route("/admin/exchange/agencies", get(agencies_page).post(agencies_post))
+        .route(
+            "/admin/exchange/agencies",
+            get(agencies_page).post(agencies_post),
+        )
 }
 
 // ----- administrators ---------------------------------------------------------------------
@@ -72,18 +90,32 @@ fn admin(caller: &ApiCaller) -> Result<(), ApiError> {
     caller.require(Permission::ManageApiKeys)
 }
 
-async fn get_agencies(State(state): State<AppState>, caller: ApiCaller) -> Result<Response, ApiError> {
+async fn get_agencies(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Response, ApiError> {
     admin(&caller)?;
     let list = agency::list(&state.db).await?;
-    Ok(Json(json!({"agencies": list.iter().map(|a| a.to_json()).collect::<Vec<_>>()})).into_response())
+    Ok(
+        Json(json!({"agencies": list.iter().map(|a| a.to_json()).collect::<Vec<_>>()}))
+            .into_response(),
+    )
 }
 
 fn json_input(body: &Bytes) -> Result<AgencyInput, ApiError> {
     let v: Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError(AppError::bad_request("body", format!("请求体不是合法的 JSON (the body is not valid JSON): {e}")))
+        ApiError(AppError::bad_request(
+            "body",
+            format!("请求体不是合法的 JSON (the body is not valid JSON): {e}"),
+        ))
     })?;
     let mut input: AgencyInput = serde_json::from_value(v.clone()).unwrap_or_default();
-    let field = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let field = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     input.name = field("name");
     input.display_name = field("display_name");
     input.kind = field("kind");
@@ -91,7 +123,12 @@ fn json_input(body: &Bytes) -> Result<AgencyInput, ApiError> {
     input.public_key = field("public_key");
     match v.get("subscriptions") {
         Some(Value::Array(items)) => {
-            input.subscription_list = Some(items.iter().map(|i| i.as_str().unwrap_or("").to_string()).collect())
+            input.subscription_list = Some(
+                items
+                    .iter()
+                    .map(|i| i.as_str().unwrap_or("").to_string())
+                    .collect(),
+            )
         }
         Some(Value::String(s)) => input.subscriptions = s.clone(),
         _ => {}
@@ -99,13 +136,21 @@ fn json_input(body: &Bytes) -> Result<AgencyInput, ApiError> {
     Ok(input)
 }
 
-async fn post_agency(State(state): State<AppState>, caller: ApiCaller, body: Bytes) -> Result<Response, ApiError> {
+async fn post_agency(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     admin(&caller)?;
     let input = json_input(&body)?;
     let mut tx = state.db.begin().await?;
     let (a, secret) = agency::add(&mut tx, &caller.actor, &input).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(json!({"agency": a.to_json(), "api_key": secret}))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"agency": a.to_json(), "api_key": secret})),
+    )
+        .into_response())
 }
 
 async fn put_agency(
@@ -122,7 +167,11 @@ async fn put_agency(
     Ok(Json(json!({"agency": a.to_json()})).into_response())
 }
 
-async fn post_disable(State(state): State<AppState>, caller: ApiCaller, Path(name): Path<String>) -> Result<Response, ApiError> {
+async fn post_disable(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
     admin(&caller)?;
     let mut tx = state.db.begin().await?;
     let a = agency::disable(&mut tx, &caller.actor, &name).await?;
@@ -135,14 +184,31 @@ async fn post_disable(State(state): State<AppState>, caller: ApiCaller, Path(nam
 /// `POST /api/v1/exchange/acks`: an agency's later acknowledgement. The API key must be the
 /// one issued to the agency the acknowledgement names, and the signature must verify against
 /// that agency's registered key.
-async fn post_ack(State(state): State<AppState>, caller: ApiCaller, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
-    let key = caller.api_key.as_ref().ok_or(ApiError(AppError::forbidden()))?;
-    let body = String::from_utf8(body.to_vec())
-        .map_err(|_| ApiError(AppError::bad_request("body", "请求体不是 UTF-8 文本 (the body is not UTF-8)")))?;
+async fn post_ack(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let key = caller
+        .api_key
+        .as_ref()
+        .ok_or(ApiError(AppError::forbidden()))?;
+    let body = String::from_utf8(body.to_vec()).map_err(|_| {
+        ApiError(AppError::bad_request(
+            "body",
+            "请求体不是 UTF-8 文本 (the body is not UTF-8)",
+        ))
+    })?;
     let sig = headers
         .get(proto::HEADER_SIGNATURE)
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| ApiError(AppError::bad_request("signature", "缺少 X-AMR-Signature 签名 (the X-AMR-Signature header is missing)")))?;
+        .ok_or_else(|| {
+            ApiError(AppError::bad_request(
+                "signature",
+                "缺少 X-AMR-Signature 签名 (the X-AMR-Signature header is missing)",
+            ))
+        })?;
     let named = proto::Ack::parse(&body).map_err(|m| ApiError(AppError::bad_request("ack", m)))?;
     let a = agency::by_name(&state.db, &named.agency)
         .await?
@@ -160,7 +226,13 @@ async fn post_ack(State(state): State<AppState>, caller: ApiCaller, headers: Hea
 
 /// Who may see an entity's fan-outs: the enterprise's own account, or an officer whose
 /// jurisdiction covers the division of the deliveries.
-fn may_see(role: Option<Role>, uscc_of_account: Option<&str>, scope: &Scope, uscc: &str, divisions: &[&str]) -> bool {
+fn may_see(
+    role: Option<Role>,
+    uscc_of_account: Option<&str>,
+    scope: &Scope,
+    uscc: &str,
+    divisions: &[&str],
+) -> bool {
     match role {
         Some(Role::Enterprise) => uscc_of_account == Some(uscc),
         Some(r) if r.can(Permission::ReadRecords) => divisions.iter().all(|d| scope.covers(d)),
@@ -172,8 +244,11 @@ fn may_see(role: Option<Role>, uscc_of_account: Option<&str>, scope: &Scope, usc
 /// done (同步办结).
 pub async fn entity_view(db: &Db, uscc: &str) -> Result<Vec<Value>, AppError> {
     let rows = delivery::for_entity(db, uscc, 500).await?;
-    let agencies: BTreeMap<i64, agency::Agency> =
-        agency::list(db).await?.into_iter().map(|a| (a.id, a)).collect();
+    let agencies: BTreeMap<i64, agency::Agency> = agency::list(db)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
     let mut groups: Vec<(i64, Vec<Delivery>)> = Vec::new();
     for d in rows {
         match groups.last_mut() {
@@ -222,7 +297,11 @@ async fn entity_divisions(db: &Db, uscc: &str) -> Result<Vec<String>, AppError> 
         .collect())
 }
 
-async fn get_entity(State(state): State<AppState>, caller: ApiCaller, Path(uscc): Path<String>) -> Result<Response, ApiError> {
+async fn get_entity(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(uscc): Path<String>,
+) -> Result<Response, ApiError> {
     let divisions = entity_divisions(&state.db, &uscc).await?;
     let refs: Vec<&str> = divisions.iter().map(String::as_str).collect();
     let own = own_uscc(&state.db, &caller).await?;
@@ -237,8 +316,12 @@ async fn own_uscc(db: &Db, caller: &ApiCaller) -> Result<Option<String>, AppErro
     if caller.role != Some(Role::Enterprise) {
         return Ok(None);
     }
-    let Some(id) = caller.actor.id else { return Ok(None) };
-    Ok(amr_kernel::auth::store::get_account(db, &Scope::all(), id).await?.uscc)
+    let Some(id) = caller.actor.id else {
+        return Ok(None);
+    };
+    Ok(amr_kernel::auth::store::get_account(db, &Scope::all(), id)
+        .await?
+        .uscc)
 }
 
 async fn get_stuck(State(state): State<AppState>, caller: ApiCaller) -> Result<Response, ApiError> {
@@ -248,8 +331,11 @@ async fn get_stuck(State(state): State<AppState>, caller: ApiCaller) -> Result<R
 }
 
 async fn stuck_view(db: &Db, scope: &Scope) -> Result<Vec<Value>, AppError> {
-    let agencies: BTreeMap<i64, agency::Agency> =
-        agency::list(db).await?.into_iter().map(|a| (a.id, a)).collect();
+    let agencies: BTreeMap<i64, agency::Agency> = agency::list(db)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
     Ok(delivery::stuck(db, 500)
         .await?
         .into_iter()
@@ -264,15 +350,31 @@ async fn stuck_view(db: &Db, scope: &Scope) -> Result<Vec<Value>, AppError> {
 
 // ----- pages -------------------------------------------------------------------------------
 
-async fn entity_page(viewer: Viewer, State(state): State<AppState>, Path(uscc): Path<String>) -> Result<Response, PageError> {
+async fn entity_page(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    Path(uscc): Path<String>,
+) -> Result<Response, PageError> {
     let s = viewer.require_login()?;
     let divisions = entity_divisions(&state.db, &uscc).await?;
     let refs: Vec<&str> = divisions.iter().map(String::as_str).collect();
-    if !may_see(Some(s.account.role()), s.account.uscc.as_deref(), &s.account.scope(), &uscc, &refs) {
+    if !may_see(
+        Some(s.account.role()),
+        s.account.uscc.as_deref(),
+        &s.account.scope(),
+        &uscc,
+        &refs,
+    ) {
         return Err(AppError::forbidden().into());
     }
     let groups = entity_view(&state.db, &uscc).await?;
-    render(&state, &viewer, StatusCode::OK, "exchange/entity.html", json!({"uscc": uscc, "fanouts": groups}))
+    render(
+        &state,
+        &viewer,
+        StatusCode::OK,
+        "exchange/entity.html",
+        json!({"uscc": uscc, "fanouts": groups}),
+    )
 }
 
 async fn stuck_page(viewer: Viewer, State(state): State<AppState>) -> Result<Response, PageError> {
@@ -281,10 +383,19 @@ async fn stuck_page(viewer: Viewer, State(state): State<AppState>) -> Result<Res
         return Err(AppError::forbidden().into());
     }
     let rows = stuck_view(&state.db, &s.account.scope()).await?;
-    render(&state, &viewer, StatusCode::OK, "exchange/stuck.html", json!({"rows": rows}))
+    render(
+        &state,
+        &viewer,
+        StatusCode::OK,
+        "exchange/stuck.html",
+        json!({"rows": rows}),
+    )
 }
 
-async fn agencies_page(viewer: Viewer, State(state): State<AppState>) -> Result<Response, PageError> {
+async fn agencies_page(
+    viewer: Viewer,
+    State(state): State<AppState>,
+) -> Result<Response, PageError> {
     viewer.require_admin()?;
     agencies_render(&state, &viewer, StatusCode::OK, None, json!({}), json!({})).await
 }
@@ -297,10 +408,22 @@ async fn agencies_render(
     form: Value,
     errors: Value,
 ) -> Result<Response, PageError> {
-    let list: Vec<Value> = agency::list(&state.db).await?.iter().map(|a| a.to_json()).collect();
-    let kinds: Vec<Value> = agency::KINDS.iter().map(|(k, zh, en)| json!({"code": k, "zh": zh, "en": en})).collect();
-    render(state, viewer, status, "exchange/agencies.html",
-        json!({"agencies": list, "kinds": kinds, "new_key": new_key, "form": form, "errors": errors}))
+    let list: Vec<Value> = agency::list(&state.db)
+        .await?
+        .iter()
+        .map(|a| a.to_json())
+        .collect();
+    let kinds: Vec<Value> = agency::KINDS
+        .iter()
+        .map(|(k, zh, en)| json!({"code": k, "zh": zh, "en": en}))
+        .collect();
+    render(
+        state,
+        viewer,
+        status,
+        "exchange/agencies.html",
+        json!({"agencies": list, "kinds": kinds, "new_key": new_key, "form": form, "errors": errors}),
+    )
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -316,7 +439,11 @@ struct AgencyForm {
     public_key: String,
 }
 
-async fn agencies_post(viewer: Viewer, State(state): State<AppState>, PageForm(f): PageForm<AgencyForm>) -> Result<Response, PageError> {
+async fn agencies_post(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    PageForm(f): PageForm<AgencyForm>,
+) -> Result<Response, PageError> {
     let s = viewer.require_admin()?;
     viewer.check_csrf(&f.csrf)?;
     let actor: Actor = amr_web::auth::session_actor(s, &viewer.ip);
@@ -340,17 +467,41 @@ async fn agencies_post(viewer: Viewer, State(state): State<AppState>, PageForm(f
     match agency::add(&mut tx, &actor, &input).await {
         Ok((a, secret)) => {
             tx.commit().await?;
-            agencies_render(&state, &viewer, StatusCode::OK, Some(json!({"name": a.name, "secret": secret})), json!({}), json!({})).await
+            agencies_render(
+                &state,
+                &viewer,
+                StatusCode::OK,
+                Some(json!({"name": a.name, "secret": secret})),
+                json!({}),
+                json!({}),
+            )
+            .await
         }
         Err(AppError::BadRequest { field, message }) => {
             tx.rollback().await?;
             let mut errors = serde_json::Map::new();
             errors.insert(field, Value::String(message));
-            agencies_render(&state, &viewer, StatusCode::UNPROCESSABLE_ENTITY, None, form, Value::Object(errors)).await
+            agencies_render(
+                &state,
+                &viewer,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                form,
+                Value::Object(errors),
+            )
+            .await
         }
         Err(AppError::Conflict(message)) => {
             tx.rollback().await?;
-            agencies_render(&state, &viewer, StatusCode::CONFLICT, None, form, json!({"name": message})).await
+            agencies_render(
+                &state,
+                &viewer,
+                StatusCode::CONFLICT,
+                None,
+                form,
+                json!({"name": message}),
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }

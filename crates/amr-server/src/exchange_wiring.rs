@@ -32,7 +32,11 @@ pub fn sender_options() -> SenderOptions {
         return o;
     }
     let mut o = SenderOptions::default();
-    let env = |k: &str| std::env::var(k).ok().and_then(|v| v.trim().parse::<u64>().ok());
+    let env = |k: &str| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
     if let Some(s) = env("AMR_EXCHANGE_STUCK_AFTER_SECS") {
         o.stuck_after = Duration::from_secs(s.max(1));
     }

@@ -39,7 +39,12 @@ fn seed(name: &str) -> [u8; 32] {
     s
 }
 
-async fn start_sim(app: &TestApp, name: &str, fail_first: u64, callback: Option<String>) -> sim::Running {
+async fn start_sim(
+    app: &TestApp,
+    name: &str,
+    fail_first: u64,
+    callback: Option<String>,
+) -> sim::Running {
     sim::start(
         SimConfig {
             name: name.into(),
@@ -57,7 +62,13 @@ async fn start_sim(app: &TestApp, name: &str, fail_first: u64, callback: Option<
     .unwrap()
 }
 
-async fn send(app: &TestApp, s: &Session, method: &str, path: &str, body: Value) -> (StatusCode, Value) {
+async fn send(
+    app: &TestApp,
+    s: &Session,
+    method: &str,
+    path: &str,
+    body: Value,
+) -> (StatusCode, Value) {
     let c = client();
     let r = match method {
         "GET" => c.get(app.url(path)),
@@ -72,11 +83,20 @@ async fn send(app: &TestApp, s: &Session, method: &str, path: &str, body: Value)
         .unwrap();
     let status = resp.status();
     let text = resp.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 /// Registers an agency through the JSON API; returns its callback API key.
-async fn register(app: &TestApp, admin: &Session, name: &str, endpoint: &str, public_key: &str) -> String {
+async fn register(
+    app: &TestApp,
+    admin: &Session,
+    name: &str,
+    endpoint: &str,
+    public_key: &str,
+) -> String {
     let (st, v) = send(
         app,
         admin,
@@ -124,10 +144,22 @@ fn full_fields() -> Value {
 }
 
 /// Polls the entity's fan-outs until `done` says so (at most 30 s).
-async fn wait_for(app: &TestApp, who: &Session, uscc: &str, done: impl Fn(&Value) -> bool) -> Value {
+async fn wait_for(
+    app: &TestApp,
+    who: &Session,
+    uscc: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
     let mut last = Value::Null;
     for _ in 0..300 {
-        let (st, v) = send(app, who, "GET", &format!("/api/v1/exchange/entities/{uscc}"), Value::Null).await;
+        let (st, v) = send(
+            app,
+            who,
+            "GET",
+            &format!("/api/v1/exchange/entities/{uscc}"),
+            Value::Null,
+        )
+        .await;
         assert_eq!(st, StatusCode::OK, "{v}");
         if done(&v) {
             return v;
@@ -141,15 +173,26 @@ async fn wait_for(app: &TestApp, who: &Session, uscc: &str, done: impl Fn(&Value
 fn statuses(fanout: &Value) -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = fanout["agencies"]
         .as_array()
-        .unwrap()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
         .iter()
-        .map(|a| (a["agency"].as_str().unwrap().to_string(), a["status"].as_str().unwrap().to_string()))
+        .map(|a| {
+            (
+                a["agency"].as_str().unwrap().to_string(),
+                a["status"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     v.sort();
     v
 }
 
-const FOUR: [&str; 4] = ["tax", "social_security", "medical_insurance", "housing_fund"];
+const FOUR: [&str; 4] = [
+    "tax",
+    "social_security",
+    "medical_insurance",
+    "housing_fund",
+];
 
 #[tokio::test]
 async fn a_suspension_reaches_four_agencies_and_is_done_everywhere() {
@@ -162,12 +205,25 @@ async fn a_suspension_reaches_four_agencies_and_is_done_everywhere() {
         let mut sims = Vec::new();
         for name in FOUR {
             // Social security fails its first two calls.
-            let s = start_sim(&app, name, if name == "social_security" { 2 } else { 0 }, None).await;
+            let s = start_sim(
+                &app,
+                name,
+                if name == "social_security" { 2 } else { 0 },
+                None,
+            )
+            .await;
             register(&app, &admin, name, &s.url(), &s.public_key).await;
             sims.push(s);
         }
         let (uscc, firm) = new_firm(&app, "firm").await;
-        let (st, v) = send(&app, &firm, "POST", &format!("/api/v1/entities/{uscc}/suspension"), full_fields()).await;
+        let (st, v) = send(
+            &app,
+            &firm,
+            "POST",
+            &format!("/api/v1/entities/{uscc}/suspension"),
+            full_fields(),
+        )
+        .await;
         assert_eq!(st, StatusCode::CREATED, "{b:?}: {v}");
 
         let v = wait_for(&app, &firm, &uscc, |v| v["fanouts"][0]["all_done"] == true).await;
@@ -175,8 +231,16 @@ async fn a_suspension_reaches_four_agencies_and_is_done_everywhere() {
         assert_eq!(f["kind"], "registry.suspension.filed");
         assert_eq!(statuses(f).len(), 4, "{v}");
         assert!(statuses(f).iter().all(|(_, s)| s == "done"), "{v}");
-        let ss = f["agencies"].as_array().unwrap().iter().find(|a| a["agency"] == "social_security").unwrap();
-        assert!(ss["attempts"].as_i64().unwrap() >= 3, "two failures, then the answer: {ss}");
+        let ss = f["agencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["agency"] == "social_security")
+            .unwrap();
+        assert!(
+            ss["attempts"].as_i64().unwrap() >= 3,
+            "two failures, then the answer: {ss}"
+        );
         for s in &sims {
             let st = s.stats.to_json();
             assert_eq!(st["applied"], 1, "{st}");
@@ -185,9 +249,23 @@ async fn a_suspension_reaches_four_agencies_and_is_done_everywhere() {
         assert_eq!(sims[1].stats.to_json()["failed_on_purpose"], 2);
 
         // The officer of the district sees it; an officer elsewhere does not; the page says 同步办结.
-        let (st, _) = send(&app, &officer, "GET", &format!("/api/v1/exchange/entities/{uscc}"), Value::Null).await;
+        let (st, _) = send(
+            &app,
+            &officer,
+            "GET",
+            &format!("/api/v1/exchange/entities/{uscc}"),
+            Value::Null,
+        )
+        .await;
         assert_eq!(st, StatusCode::OK);
-        let (st, _) = send(&app, &other_officer, "GET", &format!("/api/v1/exchange/entities/{uscc}"), Value::Null).await;
+        let (st, _) = send(
+            &app,
+            &other_officer,
+            "GET",
+            &format!("/api/v1/exchange/entities/{uscc}"),
+            Value::Null,
+        )
+        .await;
         assert_eq!(st, StatusCode::FORBIDDEN);
         let page = client()
             .get(app.url(&format!("/exchange/entities/{uscc}")))
@@ -201,10 +279,18 @@ async fn a_suspension_reaches_four_agencies_and_is_done_everywhere() {
         assert!(page.contains("同步办结"), "{page}");
 
         // Resumption fans out the same way.
-        let (st, v) = send(&app, &firm, "POST", &format!("/api/v1/entities/{uscc}/suspension/resumption"), json!({})).await;
+        let (st, v) = send(
+            &app,
+            &firm,
+            "POST",
+            &format!("/api/v1/entities/{uscc}/suspension/resumption"),
+            json!({}),
+        )
+        .await;
         assert_eq!(st, StatusCode::CREATED, "{v}");
         let v = wait_for(&app, &firm, &uscc, |v| {
-            v["fanouts"].as_array().is_some_and(|f| f.len() == 2) && v["fanouts"][0]["all_done"] == true
+            v["fanouts"].as_array().is_some_and(|f| f.len() == 2)
+                && v["fanouts"][0]["all_done"] == true
         })
         .await;
         assert_eq!(v["fanouts"][0]["kind"], "registry.suspension.ended");
@@ -243,7 +329,14 @@ async fn missing_fields_are_rejected_with_reasons_and_acks_come_by_callback() {
         let (uscc, firm) = new_firm(&app, "firm").await;
         let mut body = full_fields();
         body["insured_count"] = json!("");
-        let (st, v) = send(&app, &firm, "POST", &format!("/api/v1/entities/{uscc}/suspension"), body).await;
+        let (st, v) = send(
+            &app,
+            &firm,
+            "POST",
+            &format!("/api/v1/entities/{uscc}/suspension"),
+            body,
+        )
+        .await;
         assert_eq!(st, StatusCode::CREATED, "{v}");
         let v = wait_for(&app, &firm, &uscc, |v| {
             let s = statuses(&v["fanouts"][0]);
@@ -253,16 +346,34 @@ async fn missing_fields_are_rejected_with_reasons_and_acks_come_by_callback() {
         let f = &v["fanouts"][0];
         assert_eq!(
             statuses(f),
-            vec![("social_security".into(), "rejected".into()), ("tax".into(), "done".into())]
+            vec![
+                ("social_security".into(), "rejected".into()),
+                ("tax".into(), "done".into())
+            ]
         );
         assert_eq!(f["all_done"], false);
-        let rejected = f["agencies"].as_array().unwrap().iter().find(|a| a["status"] == "rejected").unwrap();
-        assert!(rejected["reason"].as_str().unwrap().contains("参保人数"), "{rejected}");
+        let rejected = f["agencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["status"] == "rejected")
+            .unwrap();
+        assert!(
+            rejected["reason"].as_str().unwrap().contains("参保人数"),
+            "{rejected}"
+        );
         // A bad field value is refused before anything is filed.
         let (uscc2, firm2) = new_firm(&app, "firm2").await;
         let mut body = full_fields();
         body["insured_count"] = json!("十二");
-        let (st, v) = send(&app, &firm2, "POST", &format!("/api/v1/entities/{uscc2}/suspension"), body).await;
+        let (st, v) = send(
+            &app,
+            &firm2,
+            "POST",
+            &format!("/api/v1/entities/{uscc2}/suspension"),
+            body,
+        )
+        .await;
         assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
         tax.stop().await;
         ss.stop().await;
@@ -280,7 +391,14 @@ async fn bad_signatures_foreign_keys_and_bad_input_are_refused() {
         // An agency whose endpoint never answers: its delivery stays pending.
         let dead = "http://127.0.0.1:9/";
         let tax_key = register(&app, &admin, "tax", dead, &sim::public_key_of(&seed("tax"))).await;
-        let other_key = register(&app, &admin, "social_security", dead, &sim::public_key_of(&seed("social_security"))).await;
+        let other_key = register(
+            &app,
+            &admin,
+            "social_security",
+            dead,
+            &sim::public_key_of(&seed("social_security")),
+        )
+        .await;
         // Bad input names its field; only administrators manage agencies.
         let (st, v) = send(&app, &admin, "POST", "/api/v1/exchange/agencies",
             json!({"name": "Bad Name", "kind": "tax", "endpoint": dead, "subscriptions": ["registry."], "public_key": "x"})).await;
@@ -290,18 +408,41 @@ async fn bad_signatures_foreign_keys_and_bad_input_are_refused() {
             json!({"name": "bank1", "kind": "bank", "endpoint": dead, "subscriptions": ["exchange."], "public_key": sim::public_key_of(&seed("b"))})).await;
         assert_eq!(st, StatusCode::BAD_REQUEST);
         assert_eq!(v["field"], "subscriptions", "{v}");
-        let (st, _) = send(&app, &firm_officer, "GET", "/api/v1/exchange/agencies", Value::Null).await;
+        let (st, _) = send(
+            &app,
+            &firm_officer,
+            "GET",
+            "/api/v1/exchange/agencies",
+            Value::Null,
+        )
+        .await;
         assert_eq!(st, StatusCode::FORBIDDEN);
 
         let (uscc, firm) = new_firm(&app, "firm").await;
-        let (st, _) = send(&app, &firm, "POST", &format!("/api/v1/entities/{uscc}/suspension"), full_fields()).await;
+        let (st, _) = send(
+            &app,
+            &firm,
+            "POST",
+            &format!("/api/v1/entities/{uscc}/suspension"),
+            full_fields(),
+        )
+        .await;
         assert_eq!(st, StatusCode::CREATED);
         let v = wait_for(&app, &firm, &uscc, |v| {
-            v["fanouts"][0]["agencies"].as_array().is_some_and(|a| a.len() == 2 && a.iter().all(|x| x["attempts"].as_i64() > Some(0)))
+            v["fanouts"][0]["agencies"]
+                .as_array()
+                .is_some_and(|a| a.len() == 2 && a.iter().all(|x| x["attempts"].as_i64() > Some(0)))
         })
         .await;
-        let message_id = v["fanouts"][0]["agencies"].as_array().unwrap().iter()
-            .find(|a| a["agency"] == "tax").unwrap()["message_id"].as_str().unwrap().to_string();
+        let message_id = v["fanouts"][0]["agencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["agency"] == "tax")
+            .unwrap()["message_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
 
         let ack = |agency: &str, id: &str| {
             json!({"message_id": id, "agency": agency, "status": "done", "at": "2026-11-27T00:00:00Z"}).to_string()
@@ -310,7 +451,11 @@ async fn bad_signatures_foreign_keys_and_bad_input_are_refused() {
             use ed25519_dalek::Signer;
             let k = ed25519_dalek::SigningKey::from_bytes(&seed(seed_of));
             amr_exchange::proto::encode_signature(
-                &k.sign(&amr_exchange::proto::signed_bytes(amr_exchange::proto::TAG_ACK, body)).to_bytes(),
+                &k.sign(&amr_exchange::proto::signed_bytes(
+                    amr_exchange::proto::TAG_ACK,
+                    body,
+                ))
+                .to_bytes(),
             )
         };
         let post_ack = |key: Option<String>, body: String, sig: String| {
@@ -327,31 +472,71 @@ async fn bad_signatures_foreign_keys_and_bad_input_are_refused() {
         };
         let body = ack("tax", &message_id);
         // No key; a signature by another key; another agency's API key; an unknown message.
-        assert_eq!(post_ack(None, body.clone(), sign("tax", &body)).await.0, StatusCode::UNAUTHORIZED);
-        let (st, v) = post_ack(Some(tax_key.clone()), body.clone(), sign("social_security", &body)).await;
+        assert_eq!(
+            post_ack(None, body.clone(), sign("tax", &body)).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+        let (st, v) = post_ack(
+            Some(tax_key.clone()),
+            body.clone(),
+            sign("social_security", &body),
+        )
+        .await;
         assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
         assert_eq!(v["field"], "signature");
         let (st, _) = post_ack(Some(other_key.clone()), body.clone(), sign("tax", &body)).await;
         assert_eq!(st, StatusCode::FORBIDDEN);
         let unknown = ack("tax", "tax:999999");
-        let (st, _) = post_ack(Some(tax_key.clone()), unknown.clone(), sign("tax", &unknown)).await;
+        let (st, _) = post_ack(
+            Some(tax_key.clone()),
+            unknown.clone(),
+            sign("tax", &unknown),
+        )
+        .await;
         assert_eq!(st, StatusCode::NOT_FOUND);
         // A changed body under a good signature.
         let changed = body.replace("done", "rejected");
         let (st, _) = post_ack(Some(tax_key.clone()), changed, sign("tax", &body)).await;
         assert_eq!(st, StatusCode::BAD_REQUEST);
-        let (st, v) = send(&app, &firm, "GET", &format!("/api/v1/exchange/entities/{uscc}"), Value::Null).await;
+        let (st, v) = send(
+            &app,
+            &firm,
+            "GET",
+            &format!("/api/v1/exchange/entities/{uscc}"),
+            Value::Null,
+        )
+        .await;
         assert_eq!(st, StatusCode::OK);
-        assert!(statuses(&v["fanouts"][0]).iter().all(|(_, s)| s == "pending"), "nothing changed: {v}");
+        assert!(
+            statuses(&v["fanouts"][0])
+                .iter()
+                .all(|(_, s)| s == "pending"),
+            "nothing changed: {v}"
+        );
         // The right key and signature: done.
         let (st, v) = post_ack(Some(tax_key.clone()), body.clone(), sign("tax", &body)).await;
         assert_eq!(st, StatusCode::OK, "{v}");
         assert_eq!(v["applied"]["status"], "done");
         // A disabled agency's key no longer works.
-        let (st, _) = send(&app, &admin, "POST", "/api/v1/exchange/agencies/social_security/disable", json!({})).await;
+        let (st, _) = send(
+            &app,
+            &admin,
+            "POST",
+            "/api/v1/exchange/agencies/social_security/disable",
+            json!({}),
+        )
+        .await;
         assert_eq!(st, StatusCode::OK);
-        let other_body = ack("social_security", &message_id.replace("tax", "social_security"));
-        let (st, _) = post_ack(Some(other_key), other_body.clone(), sign("social_security", &other_body)).await;
+        let other_body = ack(
+            "social_security",
+            &message_id.replace("tax", "social_security"),
+        );
+        let (st, _) = post_ack(
+            Some(other_key),
+            other_body.clone(),
+            sign("social_security", &other_body),
+        )
+        .await;
         assert_eq!(st, StatusCode::UNAUTHORIZED);
         app.stop().await;
     }
@@ -404,7 +589,9 @@ async fn a_restart_resumes_pending_deliveries_and_nothing_is_lost() {
         let today = today_in_china();
         for i in 0..3 {
             let e = NewEntity {
-                uscc: Uscc::generate(RegistrationType::Enterprise, "370102", &mut rand::rng()).unwrap().to_string(),
+                uscc: Uscc::generate(RegistrationType::Enterprise, "370102", &mut rand::rng())
+                    .unwrap()
+                    .to_string(),
                 name: format!("济南重启{i}示例商贸有限公司"),
                 entity_type: EntityType::Enterprise,
                 legal_rep: "王建国".into(),
@@ -421,9 +608,16 @@ async fn a_restart_resumes_pending_deliveries_and_nothing_is_lost() {
             let mut tx = db.begin().await.unwrap();
             store::create(&mut tx, &Actor::system(), &e).await.unwrap();
             let input: suspension::SuspendInput = serde_json::from_value(full_fields()).unwrap();
-            suspension::suspend(&mut tx, &Actor::system(), &amr_kernel::auth::Scope::all(), &e.uscc, &input, today)
-                .await
-                .unwrap();
+            suspension::suspend(
+                &mut tx,
+                &Actor::system(),
+                &amr_kernel::auth::Scope::all(),
+                &e.uscc,
+                &input,
+                today,
+            )
+            .await
+            .unwrap();
             tx.commit().await.unwrap();
         }
         let mut tried = false;
@@ -435,7 +629,11 @@ async fn a_restart_resumes_pending_deliveries_and_nothing_is_lost() {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        assert!(tried, "{b:?}: every delivery tried and failed: {:?}", attempts(&db).await);
+        assert!(
+            tried,
+            "{b:?}: every delivery tried and failed: {:?}",
+            attempts(&db).await
+        );
         // AMR stops while the agency is down; nothing is marked delivered.
         first.stop().await.unwrap();
         let counts = amr_exchange::delivery::counts(&db).await.unwrap();
@@ -467,7 +665,11 @@ async fn a_restart_resumes_pending_deliveries_and_nothing_is_lost() {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert!(done, "{b:?}: {:?}", amr_exchange::delivery::counts(&db).await.unwrap());
+        assert!(
+            done,
+            "{b:?}: {:?}",
+            amr_exchange::delivery::counts(&db).await.unwrap()
+        );
         let st = tax.stats.to_json();
         assert_eq!(st["applied"], 3, "each applied once: {st}");
         tax.stop().await;

@@ -142,7 +142,10 @@ impl AgencyFields {
     /// The fields checked and grouped by agency kind (`tax`, `social_security`,
     /// `medical_insurance`, `housing_fund`); an empty field is `null`.
     pub fn to_json(&self) -> Result<serde_json::Value, AppError> {
-        let suspend_from = month_field("contributions_suspend_from", &self.contributions_suspend_from)?;
+        let suspend_from = month_field(
+            "contributions_suspend_from",
+            &self.contributions_suspend_from,
+        )?;
         Ok(json!({
             "tax": {
                 "tax_last_period": month_field("tax_last_period", &self.tax_last_period)?,
@@ -406,12 +409,12 @@ async fn end_one(
         NewEvent::internal(
             "registry.suspension.ended",
             json!({"uscc": e.uscc, "suspension_id": s.id, "on": on, "automatic": kind == "expired",
-                   "agency_fields": {
-                       "tax": {},
-                       "social_security": {"resume_from": month},
-                       "medical_insurance": {"resume_from": month},
-                       "housing_fund": {"unseal_accounts": true},
-                   }}),
+            "agency_fields": {
+                "tax": {},
+                "social_security": {"resume_from": month},
+                "medical_insurance": {"resume_from": month},
+                "housing_fund": {"unseal_accounts": true},
+            }}),
         )
         .uscc(&e.uscc)
         .division(&e.division)
