@@ -424,7 +424,9 @@ async fn retry(db: &Db, opts: &SenderOptions, d: &Due, problem: &str) -> Result<
     let next = now()
         + chrono::Duration::from_std(backoff(opts, d.attempts))
             .unwrap_or(chrono::Duration::seconds(60));
-    on_conn!(db, c => sqlx::query(
+    // A write like any other: through a transaction, so on SQLite it queues on the write gate.
+    let mut tx = db.begin().await?;
+    on_tx!(tx, c => sqlx::query(
         "UPDATE exchange_deliveries SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3, updated_at = $4 \
          WHERE id = $1 AND status = 'pending'",
     )
@@ -432,9 +434,10 @@ async fn retry(db: &Db, opts: &SenderOptions, d: &Due, problem: &str) -> Result<
     .bind(next)
     .bind(short(problem))
     .bind(now())
-    .execute(c)
+    .execute(&mut *c)
     .await?
     .rows_affected());
+    tx.commit().await?;
     Ok(())
 }
 
