@@ -680,7 +680,6 @@ async fn a_restart_resumes_pending_deliveries_and_nothing_is_lost() {
 
 #[tokio::test]
 async fn tax_figures_come_signed_from_the_tax_agency_and_stuck_deliveries_are_escalated() {
-    use amr_kernel::tax::TaxDataSource;
     fast();
     for b in backends() {
         let app = TestApp::spawn(b).await;
