@@ -34,6 +34,10 @@ pub struct ServeArgs {
     /// How many entities the demo province has.
     #[arg(long, default_value_t = 100_000, value_name = "N")]
     pub demo_entities: u64,
+    /// With --demo: start four simulated agencies (tax, social security, medical insurance,
+    /// housing fund) in this process on free ports and register them (docs/EXCHANGE.md).
+    #[arg(long)]
+    pub demo_agencies: bool,
 }
 
 #[derive(Debug, Args)]
@@ -173,7 +177,14 @@ pub async fn run(cli: Cli) -> Result<ExitCode, AppError> {
     let settings = config::resolve(&given)?;
     init_logging(&settings.log)?;
     match cli.command {
-        Command::Serve(a) => serve(settings, a.demo.then_some(a.demo_entities)).await,
+        Command::Serve(a) => {
+            serve(
+                settings,
+                a.demo.then_some(a.demo_entities),
+                a.demo && a.demo_agencies,
+            )
+            .await
+        }
         Command::Migrate(a) => migrate(&settings, a.status).await,
         Command::Code(c) => code(c),
         Command::Division(c) => division(c),
@@ -234,6 +245,13 @@ pub async fn run(cli: Cli) -> Result<ExitCode, AppError> {
             crate::inspect_verify::run(&settings, c).await
         }
         Command::Review(c) => Ok(crate::review::review_command(c)),
+        Command::Exchange(c) => {
+            let db = open(&settings, true).await?;
+            let code = crate::exchange::run(&db, c).await?;
+            db.close().await;
+            Ok(code)
+        }
+        Command::AgencySim(a) => crate::agency_sim::run(a).await,
     }
 }
 
@@ -303,7 +321,11 @@ pub(crate) async fn open(settings: &Settings, auto_migrate: bool) -> Result<Db, 
     Ok(db)
 }
 
-async fn serve(settings: Settings, demo: Option<u64>) -> Result<ExitCode, AppError> {
+async fn serve(
+    settings: Settings,
+    demo: Option<u64>,
+    demo_agencies: bool,
+) -> Result<ExitCode, AppError> {
     let db = open(&settings, false).await?;
     if let Some((user, pw)) = store::ensure_first_admin(&db).await? {
         print_first_admin(&user, &pw);
@@ -331,6 +353,11 @@ async fn serve(settings: Settings, demo: Option<u64>) -> Result<ExitCode, AppErr
         .clone()
         .unwrap_or_else(|| format!("http://{}", running.addr));
     println!("AMR 已启动 (AMR is running): {url}/");
+    let _agencies = if demo_agencies {
+        crate::exchange::demo_agencies(&db, &format!("http://{}", running.addr)).await?
+    } else {
+        Vec::new()
+    };
     if demo.is_some() {
         println!("演示账号 (demo logins; demo use only):");
         for (u, role, j, pw) in DEMO_ACCOUNTS {

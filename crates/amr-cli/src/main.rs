@@ -10,11 +10,13 @@ mod address;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod address_db;
+mod agency_sim;
 mod bench;
 mod commands;
 mod complaints_bench;
 mod config;
 mod demo;
+mod exchange;
 mod guide;
 mod import;
 mod inspect_bench;
@@ -122,6 +124,13 @@ pub enum Command {
     /// unreadable input; no database).
     #[command(subcommand)]
     Review(review::ReviewCommand),
+    /// Data exchange with partner agencies: `agency add|list|change|disable`, `status`,
+    /// `export --agency NAME [--from --to]` (evidence as JSON lines).
+    #[command(subcommand)]
+    Exchange(exchange::ExchangeCommand),
+    /// Play a partner agency over HTTP (demo, tests, figures): verifies AMR's signatures,
+    /// applies each idempotency key once, answers with signed acknowledgements.
+    AgencySim(agency_sim::AgencySimArgs),
 }
 
 /// `amr inspect ...`.

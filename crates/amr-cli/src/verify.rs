@@ -33,6 +33,9 @@ pub enum VerifyCommand {
     Log(translog::LogArgs),
     /// Check that a newer checkpoint's tree extends an older one's (offline).
     Consistency(translog::ConsistencyArgs),
+    /// Check an exchange evidence export (`amr exchange export`) offline against the
+    /// deployment's published keys and the agency keys in it (exit 0 all good, 1 any failure).
+    Exchange(crate::exchange::VerifyExchangeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -53,6 +56,7 @@ pub async fn run(c: VerifyCommand) -> Result<ExitCode, AppError> {
         VerifyCommand::EnterpriseCode(a) => enterprise_code(a).await,
         VerifyCommand::Log(a) => translog::log(a),
         VerifyCommand::Consistency(a) => translog::consistency(a),
+        VerifyCommand::Exchange(a) => crate::exchange::verify(a),
     }
 }
 

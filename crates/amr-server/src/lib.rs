@@ -5,6 +5,7 @@
 pub mod address_wiring;
 pub mod api;
 pub mod consumer_wiring;
+pub mod exchange_wiring;
 pub mod supervision_wiring;
 pub mod web;
 
@@ -30,6 +31,7 @@ pub fn migration_sets() -> Vec<amr_kernel::db::MigrationSet> {
         amr_address::schema::migrations(),
         amr_supervision::migrations(),
         amr_consumer::migrations(),
+        amr_exchange::migrations(),
     ]
 }
 
@@ -44,6 +46,7 @@ pub fn web_modules() -> Vec<WebModule> {
     modules.extend(amr_registry::web::more_modules());
     modules.extend(amr_supervision::web::modules());
     modules.extend(amr_consumer::modules());
+    modules.push(amr_exchange::web::module());
     modules
 }
 
@@ -61,7 +64,8 @@ pub fn entity_panels() -> Vec<Arc<dyn amr_web::panels::EntityPanel>> {
 }
 
 /// The ports the server wires into the contexts from outside them. Today: the tax agency
-/// that prefills annual reports (`NoTaxData` until the exchange is wired).
+/// that prefills annual reports (the default here is `NoTaxData`; a started server uses the
+/// exchange's tax agency unless it is given ports).
 #[derive(Debug, Clone)]
 pub struct Ports {
     pub tax: Arc<dyn amr_kernel::tax::TaxDataSource>,
@@ -110,6 +114,11 @@ pub fn router_with(
         .merge(amr_consumer::api_routes(consumer.clone()))
         .merge(amr_address::web::api_routes())
         .merge(amr_address::api::routes())
+        .merge(amr_exchange::web::api_routes())
+        .merge(
+            amr_exchange::web::page_routes()
+                .layer(axum::middleware::from_fn(amr_web::page::page_frame)),
+        )
         .merge(amr_registry::web::search_api_routes(index.clone()))
         .merge(amr_registry::web::registration_api_routes(index.clone()))
         .merge(amr_registry::web::licence_api_routes(keys.clone()))
@@ -157,12 +166,22 @@ impl Running {
 
 /// Binds `listen` and serves `state` until stopped; background workers start with it. The
 /// signing key is opened from `signing_key_file` (created and published on first run).
+/// Annual reports get their tax figures from the tax agency registered in the exchange
+/// (`exchange_wiring::tax_source`).
 pub async fn start(state: AppState, listen: &str) -> Result<Running, AppError> {
-    start_with(state, listen, Ports::default()).await
+    start_on(state, listen, None).await
 }
 
-/// [`start`] with the given ports (a tax agency for annual reports).
+/// [`start`] with the given ports (e.g. a tax agency of a test).
 pub async fn start_with(state: AppState, listen: &str, ports: Ports) -> Result<Running, AppError> {
+    start_on(state, listen, Some(ports)).await
+}
+
+async fn start_on(
+    state: AppState,
+    listen: &str,
+    ports: Option<Ports>,
+) -> Result<Running, AppError> {
     let listener = TcpListener::bind(listen).await.map_err(|e| {
         AppError::config("listen", format!("无法监听 {listen} (cannot listen): {e}"))
     })?;
@@ -182,6 +201,11 @@ pub async fn start_with(state: AppState, listen: &str, ports: Ports) -> Result<R
     let state = state.with_shutdown(rx.clone());
     spawn_workers(&state, index.clone(), rx.clone());
     api::log::spawn_follower(&state, keys.clone(), rx.clone());
+    exchange_wiring::spawn(&state, keys.clone(), rx.clone());
+    // Without ports given, annual reports ask the tax agency registered in the exchange.
+    let ports = ports.unwrap_or_else(|| Ports {
+        tax: exchange_wiring::tax_source(state.db.clone(), keys.clone()),
+    });
     let app =
         router_with(state, index, keys, ports).into_make_service_with_connect_info::<SocketAddr>();
     let mut stop = rx;

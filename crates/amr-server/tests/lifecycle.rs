@@ -369,6 +369,7 @@ async fn more_than_three_years_of_suspension_is_refused() {
                 start: String::new(),
                 end: (today + Duration::days(20)).to_string(),
                 service_address: "济南市历下区泉城路1号".into(),
+                ..Default::default()
             },
             today - Duration::days(1069),
         )
@@ -421,6 +422,7 @@ async fn suspensions_end_by_themselves_when_the_period_is_over() {
                 start: String::new(),
                 end: (today - Duration::days(11)).to_string(),
                 service_address: "济南市历下区泉城路1号".into(),
+                ..Default::default()
             },
             today - Duration::days(40),
         )

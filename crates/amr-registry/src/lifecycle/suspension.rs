@@ -4,6 +4,14 @@
 //! `registry.entity.suspension_extended` `{uscc, start, end, previous_end}`,
 //! `registry.entity.resumed` `{uscc, on, automatic}`. Audit actions `entity.suspend`,
 //! `entity.suspension_extend`, `entity.resume`.
+//!
+//! Suspension in one go (歇业一件事): the filing also carries the fields the tax, social
+//! security, medical insurance and housing fund agencies need ([`AgencyFields`]); with each
+//! suspension and each resumption an internal event (`registry.suspension.filed`
+//! `{uscc, suspension_id, start, end, agency_fields}`, `registry.suspension.ended`
+//! `{uscc, suspension_id, on, automatic, agency_fields}`) is written in the same transaction,
+//! and the exchange context fans it out to the agencies that subscribe (`docs/EXCHANGE.md`).
+//! The figures stay out of the public event.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
@@ -64,6 +72,99 @@ pub struct SuspendInput {
     pub start: String,
     pub end: String,
     pub service_address: String,
+    /// The agencies' fields (all optional here; an agency rejects a filing that lacks what it
+    /// needs, with its reason).
+    #[serde(flatten)]
+    pub agencies: AgencyFields,
+}
+
+/// What the partner agencies need on a suspension (歇业一件事), as the form gives it (text).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct AgencyFields {
+    /// 税务: the last tax period declared before the suspension, `YYYY-MM` (最后申报所属期).
+    pub tax_last_period: String,
+    /// 税务: invoices settled (发票已缴销或验旧): `yes` / `no`.
+    pub invoices_settled: String,
+    /// 社保: insured employees (参保人数).
+    pub insured_count: String,
+    /// 医保: insured employees (参保人数).
+    pub medical_insured_count: String,
+    /// 社保、医保: the first month without contributions, `YYYY-MM` (暂停缴费起始月).
+    pub contributions_suspend_from: String,
+    /// 公积金: depositing employees (缴存人数).
+    pub depositor_count: String,
+    /// 公积金: seal the employees' accounts (封存): `yes` / `no`.
+    pub seal_accounts: String,
+}
+
+fn month_field(field: &str, value: &str) -> Result<Option<String>, AppError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    match NaiveDate::parse_from_str(&format!("{v}-01"), "%Y-%m-%d") {
+        Ok(d) if v.len() == 7 => Ok(Some(d.format("%Y-%m").to_string())),
+        _ => Err(AppError::bad_request(
+            field,
+            format!("{v:?} 不是年月，应为 YYYY-MM (not a month; use YYYY-MM)"),
+        )),
+    }
+}
+
+fn count_field(field: &str, value: &str) -> Result<Option<i64>, AppError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    match v.parse::<i64>() {
+        Ok(n) if (0..=10_000_000).contains(&n) => Ok(Some(n)),
+        _ => Err(AppError::bad_request(
+            field,
+            format!("{v:?} 不是人数，应为 0 或正整数 (not a head count; use a whole number)"),
+        )),
+    }
+}
+
+fn yes_no_field(field: &str, value: &str) -> Result<Option<bool>, AppError> {
+    match value.trim() {
+        "" => Ok(None),
+        "yes" | "是" | "true" => Ok(Some(true)),
+        "no" | "否" | "false" => Ok(Some(false)),
+        v => Err(AppError::bad_request(
+            field,
+            format!("{v:?} 应为 yes 或 no (use yes or no)"),
+        )),
+    }
+}
+
+impl AgencyFields {
+    /// The fields checked and grouped by agency kind (`tax`, `social_security`,
+    /// `medical_insurance`, `housing_fund`); an empty field is `null`.
+    pub fn to_json(&self) -> Result<serde_json::Value, AppError> {
+        let suspend_from = month_field(
+            "contributions_suspend_from",
+            &self.contributions_suspend_from,
+        )?;
+        Ok(json!({
+            "tax": {
+                "tax_last_period": month_field("tax_last_period", &self.tax_last_period)?,
+                "invoices_settled": yes_no_field("invoices_settled", &self.invoices_settled)?,
+            },
+            "social_security": {
+                "insured_count": count_field("insured_count", &self.insured_count)?,
+                "suspend_from": suspend_from,
+            },
+            "medical_insurance": {
+                "insured_count": count_field("medical_insured_count", &self.medical_insured_count)?,
+                "suspend_from": suspend_from,
+            },
+            "housing_fund": {
+                "depositor_count": count_field("depositor_count", &self.depositor_count)?,
+                "seal_accounts": yes_no_field("seal_accounts", &self.seal_accounts)?,
+            },
+        }))
+    }
 }
 
 /// Every suspension of an entity, oldest first.
@@ -101,6 +202,7 @@ pub async fn suspend(
     let end = rules::date_field("end", &input.end)?.ok_or_else(|| {
         AppError::bad_request("end", "请填写歇业结束日期 (the end date is required)")
     })?;
+    let agency_fields = input.agencies.to_json()?;
     let e = store::lock_scoped(tx, scope, uscc).await?;
     let past = list_in(tx, &e.uscc).await?;
     let used: i64 = past.iter().map(Suspension::days_used).sum();
@@ -138,6 +240,18 @@ pub async fn suspend(
     .fetch_one(&mut *c)
     .await?);
     super::set_status(tx, actor, &e, Status::Suspended, timepoint, now).await?;
+    events::append(
+        tx,
+        NewEvent::internal(
+            "registry.suspension.filed",
+            json!({"uscc": e.uscc, "suspension_id": id, "start": start, "end": end,
+                   "agency_fields": agency_fields}),
+        )
+        .uscc(&e.uscc)
+        .division(&e.division)
+        .actor(actor.label()),
+    )
+    .await?;
     let s = Suspension {
         id,
         uscc: e.uscc.clone(),
@@ -289,6 +403,24 @@ async fn end_one(
     .await?;
     close_row(tx, s.id, on, kind).await?;
     super::set_status(tx, actor, e, Status::Active, timepoint, now).await?;
+    let month = on.format("%Y-%m").to_string();
+    events::append(
+        tx,
+        NewEvent::internal(
+            "registry.suspension.ended",
+            json!({"uscc": e.uscc, "suspension_id": s.id, "on": on, "automatic": kind == "expired",
+            "agency_fields": {
+                "tax": {},
+                "social_security": {"resume_from": month},
+                "medical_insurance": {"resume_from": month},
+                "housing_fund": {"unseal_accounts": true},
+            }}),
+        )
+        .uscc(&e.uscc)
+        .division(&e.division)
+        .actor(actor.label()),
+    )
+    .await?;
     audit_entry(
         tx,
         actor,

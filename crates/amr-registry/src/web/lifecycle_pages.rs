@@ -120,6 +120,8 @@ pub struct ManageForm {
     liquidation_group_on: String,
     creditor_notice_on: String,
     liquidation_report_on: String,
+    #[serde(flatten)]
+    agencies: crate::lifecycle::suspension::AgencyFields,
 }
 
 /// `POST /manage/entities/{uscc}/{act}`: `suspension`, `extension`, `resumption`, `premises`,
@@ -140,6 +142,7 @@ pub async fn post_manage(
             start: f.start,
             end: f.end,
             service_address: f.service_address,
+            agencies: f.agencies,
         }),
         "extension" => Act::Extend(f.end),
         "resumption" => Act::Resume,

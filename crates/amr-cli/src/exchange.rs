@@ -1,0 +1,326 @@
+//! `amr exchange ...`: partner agencies, the delivery counts and the evidence export; and
+//! `amr verify exchange FILE --keys KEYS` (offline).
+
+use std::io::BufReader;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+
+use amr_exchange::agency::{self, AgencyInput};
+use amr_exchange::{delivery, evidence};
+use amr_kernel::audit::Actor;
+use amr_kernel::db::Db;
+use amr_kernel::error::AppError;
+
+#[derive(Debug, Subcommand)]
+pub enum ExchangeCommand {
+    /// Partner agencies: `add`, `list`, `change`, `disable`.
+    #[command(subcommand)]
+    Agency(AgencyCommand),
+    /// Deliveries by status (JSON).
+    Status,
+    /// The evidence of one agency as JSON lines on stdout (the agency's key first, then every
+    /// signed message and answer), for `amr verify exchange`.
+    Export(ExportArgs),
+    /// Append N internal events of one kind (for the delivery figures, `scripts/exchange-bench.sh`);
+    /// the kind must start with `bench.`.
+    Emit {
+        #[arg(long)]
+        count: u64,
+        #[arg(long, default_value = "bench.exchange.tick")]
+        kind: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgencyCommand {
+    /// Register an agency; prints its callback API key once.
+    Add(AgencyArgs),
+    /// Every agency (JSON lines).
+    List,
+    /// Change an agency's endpoint, subscriptions, key or display name.
+    Change(AgencyArgs),
+    /// Disable an agency (no more deliveries; its API key is revoked).
+    Disable {
+        /// The agency's code name.
+        name: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AgencyArgs {
+    /// Code name (lower-case letters, digits, - or _), e.g. tax.
+    #[arg(long)]
+    pub name: String,
+    /// Display name, e.g. 国家税务总局山东省税务局.
+    #[arg(long, default_value = "")]
+    pub display_name: String,
+    /// tax | social_security | medical_insurance | housing_fund | bank | other.
+    #[arg(long)]
+    pub kind: String,
+    /// Where deliveries are POSTed.
+    #[arg(long)]
+    pub endpoint: String,
+    /// Event-kind prefixes, comma separated, e.g. registry.suspension.
+    #[arg(long)]
+    pub subscribe: String,
+    /// The agency's Ed25519 public key (base64 or hex), or @FILE.
+    #[arg(long)]
+    pub public_key: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The agency's code name.
+    #[arg(long)]
+    pub agency: String,
+    /// Only evidence recorded on or after this time (RFC 3339, or a date YYYY-MM-DD).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Only evidence recorded before this time (RFC 3339, or a date YYYY-MM-DD).
+    #[arg(long)]
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyExchangeArgs {
+    /// The export (JSON lines), or - for stdin.
+    pub file: PathBuf,
+    /// The deployment's published keys: the JSON of GET /api/v1/keys (a file).
+    #[arg(long)]
+    pub keys: PathBuf,
+}
+
+fn key_arg(text: &str) -> Result<String, AppError> {
+    match text.strip_prefix('@') {
+        Some(p) => std::fs::read_to_string(p)
+            .map(|s| s.trim().to_string())
+            .map_err(|e| {
+                AppError::bad_request(
+                    "public_key",
+                    format!("无法读取公钥文件 {p} (cannot read the key file): {e}"),
+                )
+            }),
+        None => Ok(text.to_string()),
+    }
+}
+
+fn input(a: &AgencyArgs) -> Result<AgencyInput, AppError> {
+    Ok(AgencyInput {
+        name: a.name.clone(),
+        display_name: a.display_name.clone(),
+        kind: a.kind.clone(),
+        endpoint: a.endpoint.clone(),
+        subscriptions: a.subscribe.clone(),
+        subscription_list: None,
+        public_key: key_arg(&a.public_key)?,
+    })
+}
+
+fn time_arg(
+    field: &str,
+    text: Option<&str>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, AppError> {
+    let Some(t) = text.map(str::trim) else {
+        return Ok(None);
+    };
+    if let Ok(d) = chrono::DateTime::parse_from_rfc3339(t) {
+        return Ok(Some(d.with_timezone(&chrono::Utc)));
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        return Ok(d.and_hms_opt(0, 0, 0).map(|x| x.and_utc()));
+    }
+    Err(AppError::bad_request(
+        field,
+        format!(
+            "{t:?} 不是时间，应为 RFC 3339 或 YYYY-MM-DD (not a time; use RFC 3339 or YYYY-MM-DD)"
+        ),
+    ))
+}
+
+pub async fn run(db: &Db, cmd: ExchangeCommand) -> Result<ExitCode, AppError> {
+    match cmd {
+        ExchangeCommand::Agency(AgencyCommand::Add(a)) => {
+            let mut tx = db.begin().await?;
+            let (agency, secret) = agency::add(&mut tx, &Actor::cli(), &input(&a)?).await?;
+            tx.commit().await?;
+            println!("{}", agency.to_json());
+            eprintln!("回调 API 密钥 (callback API key, shown once): {secret}");
+        }
+        ExchangeCommand::Agency(AgencyCommand::List) => {
+            for a in agency::list(db).await? {
+                println!("{}", a.to_json());
+            }
+        }
+        ExchangeCommand::Agency(AgencyCommand::Change(a)) => {
+            let mut tx = db.begin().await?;
+            let agency = agency::change(&mut tx, &Actor::cli(), &a.name, &input(&a)?).await?;
+            tx.commit().await?;
+            println!("{}", agency.to_json());
+        }
+        ExchangeCommand::Agency(AgencyCommand::Disable { name }) => {
+            let mut tx = db.begin().await?;
+            let agency = agency::disable(&mut tx, &Actor::cli(), &name).await?;
+            tx.commit().await?;
+            println!("{}", agency.to_json());
+        }
+        ExchangeCommand::Status => {
+            let counts: serde_json::Map<String, serde_json::Value> = delivery::counts(db)
+                .await?
+                .into_iter()
+                .map(|(k, v)| (k, v.into()))
+                .collect();
+            println!("{}", serde_json::Value::Object(counts));
+        }
+        ExchangeCommand::Emit { count, kind } => {
+            if !kind.starts_with("bench.") || kind.len() > 100 {
+                return Err(AppError::bad_request(
+                    "kind",
+                    "事件类型须以 bench. 开头 (the kind must start with bench.)",
+                ));
+            }
+            let mut left = count;
+            let mut seq = 0u64;
+            while left > 0 {
+                let n = left.min(1000);
+                let mut tx = db.begin().await?;
+                for _ in 0..n {
+                    seq += 1;
+                    amr_kernel::events::append(
+                        &mut tx,
+                        amr_kernel::events::NewEvent::internal(
+                            &kind,
+                            serde_json::json!({"seq": seq}),
+                        )
+                        .actor("cli"),
+                    )
+                    .await?;
+                }
+                tx.commit().await?;
+                left -= n;
+            }
+            eprintln!("已写入 {count} 个事件 (appended {count} events of kind {kind})");
+        }
+        ExchangeCommand::Export(a) => {
+            let agency = agency::by_name(db, &a.agency).await?.ok_or_else(|| {
+                AppError::bad_request(
+                    "agency",
+                    format!("没有名为 {:?} 的机构 (no such agency)", a.agency),
+                )
+            })?;
+            let from = time_arg("from", a.from.as_deref())?;
+            let to = time_arg("to", a.to.as_deref())?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let n = evidence::export(db, &agency, from, to, &mut out).await?;
+            eprintln!("已导出 {n} 条凭证 (exported {n} evidence lines)");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `amr verify exchange FILE --keys KEYS`: exit 0 when every signature verifies, 1 when any
+/// line fails (each named on stderr), 2 when the input cannot be read.
+pub fn verify(a: VerifyExchangeArgs) -> Result<ExitCode, AppError> {
+    let keys_text = std::fs::read_to_string(&a.keys).map_err(|e| {
+        AppError::bad_request(
+            "keys",
+            format!(
+                "无法读取公钥文件 {} (cannot read the keys file): {e}",
+                a.keys.display()
+            ),
+        )
+    })?;
+    let keys = amr_kernel::signing::parse_key_set(&keys_text)
+        .map_err(|e| AppError::bad_request("keys", e))?;
+    let report = if a.file.as_os_str() == "-" {
+        evidence::verify(std::io::stdin().lock(), &keys)
+    } else {
+        let f = std::fs::File::open(&a.file).map_err(|e| {
+            AppError::bad_request(
+                "file",
+                format!("无法读取 {} (cannot read the file): {e}", a.file.display()),
+            )
+        })?;
+        evidence::verify(BufReader::new(f), &keys)
+    };
+    if report.problems.is_empty() && report.checked > 0 {
+        println!(
+            "全部签名有效 (every signature verifies): {} 条凭证, {} 个机构 ({} evidence lines, {} agencies)",
+            report.checked, report.agencies, report.checked, report.agencies
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    for p in &report.problems {
+        eprintln!("{p}");
+    }
+    if report.checked == 0 && report.problems.is_empty() {
+        eprintln!("文件中没有凭证 (the file holds no evidence)");
+    }
+    println!(
+        "验证失败 (VERIFICATION FAILED): {} 处问题, {} 条通过 ({} problems, {} lines verified)",
+        report.problems.len(),
+        report.checked,
+        report.problems.len(),
+        report.checked
+    );
+    Ok(ExitCode::from(1))
+}
+
+/// The four agencies of suspension in one go, simulated in this process for the demo: each
+/// on a free port, registered (or its endpoint updated) under its code name with the demo key
+/// derived from the name; social security fails its first two calls.
+pub async fn demo_agencies(
+    db: &Db,
+    amr_url: &str,
+) -> Result<Vec<amr_exchange::sim::Running>, AppError> {
+    use amr_exchange::sim::{AmrKeys, SimConfig};
+    let mut running = Vec::new();
+    for (name, display) in [
+        ("tax", "国家税务总局山东省税务局（模拟）"),
+        ("social_security", "山东省人力资源和社会保障厅（模拟）"),
+        ("medical_insurance", "山东省医疗保障局（模拟）"),
+        ("housing_fund", "济南住房公积金中心（模拟）"),
+    ] {
+        let seed = crate::agency_sim::demo_seed(name);
+        let sim = amr_exchange::sim::start(
+            SimConfig {
+                name: name.into(),
+                kind: name.into(),
+                fail_rate: 0.0,
+                fail_first: if name == "social_security" { 2 } else { 0 },
+                delay: std::time::Duration::from_millis(200),
+                keys: AmrKeys::Url(amr_url.to_string()),
+                seed,
+                callback: None,
+            },
+            "127.0.0.1:0",
+        )
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+        let input = AgencyInput {
+            name: name.into(),
+            display_name: display.into(),
+            kind: name.into(),
+            endpoint: sim.url(),
+            subscriptions: "registry.suspension.".into(),
+            subscription_list: None,
+            public_key: sim.public_key.clone(),
+        };
+        let mut tx = db.begin().await?;
+        match agency::by_name(db, name).await? {
+            Some(a) if a.active => {
+                agency::change(&mut tx, &Actor::system(), name, &input).await?;
+            }
+            Some(_) => {}
+            None => {
+                agency::add(&mut tx, &Actor::system(), &input).await?;
+            }
+        }
+        tx.commit().await?;
+        println!("模拟机构 (simulated agency) {name}: {}", sim.url());
+        running.push(sim);
+    }
+    Ok(running)
+}
