@@ -49,7 +49,8 @@ pub struct TaxAnswer {
     pub answered_at: String,
 }
 
-pub type TaxFuture<'a> = Pin<Box<dyn Future<Output = Result<Option<TaxAnswer>, AppError>> + Send + 'a>>;
+pub type TaxFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Option<TaxAnswer>, AppError>> + Send + 'a>>;
 
 /// Where annual-report figures come from. `Ok(None)`: the agency has no record of the
 /// enterprise for that year (the enterprise fills the items in itself). An error: the agency
