@@ -121,7 +121,7 @@ async fn a_market_pays_first_and_recovers_from_the_seller() {
             v["message"]
                 .as_str()
                 .unwrap()
-                .starts_with("超过承诺的单笔赔付上限 2000.00 元"),
+                .starts_with("amount: 超过承诺的单笔赔付上限 2000.00 元"),
             "{v}"
         );
         let (s, v) = post(&app, Some(&officer), &format!("/api/v1/office/complaints/{number}/advance-payment"), json!({"payer_uscc": market, "seller_name": "某服装摊位", "amount": "680.50", "paid_on": "2026-09-29"})).await;
@@ -184,7 +184,7 @@ async fn a_market_pays_first_and_recovers_from_the_seller() {
             v["message"]
                 .as_str()
                 .unwrap()
-                .starts_with("追偿合计不能超过先行赔付的 680.50 元"),
+                .starts_with("amount: 追偿合计不能超过先行赔付的 680.50 元"),
             "{v}"
         );
         let (s, v) = post(

@@ -53,7 +53,13 @@ async fn shops_pledge_consumers_find_them_and_breaches_are_counted() {
             let (s, v) = post(&app, Some(&firm), "/api/v1/portal/pledges", body).await;
             assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
             assert_eq!(v["field"], field, "{v}");
-            assert!(v["message"].as_str().unwrap().starts_with(words), "{v}");
+            assert!(
+                v["message"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(&format!("{field}: {words}")),
+                "{v}"
+            );
         }
         // Not logged in, or an officer on the portal route: refused.
         let (s, _) = post(

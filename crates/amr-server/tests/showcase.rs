@@ -39,7 +39,10 @@ async fn a_unit_is_noticed_objected_to_awarded_rechecked_and_removed() {
         assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
         assert_eq!(v["field"], "statement");
         assert!(
-            v["message"].as_str().unwrap().starts_with("申报材料"),
+            v["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("statement: 申报材料"),
             "{v}"
         );
         let (s, v) = post(
