@@ -8,6 +8,7 @@
 
 mod browser_support;
 mod confidence_support;
+#[allow(unused_imports)] // the shared harness re-exports more than this test uses
 mod support;
 
 use std::time::{Duration, Instant};
