@@ -5,10 +5,17 @@
 //!   officers' queue and actions, tracking, per-enterprise statistics (`docs/COMPLAINTS.md`).
 //! - [`contract`]: the clause rules (`data/contract_rules.toml`, run by the kernel's
 //!   text-rule engine), the reports, the model contracts, their pages.
+//! - [`pledge`]: offline no-reason-return pledges (线下无理由退货), searchable by the public.
+//! - [`showcase`]: demonstration units (放心消费示范单位): application, notice, objections,
+//!   award, re-check, removal.
+//! - [`compensation`]: advance compensation (先行赔付) by markets and platforms on complaints.
 #![forbid(unsafe_code)]
 
+pub mod compensation;
 pub mod complaint;
 pub mod contract;
+pub mod pledge;
+pub mod showcase;
 
 use amr_web::{AppState, WebModule};
 use axum::Router;
@@ -24,19 +31,30 @@ pub fn migrations() -> amr_kernel::db::MigrationSet {
 
 /// The templates and texts of every part.
 pub fn modules() -> Vec<WebModule> {
-    vec![contract::web::module(), complaint::module()]
+    vec![
+        contract::web::module(),
+        complaint::module(),
+        pledge::web::module(),
+    ]
 }
 
 /// The JSON API routes (outside the page frame), Open311 included.
 pub fn api_routes(deps: complaint::Deps) -> Router<AppState> {
     contract::web::api_routes()
         .merge(complaint::api::routes(deps.clone()))
+        .merge(pledge::web::api_routes(deps.clone()))
+        .merge(showcase::web::api_routes(deps.clone()))
+        .merge(compensation::web::api_routes(deps.clone()))
         .merge(complaint::open311::routes(deps))
 }
 
 /// The page routes (the server merges them inside the page frame).
 pub fn page_routes(deps: complaint::Deps) -> Router<AppState> {
-    contract::web::page_routes().merge(complaint::pages::routes(deps))
+    contract::web::page_routes()
+        .merge(pledge::web::page_routes(deps.clone()))
+        .merge(showcase::web::page_routes(deps.clone()))
+        .merge(compensation::web::page_routes(deps.clone()))
+        .merge(complaint::pages::routes(deps))
 }
 
 /// The sections this crate adds to the public entity page.

@@ -55,13 +55,30 @@ impl BusinessDirectory for RegistryDirectory {
 /// The ODR sweep and the escalation: at start, then every 10 minutes, complaints whose
 /// business let its 10 working days pass go to the county bureau
 /// (`amr_consumer::complaint::flow::sweep_odr`), and consumer matters past a deadline are
-/// escalated up the jurisdiction (the kernel's `escalate_overdue` on the complaint engine);
+/// escalated up the jurisdiction (the kernel's `escalate_overdue` on an engine of every kind
+/// in `amr_consumer::matter_kinds`);
 /// both idempotent. `fixed_today` is the server's fixed day, if it has one.
 pub async fn odr_sweeper(
     db: Db,
     fixed_today: Option<chrono::NaiveDate>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    // The sweep reads every running clock, so its engine must declare every kind that has
+    // matters: all of this context's (complaints, reports, help requests, clause reports).
+    // The complaint engine alone would stop at the first overdue clause report.
+    let sweep = match amr_kernel::matter::Engine::new(&amr_consumer::matter_kinds()) {
+        Ok(e) => e,
+        Err(p) => {
+            tracing::error!(problems = %p.join("; "), "the consumer matter kinds do not declare");
+            return;
+        }
+    };
+    match amr_kernel::calendar_store::load(&db).await {
+        Ok(cal) => sweep.set_calendar(cal),
+        Err(e) => {
+            tracing::warn!(error = %e, "the imported calendar could not be read; the escalation uses the embedded one")
+        }
+    }
     loop {
         let today = fixed_today.unwrap_or_else(amr_kernel::matter::today);
         let mut pause = std::time::Duration::from_secs(600);
@@ -77,10 +94,7 @@ pub async fn odr_sweeper(
             }
         }
         // Overdue complaints, reports and help requests go up the jurisdiction (督办).
-        match amr_consumer::complaint::engine()
-            .escalate_overdue(&db, today)
-            .await
-        {
+        match sweep.escalate_overdue(&db, today).await {
             Ok(r) if r.escalated > 0 => {
                 tracing::info!(
                     escalated = r.escalated,

@@ -4,6 +4,7 @@
 //! officers elsewhere do not see it, model contracts are kept by officers and listed to the
 //! public, and bad input is refused with nothing stored.
 
+mod confidence_support;
 mod support;
 
 use amr_kernel::auth::Role;
@@ -340,6 +341,65 @@ async fn officers_keep_model_contracts_the_public_reads_them() {
             .await
             .unwrap();
         assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
+        app.stop().await;
+    }
+}
+
+/// The escalation sweep reads every running clock: one engine must know every consumer kind.
+/// A clause report (its clock started first) and a complaint are both overdue on 2026-11-30;
+/// the sweep of a server on that day escalates both up the jurisdiction.
+#[tokio::test]
+async fn an_overdue_clause_report_is_escalated_beside_the_complaints() {
+    for backend in backends() {
+        let app = confidence_support::app(backend).await;
+        let mut tx = app.db.begin().await.unwrap();
+        let report = amr_consumer::contract::store::file_report(
+            &mut tx,
+            &amr_kernel::matter::Acting::system(),
+            &amr_consumer::contract::store::ReportInput {
+                business_name: "济南某健身会所".into(),
+                division: "370102".into(),
+                clause: "会员卡一经售出概不退款，本店保留最终解释权。".into(),
+                ..Default::default()
+            },
+            confidence_support::day("2026-09-28"),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let shop = confidence_support::register(&app, "济南泉城服饰有限公司", "370102001").await;
+        let complaint =
+            confidence_support::complaint_about(&app, &shop, "大衣开线，门店拒绝维修和退货。")
+                .await;
+        let later = confidence_support::Later::start(&app, "2026-11-30").await;
+        let sql =
+            "SELECT COUNT(*) FROM matters WHERE number IN ($1, $2) AND escalated_to IS NOT NULL";
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let n: i64 = match &app.db {
+                amr_kernel::db::Db::Sqlite(p) => sqlx::query_scalar(sql)
+                    .bind(&report.number)
+                    .bind(&complaint)
+                    .fetch_one(p)
+                    .await
+                    .unwrap(),
+                amr_kernel::db::Db::Postgres(p) => sqlx::query_scalar(sql)
+                    .bind(&report.number)
+                    .bind(&complaint)
+                    .fetch_one(p)
+                    .await
+                    .unwrap(),
+            };
+            if n == 2 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "escalated {n} of the 2 overdue matters"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        later.stop().await;
         app.stop().await;
     }
 }
