@@ -408,6 +408,13 @@ async fn agencies_render(
     form: Value,
     errors: Value,
 ) -> Result<Response, PageError> {
+    // Every field of the form is defined (empty when not entered): the templates print them.
+    let mut filled = json!({"name": "", "display_name": "", "kind": "", "endpoint": "",
+        "subscriptions": "", "public_key": ""});
+    if let (Some(f), Value::Object(given)) = (filled.as_object_mut(), form) {
+        f.extend(given);
+    }
+    let form = filled;
     let list: Vec<Value> = agency::list(&state.db)
         .await?
         .iter()

@@ -757,8 +757,18 @@ async fn tax_figures_come_signed_from_the_tax_agency_and_stuck_deliveries_are_es
             .unwrap();
         assert_eq!(page.status(), StatusCode::OK);
         assert!(page.text().await.unwrap().contains(&uscc));
-        // TODO(unfinished): the administrator's page /admin/exchange/agencies answers 500 in
-        // this test (cause not found in time); the JSON API and the CLI manage agencies.
+        let page = client()
+            .get(app.url("/admin/exchange/agencies"))
+            .header("cookie", &admin.cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains("住房公积金") && html.contains("<code>tax</code>"),
+            "{html}"
+        );
         app.stop().await;
     }
 }
