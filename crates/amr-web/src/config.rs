@@ -88,6 +88,14 @@ impl std::fmt::Debug for IdentityVerifierConfig {
     }
 }
 
+impl ServerConfig {
+    /// The server's day: its fixed day when it has one (tests, training deployments), else
+    /// today in China. Deadlines, windows and sweeps count from it.
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.fixed_today.unwrap_or_else(amr_kernel::matter::today)
+    }
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {

@@ -69,10 +69,7 @@ pub async fn load_calendar(db: &Db) -> Result<(), AppError> {
 /// The day deadlines count from: the server's fixed day if it has one (tests, training
 /// deployments), else today in China.
 pub fn today(state: &AppState) -> NaiveDate {
-    state
-        .config
-        .fixed_today
-        .unwrap_or_else(amr_kernel::matter::today)
+    state.config.today()
 }
 
 /// A business as the registry knows it.

@@ -26,7 +26,7 @@ use amr_web::page::{PageError, Viewer, render};
 
 use super::model::{self, FINANCIAL, Form, ReportInput, TaxResult, yuan};
 use super::{rules, store};
-use crate::model::{Entity, today_in_china};
+use crate::model::Entity;
 
 /// The tax agency, as the server wires it.
 #[derive(Clone)]
@@ -34,7 +34,7 @@ pub struct Tax(pub Arc<dyn TaxDataSource>);
 
 /// The server's day (its fixed day in tests and demos, else today in China).
 pub fn today(state: &AppState) -> NaiveDate {
-    state.config.fixed_today.unwrap_or_else(today_in_china)
+    state.config.today()
 }
 
 fn path_uscc(uscc: &str) -> Result<String, AppError> {
