@@ -25,6 +25,7 @@ use amr_kernel::db::{Db, Tx};
 use amr_kernel::error::AppError;
 use amr_kernel::events::runner::Consumer;
 use amr_kernel::events::{self, Event, NewEvent};
+use amr_kernel::outbound::Outbound;
 use amr_kernel::signing::Keyring;
 use amr_kernel::{on_conn, on_tx};
 
@@ -228,6 +229,9 @@ pub struct SenderOptions {
     pub poll: Duration,
     /// A delivery without a final answer this long after it was made is escalated.
     pub stuck_after: Duration,
+    /// Extra trusted root certificates (PEM) for https endpoints, besides the system's
+    /// (`AMR_EXCHANGE_CA_FILE`): agencies on a government network often use their own CA.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for SenderOptions {
@@ -240,6 +244,7 @@ impl Default for SenderOptions {
             batch: 256,
             poll: Duration::from_millis(500),
             stuck_after: Duration::from_secs(24 * 3600),
+            ca_file: None,
         }
     }
 }
@@ -283,19 +288,29 @@ async fn due(db: &Db, limit: i64) -> Result<Vec<Due>, AppError> {
     .await?))
 }
 
-/// The HTTP client the sender and the tax source use (no proxy from the environment).
-pub fn http_client(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(5)))
-        .no_proxy()
-        .build()
-        .unwrap_or_default()
+/// The most of an agency's answer that is read (acknowledgements and tax answers are small).
+pub const MAX_ANSWER_BYTES: usize = 1 << 20;
+
+/// The HTTP(S) client the sender and the tax source use: the kernel's outbound client (rustls
+/// on ring; the system's roots plus `ca_file`; no proxy from the environment; no redirects),
+/// `timeout` for a whole exchange, answers capped at [`MAX_ANSWER_BYTES`].
+pub fn http_client(
+    timeout: Duration,
+    ca_file: Option<&std::path::Path>,
+) -> Result<Outbound, AppError> {
+    Outbound::new(timeout, MAX_ANSWER_BYTES, ca_file, "AMR_EXCHANGE_CA_FILE")
 }
 
 /// Sends due deliveries until `shutdown`; escalates stuck ones once a minute.
 pub async fn run_sender(db: Db, opts: SenderOptions, mut shutdown: watch::Receiver<bool>) {
-    let client = http_client(opts.timeout);
+    let client = match http_client(opts.timeout, opts.ca_file.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            // `exchange_wiring::spawn` checks the same settings before the server starts.
+            tracing::error!(error = %e, "the exchange's HTTP client cannot be built; nothing is sent");
+            return;
+        }
+    };
     let mut commits = events::subscribe();
     let mut last_sweep: Option<std::time::Instant> = None;
     loop {
@@ -347,36 +362,35 @@ pub async fn run_sender(db: Db, opts: SenderOptions, mut shutdown: watch::Receiv
 /// One attempt: POST, then either apply the signed answer or schedule the next attempt.
 async fn send_one(
     db: &Db,
-    client: &reqwest::Client,
+    client: &Outbound,
     opts: &SenderOptions,
     d: Due,
 ) -> Result<(), AppError> {
     let sent = client
-        .post(&d.endpoint)
-        .header("content-type", "application/json")
-        .header(proto::HEADER_KEY_ID, &d.key_id)
-        .header(proto::HEADER_SIGNATURE, &d.signature)
-        .header(proto::HEADER_IDEMPOTENCY, &d.idempotency_key)
-        .body(d.body.clone())
-        .send()
+        .post(
+            &d.endpoint,
+            &[
+                ("content-type", "application/json"),
+                (proto::HEADER_KEY_ID, &d.key_id),
+                (proto::HEADER_SIGNATURE, &d.signature),
+                (proto::HEADER_IDEMPOTENCY, &d.idempotency_key),
+            ],
+            d.body.clone().into_bytes(),
+        )
         .await;
     let problem = match sent {
-        Err(e) => format!("发送失败 (send failed): {}", short(&e.to_string())),
+        Err(e) => format!("发送失败 (send failed): {}", short(&e)),
         Ok(resp) => {
-            let status = resp.status();
-            let sig = resp
-                .headers()
-                .get(proto::HEADER_SIGNATURE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            let body = match resp.text().await {
+            let status = resp.status;
+            let sig = resp.header(proto::HEADER_SIGNATURE).map(str::to_string);
+            let body = match String::from_utf8(resp.body.to_vec()) {
                 Ok(b) => b,
-                Err(e) => {
+                Err(_) => {
                     return retry(
                         db,
                         opts,
                         &d,
-                        &format!("读取应答失败 (reading the answer failed): {e}"),
+                        "应答不是 UTF-8 文本 (the answer is not UTF-8 text)",
                     )
                     .await;
                 }

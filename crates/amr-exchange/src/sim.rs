@@ -143,7 +143,11 @@ pub async fn start(config: SimConfig, listen: &str) -> std::io::Result<Running> 
         applied: Mutex::new(HashSet::new()),
         calls: AtomicU64::new(0),
         stats: stats.clone(),
-        client: crate::delivery::http_client(Duration::from_secs(10)),
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .no_proxy()
+            .build()
+            .unwrap_or_default(),
         config,
     });
     let public_key = signing::encode_public_key(&sim.key.verifying_key());

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use amr_kernel::db::Db;
 use amr_kernel::error::AppError;
+use amr_kernel::outbound::Outbound;
 use amr_kernel::signing::Keyring;
 use amr_kernel::tax::{TaxAnswer, TaxDataSource, TaxFuture};
 
@@ -20,16 +21,22 @@ use crate::proto::{self, TaxAnswerBody, TaxRequest};
 pub struct ExchangeTaxSource {
     pub db: Db,
     pub keys: Arc<Keyring>,
-    pub timeout: Duration,
+    client: Outbound,
 }
 
 impl ExchangeTaxSource {
-    pub fn new(db: Db, keys: Arc<Keyring>) -> ExchangeTaxSource {
-        ExchangeTaxSource {
+    /// A source asking with a 10 s time limit, trusting the system's roots and those of
+    /// `ca_file` (PEM) for an https endpoint.
+    pub fn new(
+        db: Db,
+        keys: Arc<Keyring>,
+        ca_file: Option<&std::path::Path>,
+    ) -> Result<ExchangeTaxSource, AppError> {
+        Ok(ExchangeTaxSource {
             db,
             keys,
-            timeout: Duration::from_secs(10),
-        }
+            client: crate::delivery::http_client(Duration::from_secs(10), ca_file)?,
+        })
     }
 
     async fn ask(&self, uscc: &str, year: i32) -> Result<Option<TaxAnswer>, AppError> {
@@ -73,26 +80,31 @@ impl ExchangeTaxSource {
         )
         .await?;
         tx.commit().await?;
-        let resp = crate::delivery::http_client(self.timeout)
-            .post(&a.endpoint)
-            .header("content-type", "application/json")
-            .header(proto::HEADER_KEY_ID, signed.key_id.to_string())
-            .header(proto::HEADER_SIGNATURE, &sig)
-            .body(body)
-            .send()
+        let key_id = signed.key_id.to_string();
+        let resp = self
+            .client
+            .post(
+                &a.endpoint,
+                &[
+                    ("content-type", "application/json"),
+                    (proto::HEADER_KEY_ID, &key_id),
+                    (proto::HEADER_SIGNATURE, &sig),
+                ],
+                body.into_bytes(),
+            )
             .await
-            .map_err(|_| unavailable("税务部门无应答 (the tax agency did not answer)"))?;
+            .map_err(|e| {
+                tracing::warn!(error = %e, "asking the tax agency failed");
+                unavailable("税务部门无应答 (the tax agency did not answer)")
+            })?;
         let their_sig = resp
-            .headers()
-            .get(proto::HEADER_SIGNATURE)
-            .and_then(|v| v.to_str().ok())
+            .header(proto::HEADER_SIGNATURE)
             .unwrap_or_default()
             .to_string();
-        let status = resp.status();
-        let answer = resp
-            .text()
-            .await
-            .map_err(|_| unavailable("税务部门应答中断 (the tax agency's answer broke off)"))?;
+        let status = resp.status;
+        let answer = String::from_utf8(resp.body.to_vec()).map_err(|_| {
+            unavailable("税务部门应答不是文本 (the tax agency's answer is not text)")
+        })?;
         let key = a.verifying_key()?;
         if !status.is_success() || !proto::check(&key, proto::TAG_TAX_ANSWER, &answer, &their_sig) {
             return Err(unavailable(

@@ -9,6 +9,8 @@
 //!   working days, escalation, timeline, ledger export.
 //! - [`textrules`]: the text-rule engine (rule files, Aho-Corasick prefilter, precise
 //!   patterns, spans with the rule and its legal basis).
+//! - [`outbound`]: HTTP(S) calls to other systems (rustls on ring, system roots plus a CA
+//!   file, time limit, answer cap).
 //! - [`signing`]: the deployment's Ed25519 signing keys (key file, published public keys,
 //!   sign/verify, rotation).
 //! - [`tax`]: the port through which annual reports get tax figures (`TaxDataSource`),
@@ -27,6 +29,7 @@ pub mod db;
 pub mod error;
 pub mod events;
 pub mod matter;
+pub mod outbound;
 pub mod search;
 pub mod signing;
 pub mod tax;

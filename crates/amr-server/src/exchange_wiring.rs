@@ -5,7 +5,8 @@
 //! The sender's pacing is [`sender_options`]: the defaults of
 //! `amr_exchange::delivery::SenderOptions`, with `AMR_EXCHANGE_STUCK_AFTER_SECS` (when a
 //! delivery without a final answer is escalated; default 24 h) and
-//! `AMR_EXCHANGE_BACKOFF_MS` (the first retry's wait; default 2 s) read from the environment;
+//! `AMR_EXCHANGE_BACKOFF_MS` (the first retry's wait; default 2 s) and `AMR_EXCHANGE_CA_FILE`
+//! (extra trusted roots, PEM, for https agency endpoints) read from the environment;
 //! tests set them in-process with [`set_sender_options`].
 
 use std::sync::{Arc, Mutex};
@@ -43,27 +44,42 @@ pub fn sender_options() -> SenderOptions {
     if let Some(ms) = env("AMR_EXCHANGE_BACKOFF_MS") {
         o.base_backoff = Duration::from_millis(ms.max(1));
     }
+    if let Some(f) = std::env::var_os("AMR_EXCHANGE_CA_FILE").filter(|f| !f.is_empty()) {
+        o.ca_file = Some(f.into());
+    }
     o
 }
 
-/// Starts the delivery follower and the sender.
-pub fn spawn(state: &AppState, keys: Arc<Keyring>, shutdown: watch::Receiver<bool>) {
+/// Starts the delivery follower and the sender. A CA file that cannot be used
+/// (`AMR_EXCHANGE_CA_FILE`) stops the start with the reason.
+pub fn spawn(
+    state: &AppState,
+    keys: Arc<Keyring>,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), amr_kernel::error::AppError> {
+    let opts = sender_options();
+    delivery::http_client(opts.timeout, opts.ca_file.as_deref())?;
     tokio::spawn(amr_kernel::events::runner::run(
         state.db.clone(),
         DeliveryFollower { keys },
         amr_kernel::events::runner::RunnerOptions::default(),
         shutdown.clone(),
     ));
-    tokio::spawn(delivery::run_sender(
-        state.db.clone(),
-        sender_options(),
-        shutdown,
-    ));
+    tokio::spawn(delivery::run_sender(state.db.clone(), opts, shutdown));
+    Ok(())
 }
 
 /// The annual reports' source of tax figures: the registered tax agency through the exchange.
 /// The integrator swaps the registry's default (`NoTaxData`) for this one with
-/// `exchange_wiring::tax_source(state.db.clone(), keys.clone())`.
-pub fn tax_source(db: amr_kernel::db::Db, keys: Arc<Keyring>) -> Arc<dyn TaxDataSource> {
-    Arc::new(amr_exchange::tax::ExchangeTaxSource::new(db, keys))
+/// `exchange_wiring::tax_source(state.db.clone(), keys.clone())?` (an unusable `AMR_EXCHANGE_CA_FILE` is an error).
+pub fn tax_source(
+    db: amr_kernel::db::Db,
+    keys: Arc<Keyring>,
+) -> Result<Arc<dyn TaxDataSource>, amr_kernel::error::AppError> {
+    let opts = sender_options();
+    Ok(Arc::new(amr_exchange::tax::ExchangeTaxSource::new(
+        db,
+        keys,
+        opts.ca_file.as_deref(),
+    )?))
 }

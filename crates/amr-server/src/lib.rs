@@ -197,15 +197,19 @@ async fn start_on(
     // Complaint deadlines count in the database's calendar (imported years included).
     amr_consumer::complaint::load_calendar(&state.db).await?;
     tracing::info!(key_id = %keys.key_id(), "signing key loaded");
+    // Without ports given, annual reports ask the tax agency registered in the exchange
+    // (built first: a bad exchange setting stops the start before any worker runs).
+    let ports = match ports {
+        Some(p) => p,
+        None => Ports {
+            tax: exchange_wiring::tax_source(state.db.clone(), keys.clone())?,
+        },
+    };
     let (tx, rx) = watch::channel(false);
     let state = state.with_shutdown(rx.clone());
+    exchange_wiring::spawn(&state, keys.clone(), rx.clone())?;
     spawn_workers(&state, index.clone(), rx.clone());
     api::log::spawn_follower(&state, keys.clone(), rx.clone());
-    exchange_wiring::spawn(&state, keys.clone(), rx.clone());
-    // Without ports given, annual reports ask the tax agency registered in the exchange.
-    let ports = ports.unwrap_or_else(|| Ports {
-        tax: exchange_wiring::tax_source(state.db.clone(), keys.clone()),
-    });
     let app =
         router_with(state, index, keys, ports).into_make_service_with_connect_info::<SocketAddr>();
     let mut stop = rx;

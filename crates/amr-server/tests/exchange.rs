@@ -693,7 +693,7 @@ async fn tax_figures_come_signed_from_the_tax_agency_and_stuck_deliveries_are_es
             .await
             .unwrap(),
         );
-        let source = amr_server::exchange_wiring::tax_source(app.db.clone(), keys);
+        let source = amr_server::exchange_wiring::tax_source(app.db.clone(), keys).unwrap();
         let (uscc, firm) = new_firm(&app, "firm").await;
         // No tax agency yet: unavailable.
         assert!(matches!(

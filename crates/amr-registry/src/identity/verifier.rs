@@ -359,11 +359,6 @@ pub fn valid_reference(r: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'/' | b'-'))
 }
 
-type HttpsClient = hyper_util::client::legacy::Client<
-    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
-    http_body_util::Full<bytes::Bytes>,
->;
-
 /// The product's verifier: asks the credential registry's HTTP endpoint (hyper, rustls on
 /// ring; the system's root certificates plus an optional CA file; no redirects followed, no
 /// proxy).
@@ -372,7 +367,7 @@ pub struct HttpVerifier {
     url: http::Uri,
     api_key: Option<String>,
     timeout: Duration,
-    client: HttpsClient,
+    client: amr_kernel::outbound::Outbound,
 }
 
 impl std::fmt::Debug for HttpVerifier {
@@ -403,45 +398,6 @@ struct VerifyResponseBody {
     fields: Vec<String>,
 }
 
-/// The trusted roots: the system's store and the certificates of `ca_file`.
-fn root_store(ca_file: Option<&Path>) -> Result<rustls::RootCertStore, AppError> {
-    let mut roots = rustls::RootCertStore::empty();
-    let native = rustls_native_certs::load_native_certs();
-    for e in &native.errors {
-        tracing::debug!(error = %e, "a system root certificate could not be loaded");
-    }
-    roots.add_parsable_certificates(native.certs);
-    if let Some(path) = ca_file {
-        let setting = |m: String| AppError::config("identity_verifier_ca_file", m);
-        use rustls::pki_types::CertificateDer;
-        use rustls::pki_types::pem::PemObject;
-        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-            .map_err(|e| setting(format!("无法读取 {} (cannot read): {e}", path.display())))?
-            .collect::<Result<_, _>>()
-            .map_err(|e| {
-                setting(format!(
-                    "{} 不是 PEM 证书 (is not a PEM bundle): {e}",
-                    path.display()
-                ))
-            })?;
-        if certs.is_empty() {
-            return Err(setting(format!(
-                "{} 中没有证书 (holds no certificate)",
-                path.display()
-            )));
-        }
-        for c in certs {
-            roots.add(c).map_err(|e| {
-                setting(format!(
-                    "{} 中的证书无效 (a bad certificate): {e}",
-                    path.display()
-                ))
-            })?;
-        }
-    }
-    Ok(roots)
-}
-
 impl HttpVerifier {
     /// A verifier for `url` (http or https) with an optional bearer key, a total time limit per
     /// request, and optional extra root certificates (PEM).
@@ -466,23 +422,12 @@ impl HttpVerifier {
                 "须在 1 到 120 秒之间 (must be between 1 and 120 seconds)",
             ));
         }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| setting(format!("TLS: {e}")))?
-            .with_root_certificates(root_store(ca_file)?)
-            .with_no_client_auth();
-        let mut plain = hyper_util::client::legacy::connect::HttpConnector::new();
-        plain.enforce_http(false);
-        plain.set_connect_timeout(Some(timeout.min(Duration::from_secs(5))));
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(plain);
-        let client =
-            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                .build(connector);
+        let client = amr_kernel::outbound::Outbound::new(
+            timeout,
+            MAX_RESPONSE_BYTES,
+            ca_file,
+            "identity_verifier_ca_file",
+        )?;
         Ok(HttpVerifier {
             url: parsed,
             api_key: api_key.filter(|k| !k.is_empty()),
@@ -491,31 +436,22 @@ impl HttpVerifier {
         })
     }
 
-    /// Sends the request and reads at most [`MAX_RESPONSE_BYTES`] of the answer.
+    /// Sends the request and reads at most [`MAX_RESPONSE_BYTES`] of the answer, within the
+    /// time limit (the kernel's outbound client).
     async fn exchange(&self, body: Vec<u8>) -> Result<(http::StatusCode, bytes::Bytes), String> {
-        use http_body_util::BodyExt;
-        let mut req = http::Request::post(self.url.clone())
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .header(http::header::ACCEPT, "application/json");
-        if let Some(k) = &self.api_key {
-            req = req.header(http::header::AUTHORIZATION, format!("Bearer {k}"));
+        let bearer = self.api_key.as_ref().map(|k| format!("Bearer {k}"));
+        let mut headers = vec![
+            ("content-type", "application/json"),
+            ("accept", "application/json"),
+        ];
+        if let Some(b) = &bearer {
+            headers.push(("authorization", b.as_str()));
         }
-        let req = req
-            .body(http_body_util::Full::new(bytes::Bytes::from(body)))
-            .map_err(|e| format!("building the request failed: {e}"))?;
-        let resp = self
+        let a = self
             .client
-            .request(req)
-            .await
-            .map_err(|e| format!("request failed: {e}"))?;
-        let status = resp.status();
-        let limited = http_body_util::Limited::new(resp.into_body(), MAX_RESPONSE_BYTES);
-        let bytes = limited
-            .collect()
-            .await
-            .map_err(|e| format!("reading the response ({status}) failed: {e}"))?
-            .to_bytes();
-        Ok((status, bytes))
+            .post(&self.url.to_string(), &headers, body)
+            .await?;
+        Ok((a.status, a.body))
     }
 
     async fn ask(&self, claim: &IdentityClaim) -> Result<VerifiedIdentity, VerifyError> {
@@ -526,10 +462,7 @@ impl HttpVerifier {
             travel_permit: claim.permit.as_str(),
         })
         .map_err(|e| unavailable(e.to_string()))?;
-        let (status, bytes) = tokio::time::timeout(self.timeout, self.exchange(body))
-            .await
-            .map_err(|_| unavailable(format!("no answer within {:?}", self.timeout)))?
-            .map_err(unavailable)?;
+        let (status, bytes) = self.exchange(body).await.map_err(unavailable)?;
         if status != http::StatusCode::OK {
             return Err(unavailable(format!("status {status}")));
         }
