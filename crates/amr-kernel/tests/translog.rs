@@ -144,9 +144,10 @@ async fn stored_nodes(db: &Db) -> Vec<(i64, Vec<u8>)> {
 
 #[tokio::test]
 async fn one_big_batch_and_many_small_ones_store_the_same_tree() {
-    // Big enough that one append spans several insert statements of each kind, and small
+    // Big enough that one append spans several insert statements of each kind (over 2,000
+    // stored subtrees), and small
     // batches that cross the stored level and the statement sizes at odd offsets.
-    const N: u64 = 9_000;
+    const N: u64 = 17_000;
     let leaves: Vec<Hash> = (0..N)
         .map(|i| merkle::leaf_hash(entry(i).as_bytes()))
         .collect();
@@ -158,7 +159,7 @@ async fn one_big_batch_and_many_small_ones_store_the_same_tree() {
 
         let pieces = TestDb::new(b).await;
         let mut n = 0u64;
-        for count in [1u64, 2, 13, 4_000, 1, 1_023, 17, 3_000, 943] {
+        for count in [1u64, 2, 13, 4_000, 1, 1_023, 17, 3_000, 943, 8_000] {
             let head = append(&pieces.db, n, count).await;
             n += count;
             assert_eq!(
@@ -215,7 +216,9 @@ async fn one_big_batch_and_many_small_ones_store_the_same_tree() {
         );
 
         // The same proofs from both, and they verify against the roots computed in memory.
-        for size in [1u64, 16, 17, 4_015, 4_016, 4_017, 8_191, 8_192, 8_193, N] {
+        for size in [
+            1u64, 16, 17, 4_015, 4_016, 4_017, 8_191, 8_192, 8_193, 16_384, N,
+        ] {
             let root = merkle::root_of(&leaves[..size as usize]);
             assert_eq!(store::root_at(&pieces.db, size).await.unwrap(), root);
             for index in [0, 15, size / 2, size - 1] {
