@@ -407,12 +407,12 @@ pub async fn append(tx: &mut Tx, entries: &[NewEntry]) -> Result<TreeHead, AppEr
     let now = Utc::now().trunc_subsecs(6);
     match &mut tx.inner {
         TxInner::Sqlite(c) => {
-            insert_leaves_sqlite(&mut **c, n, entries, &hashes, now).await?;
-            insert_nodes_sqlite(&mut **c, &node_ids, &node_hashes).await?;
+            insert_leaves_sqlite(c, n, entries, &hashes, now).await?;
+            insert_nodes_sqlite(c, &node_ids, &node_hashes).await?;
         }
         TxInner::Postgres(c) => {
-            insert_leaves_pg(&mut **c, n, entries, &hashes, now).await?;
-            insert_nodes_pg(&mut **c, &node_ids, &node_hashes).await?;
+            insert_leaves_pg(c, n, entries, &hashes, now).await?;
+            insert_nodes_pg(c, &node_ids, &node_hashes).await?;
         }
     }
     let hs: Vec<Hash> = frontier.iter().map(|(_, h)| *h).collect();
