@@ -2,17 +2,21 @@
 //! and consistency proofs (read from the store, then verified) as the log grows.
 //!
 //! ```text
-//! cargo run --release -p amr-kernel --example translog_bench -- URL TOTAL [BATCH]
+//! cargo run --release -p amr-kernel --example translog_bench -- URL TOTAL [BATCH [sign]]
 //! cargo run --release -p amr-kernel --example translog_bench -- sqlite:///tmp/log.db 10000000 10000
+//! cargo run --release -p amr-kernel --example translog_bench -- sqlite:///tmp/log.db 1000000 256 sign
 //! ```
 //!
-//! `URL` must name an empty database (it is migrated here). Proofs are timed at every power of
+//! `URL` must name an empty database (it is migrated here). With `sign`, every batch also
+//! signs and stores a checkpoint in its transaction, as the log's follower does (whose batches
+//! hold at most 256 events). Proofs are timed at every power of
 //! ten of the tree size and at `TOTAL`: 1,000 inclusion proofs of random leaves against the
 //! whole tree and 1,000 consistency proofs from random older sizes, each read and verified.
 
 use std::time::{Duration, Instant};
 
 use amr_kernel::db::{Db, run_migrations};
+use amr_kernel::signing::Keyring;
 use amr_kernel::translog::merkle;
 use amr_kernel::translog::store::{self, NewEntry};
 use rand::{RngExt, SeedableRng};
@@ -69,7 +73,7 @@ async fn time_proofs(db: &Db, size: u64, rng: &mut rand::rngs::StdRng) {
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 3 {
-        eprintln!("usage: translog_bench URL TOTAL [BATCH]");
+        eprintln!("usage: translog_bench URL TOTAL [BATCH [sign]]");
         std::process::exit(2);
     }
     let total: u64 = args[2].parse().expect("TOTAL is a number");
@@ -77,6 +81,12 @@ async fn main() {
         .get(3)
         .map(|b| b.parse().expect("BATCH"))
         .unwrap_or(10_000);
+    let sign = match args.get(4).map(String::as_str) {
+        None => false,
+        Some("sign") => true,
+        Some(other) => panic!("the fourth argument is `sign` or nothing, not {other:?}"),
+    };
+    let keys = Keyring::from_secret([7u8; 32]);
     let db = Db::connect(&args[1]).await.expect("connect");
     run_migrations(&db).await.expect("migrate");
     assert_eq!(
@@ -91,8 +101,13 @@ async fn main() {
         .collect();
     milestones.push(total);
     println!(
-        "backend {}, {total} leaves in batches of {batch}",
-        db.backend().name()
+        "backend {}, {total} leaves in batches of {batch}{}",
+        db.backend().name(),
+        if sign {
+            ", a checkpoint signed each batch"
+        } else {
+            ""
+        }
     );
     println!("| tree size    | hashes | incl. ms | cons. ms |");
     println!("|---|---|---|---|");
@@ -110,7 +125,12 @@ async fn main() {
             .collect();
         let t = Instant::now();
         let mut tx = db.begin().await.unwrap();
-        store::append(&mut tx, &entries).await.unwrap();
+        let head = store::append(&mut tx, &entries).await.unwrap();
+        if sign {
+            store::write_checkpoint(&mut tx, &keys, "bench/log", head)
+                .await
+                .unwrap();
+        }
         tx.commit().await.unwrap();
         appending += t.elapsed();
         n += count;

@@ -12,21 +12,26 @@
 //! Rows are only ever inserted. One writer appends at a time (the follower's cursor lock).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
+use sqlx::{PgConnection, SqliteConnection};
 
 use super::merkle::{self, Hash, Subtree};
 use super::note::Checkpoint;
-use crate::db::{Db, Tx};
+use crate::db::{Db, Tx, TxInner};
 use crate::error::AppError;
 use crate::signing::Keyring;
 use crate::{on_conn, on_tx};
 
 /// The lowest level kept in `translog_nodes` (2^4 = 16 leaves).
 pub const STORED_LEVEL: u32 = 4;
-/// Leaves inserted by one statement.
-const LEAF_CHUNK: usize = 500;
-const NODE_CHUNK: usize = 2000;
+/// Leaves inserted by one SQLite statement (5 values bound a leaf; SQLite allows 32,766).
+const SQLITE_LEAF_CHUNK: usize = 1000;
+/// Subtree hashes inserted by one SQLite statement (2 values bound a row).
+const SQLITE_NODE_CHUNK: usize = 2000;
+/// Rows inserted by one PostgreSQL statement (from arrays: 5 values bound a statement).
+const PG_CHUNK: usize = 5000;
 
 fn node_id(s: Subtree) -> i64 {
     ((s.level as i64) << 40) | s.index as i64
@@ -354,6 +359,12 @@ pub struct TreeHead {
 
 /// Appends `entries` in `tx`: the leaves, and the hash of every subtree of level ≥
 /// [`STORED_LEVEL`] they complete. Returns the new tree head.
+///
+/// The hashes are computed in memory from the right edge of the stored tree, then written
+/// with a few large statements: on SQLite multi-row INSERTs of [`SQLITE_LEAF_CHUNK`] leaves
+/// with anonymous parameters (the time formatted once a batch), on PostgreSQL one
+/// INSERT … SELECT FROM UNNEST of arrays per [`PG_CHUNK`] leaves (five values bound a
+/// statement, the same prepared statement whatever the batch size).
 pub async fn append(tx: &mut Tx, entries: &[NewEntry]) -> Result<TreeHead, AppError> {
     let n = size_in(tx).await?;
     // The right edge of the tree (one complete subtree per set bit of n).
@@ -363,7 +374,8 @@ pub async fn append(tx: &mut Tx, entries: &[NewEntry]) -> Result<TreeHead, AppEr
         subtree_hashes(&mut r, &edge).await?
     };
     let mut frontier: Vec<(Subtree, Hash)> = edge.iter().map(|s| (*s, known[s])).collect();
-    let mut nodes: Vec<(i64, Hash)> = Vec::new();
+    let mut node_ids: Vec<i64> = Vec::with_capacity(entries.len() / 8 + 8);
+    let mut node_hashes: Vec<Hash> = Vec::with_capacity(entries.len() / 8 + 8);
     let mut hashes: Vec<Hash> = Vec::with_capacity(entries.len());
     for (i, e) in entries.iter().enumerate() {
         let h = merkle::leaf_hash(e.entry.as_bytes());
@@ -386,58 +398,152 @@ pub async fn append(tx: &mut Tx, entries: &[NewEntry]) -> Result<TreeHead, AppEr
             };
             let h = merkle::node_hash(&lh, &rh);
             if s.level >= STORED_LEVEL {
-                nodes.push((node_id(s), h));
+                node_ids.push(node_id(s));
+                node_hashes.push(h);
             }
             frontier.push((s, h));
         }
     }
     let now = Utc::now().trunc_subsecs(6);
-    for (c, chunk) in entries.chunks(LEAF_CHUNK).enumerate() {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let b = i * 5;
-                format!("(${},${},${},${},${})", b + 1, b + 2, b + 3, b + 4, b + 5)
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO translog_leaves (idx, leaf_hash, entry, timepoint, appended_at) VALUES {}",
-            rows.join(",")
-        );
-        let base = c * LEAF_CHUNK;
-        on_tx!(tx, conn => {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (i, e) in chunk.iter().enumerate() {
-                q = q
-                    .bind((n + (base + i) as u64) as i64)
-                    .bind(hashes[base + i].to_vec())
-                    .bind(&e.entry)
-                    .bind(e.timepoint)
-                    .bind(now);
-            }
-            q.execute(&mut *conn).await?.rows_affected()
-        });
-    }
-    for chunk in nodes.chunks(NODE_CHUNK) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| format!("(${},${})", 2 * i + 1, 2 * i + 2))
-            .collect();
-        let sql = format!(
-            "INSERT INTO translog_nodes (id, hash) VALUES {}",
-            rows.join(",")
-        );
-        on_tx!(tx, conn => {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (id, h) in chunk {
-                q = q.bind(*id).bind(h.to_vec());
-            }
-            q.execute(&mut *conn).await?.rows_affected()
-        });
+    match &mut tx.inner {
+        TxInner::Sqlite(c) => {
+            insert_leaves_sqlite(c, n, entries, &hashes, now).await?;
+            insert_nodes_sqlite(c, &node_ids, &node_hashes).await?;
+        }
+        TxInner::Postgres(c) => {
+            insert_leaves_pg(c, n, entries, &hashes, now).await?;
+            insert_nodes_pg(c, &node_ids, &node_hashes).await?;
+        }
     }
     let hs: Vec<Hash> = frontier.iter().map(|(_, h)| *h).collect();
     Ok(TreeHead {
         size: n + entries.len() as u64,
         root: merkle::fold_range(&hs).unwrap_or_else(merkle::empty_root),
     })
+}
+
+/// `INSERT INTO {head} VALUES (?,…),…`: `rows` rows of `width` anonymous parameters.
+///
+/// SQLite statements here use `?` rather than `$N`: SQLite looks a named parameter up in a
+/// list, so binding the n named parameters of a statement costs O(n²) (for a 2,500-value
+/// insert it was most of the time of the bind), anonymous ones O(n).
+fn sqlite_insert(head: &str, rows: usize, width: usize) -> String {
+    let mut tuple = String::with_capacity(2 * width + 1);
+    tuple.push('(');
+    for i in 0..width {
+        if i > 0 {
+            tuple.push(',');
+        }
+        tuple.push('?');
+    }
+    tuple.push(')');
+    let mut sql = String::with_capacity(head.len() + 8 + rows * (tuple.len() + 1));
+    sql.push_str("INSERT INTO ");
+    sql.push_str(head);
+    sql.push_str(" VALUES ");
+    for k in 0..rows {
+        if k > 0 {
+            sql.push(',');
+        }
+        sql.push_str(&tuple);
+    }
+    sql
+}
+
+async fn insert_leaves_sqlite(
+    c: &mut SqliteConnection,
+    n: u64,
+    entries: &[NewEntry],
+    hashes: &[Hash],
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    // The time as sqlx writes a `DateTime<Utc>` to SQLite, formatted once for the batch.
+    let now: Arc<str> = Arc::from(now.to_rfc3339_opts(SecondsFormat::AutoSi, false));
+    for (c_i, chunk) in entries.chunks(SQLITE_LEAF_CHUNK).enumerate() {
+        let base = c_i * SQLITE_LEAF_CHUNK;
+        let sql = sqlite_insert(
+            "translog_leaves (idx, leaf_hash, entry, timepoint, appended_at)",
+            chunk.len(),
+            5,
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (i, e) in chunk.iter().enumerate() {
+            q = q
+                .bind((n + (base + i) as u64) as i64)
+                .bind(&hashes[base + i][..])
+                .bind(e.entry.as_str())
+                .bind(e.timepoint)
+                .bind(now.clone());
+        }
+        q.execute(&mut *c).await?;
+    }
+    Ok(())
+}
+
+async fn insert_nodes_sqlite(
+    c: &mut SqliteConnection,
+    ids: &[i64],
+    hashes: &[Hash],
+) -> Result<(), AppError> {
+    for (ids, hashes) in ids
+        .chunks(SQLITE_NODE_CHUNK)
+        .zip(hashes.chunks(SQLITE_NODE_CHUNK))
+    {
+        let sql = sqlite_insert("translog_nodes (id, hash)", ids.len(), 2);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (id, h) in ids.iter().zip(hashes) {
+            q = q.bind(*id).bind(&h[..]);
+        }
+        q.execute(&mut *c).await?;
+    }
+    Ok(())
+}
+
+async fn insert_leaves_pg(
+    c: &mut PgConnection,
+    n: u64,
+    entries: &[NewEntry],
+    hashes: &[Hash],
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    for (c_i, chunk) in entries.chunks(PG_CHUNK).enumerate() {
+        let base = c_i * PG_CHUNK;
+        let idx: Vec<i64> = (0..chunk.len())
+            .map(|i| (n + (base + i) as u64) as i64)
+            .collect();
+        let texts: Vec<&str> = chunk.iter().map(|e| e.entry.as_str()).collect();
+        let timepoints: Vec<i64> = chunk.iter().map(|e| e.timepoint).collect();
+        sqlx::query(
+            "INSERT INTO translog_leaves (idx, leaf_hash, entry, timepoint, appended_at) \
+             SELECT i, h, e, t, $5 FROM UNNEST($1::int8[], $2::bytea[], $3::text[], $4::int8[]) \
+             AS u(i, h, e, t)",
+        )
+        .bind(&idx)
+        .bind(&hashes[base..base + chunk.len()])
+        .bind(&texts)
+        .bind(&timepoints)
+        .bind(now)
+        .execute(&mut *c)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn insert_nodes_pg(
+    c: &mut PgConnection,
+    ids: &[i64],
+    hashes: &[Hash],
+) -> Result<(), AppError> {
+    for (ids, hashes) in ids.chunks(PG_CHUNK).zip(hashes.chunks(PG_CHUNK)) {
+        sqlx::query(
+            "INSERT INTO translog_nodes (id, hash) SELECT * FROM UNNEST($1::int8[], $2::bytea[])",
+        )
+        .bind(ids)
+        .bind(hashes)
+        .execute(&mut *c)
+        .await?;
+    }
+    Ok(())
 }
 
 /// Signs a checkpoint of `head` with the current key and keeps it (a checkpoint of that size
