@@ -38,6 +38,10 @@ pub struct ServeArgs {
     /// housing fund) in this process on free ports and register them (docs/EXCHANGE.md).
     #[arg(long)]
     pub demo_agencies: bool,
+    /// Fix the server's day (training and demo servers only): deadlines, windows and sweeps
+    /// count from it instead of today in China. A warning is printed at start.
+    #[arg(long, env = "AMR_TODAY", value_name = "YYYY-MM-DD")]
+    pub today: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -174,7 +178,18 @@ pub async fn run(cli: Cli) -> Result<ExitCode, AppError> {
         given.public_url = a.public_url.clone();
         given.cookie_secure = a.cookie_secure.clone();
     }
-    let settings = config::resolve(&given)?;
+    let mut settings = config::resolve(&given)?;
+    if let Command::Serve(a) = &cli.command
+        && let Some(t) = a.today.as_deref().filter(|t| !t.trim().is_empty())
+    {
+        let day = chrono::NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d").map_err(|_| {
+            AppError::config(
+                "today",
+                format!("{t:?} 不是日期 YYYY-MM-DD (is not a date YYYY-MM-DD)"),
+            )
+        })?;
+        settings.server.fixed_today = Some(day);
+    }
     init_logging(&settings.log)?;
     match cli.command {
         Command::Serve(a) => {
@@ -252,6 +267,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode, AppError> {
             Ok(code)
         }
         Command::AgencySim(a) => crate::agency_sim::run(a).await,
+        Command::Abnormal(c) => {
+            let db = open(&settings, true).await?;
+            let code = crate::abnormal::run(&db, c).await?;
+            db.close().await;
+            Ok(code)
+        }
     }
 }
 
@@ -344,6 +365,14 @@ async fn serve(
                 .await
                 .map_err(AppError::Internal)?;
         }
+    }
+    if let Some(day) = settings.server.fixed_today {
+        println!(
+            "警告：服务器日期固定为 {day}，期限、年报窗口和核查均按此日计算，仅用于培训或演示 \
+             (warning: the server's day is fixed at {day}; deadlines, windows and sweeps count \
+             from it; training and demo use only)"
+        );
+        tracing::warn!(%day, "the server's day is fixed (--today / AMR_TODAY)");
     }
     let state = amr_server::app_state(db.clone(), settings.server.clone());
     let running = amr_server::start(state, &settings.listen).await?;
