@@ -347,6 +347,14 @@ async fn serve(
     demo: Option<u64>,
     demo_agencies: bool,
 ) -> Result<ExitCode, AppError> {
+    if let Some(day) = settings.server.fixed_today {
+        println!(
+            "警告：服务器日期固定为 {day}，期限、年报窗口和核查均按此日计算，仅用于培训或演示 \
+             (warning: the server's day is fixed at {day}; deadlines, windows and sweeps count \
+             from it; training and demo use only)"
+        );
+        tracing::warn!(%day, "the server's day is fixed (--today / AMR_TODAY)");
+    }
     let db = open(&settings, false).await?;
     if let Some((user, pw)) = store::ensure_first_admin(&db).await? {
         print_first_admin(&user, &pw);
@@ -360,19 +368,11 @@ async fn serve(
     }
     if let Some(entities) = demo {
         crate::commands::demo_accounts(&db).await?;
-        if demo_province(&db, entities).await? {
+        if demo_province(&db, entities, settings.server.today()).await? {
             amr_registry::search::reindex_command(&db, &settings.server.search_dir)
                 .await
                 .map_err(AppError::Internal)?;
         }
-    }
-    if let Some(day) = settings.server.fixed_today {
-        println!(
-            "警告：服务器日期固定为 {day}，期限、年报窗口和核查均按此日计算，仅用于培训或演示 \
-             (warning: the server's day is fixed at {day}; deadlines, windows and sweeps count \
-             from it; training and demo use only)"
-        );
-        tracing::warn!(%day, "the server's day is fixed (--today / AMR_TODAY)");
     }
     let state = amr_server::app_state(db.clone(), settings.server.clone());
     let running = amr_server::start(state, &settings.listen).await?;
@@ -452,7 +452,7 @@ pub(crate) async fn demo_accounts(db: &Db) -> Result<(), AppError> {
 }
 
 /// Fills an empty registry with the demo province (seed 37); says whether it did.
-async fn demo_province(db: &Db, entities: u64) -> Result<bool, AppError> {
+async fn demo_province(db: &Db, entities: u64, today: chrono::NaiveDate) -> Result<bool, AppError> {
     use amr_registry::store::{EntityFilter, list_scoped};
     // One row tells whether the registry is empty; counting would scan every entity.
     if !list_scoped(db, &Scope::all(), &EntityFilter::default(), None, 1)
@@ -474,7 +474,7 @@ async fn demo_province(db: &Db, entities: u64) -> Result<bool, AppError> {
     println!("{report}");
     crate::guide::demo_step(db, "37").await?;
     crate::demo::odr_step(db).await?;
-    crate::demo::annual_step(db, args.seed).await?;
+    crate::demo::annual_step(db, args.seed, today).await?;
     Ok(true)
 }
 

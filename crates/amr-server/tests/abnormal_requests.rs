@@ -665,7 +665,7 @@ async fn wait_for(app: &TestApp, uscc: &str, want: (bool, i64)) {
 
 #[tokio::test]
 async fn the_address_abnormal_count_follows_the_list() {
-    assert!(amr_address::risk::ABNORMAL_LIST_CONNECTED);
+    const { assert!(amr_address::risk::ABNORMAL_LIST_CONNECTED) };
     for b in backends() {
         let test_db = TestDb::with_sets(b, &amr_server::migration_sets()).await;
         let a = entity(
