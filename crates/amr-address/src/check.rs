@@ -36,7 +36,7 @@ pub struct Risk {
     pub entity_count: i64,
     pub first_registered: Option<NaiveDate>,
     pub inactive_count: i64,
-    /// Always 0 until the abnormal-operations list exists.
+    /// Entities at the address with a listing in force on the abnormal-operations list.
     pub abnormal_count: i64,
     pub cluster: bool,
     pub threshold: i64,

@@ -14,8 +14,10 @@
 //! unless it is a declared cluster-registration address (集群注册). An officer marks it
 //! reviewed or cleared, with a note; it comes back when more entities register there.
 //!
-//! The abnormal-operations list (经营异常名录) does not exist yet: `abnormal` is kept per
-//! entity and counted per address, and stays false until that list feeds it.
+//! The abnormal-operations list (经营异常名录) feeds `abnormal`: the registry tells, with each
+//! registration, whether the entity has a listing in force (the server's follower re-records
+//! an entity on every listing, removal and transfer), and each address counts its entities on
+//! the list (`abnormal_count`).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -35,9 +37,10 @@ pub const CONSUMER: &str = "address.risk";
 /// Entities at one address above which it goes to review.
 pub const DEFAULT_THRESHOLD: i64 = 10;
 
-/// Whether the abnormal-operations list (经营异常名录) feeds `abnormal` yet. Until it does,
-/// every abnormal count is 0 for want of data, and the pages say so instead of showing 0.
-pub const ABNORMAL_LIST_CONNECTED: bool = false;
+/// Whether the abnormal-operations list (经营异常名录) feeds `abnormal`. It does: the server's
+/// follower records each entity's listing state ([`Registration::abnormal`]); the pages show
+/// the counts (and said "not connected" while it did not).
+pub const ABNORMAL_LIST_CONNECTED: bool = true;
 
 /// Statuses counted as inactive (the registry's keys).
 pub const INACTIVE: &[&str] = &["suspended", "revoked", "deregistered"];
@@ -52,6 +55,8 @@ pub struct Registration {
     pub registered_on: NaiveDate,
     /// The registry's status key (`active`, `suspended`, `revoked`, `deregistered`, ...).
     pub status: String,
+    /// Whether the entity has a listing in force on the abnormal-operations list.
+    pub abnormal: bool,
 }
 
 /// The risk key of an address, the city it is in and the label shown for it.
@@ -172,11 +177,11 @@ pub async fn record_registration(tx: &mut Tx, r: &Registration) -> Result<RiskKe
     .fetch_optional(&mut *c)
     .await?);
     on_tx!(tx, c => sqlx::query(
-        "INSERT INTO address_risk_entities (uscc, risk_key, city, address, division, registered_on, status, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+        "INSERT INTO address_risk_entities (uscc, risk_key, city, address, division, registered_on, status, updated_at, abnormal) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
          ON CONFLICT (uscc) DO UPDATE SET risk_key = excluded.risk_key, city = excluded.city, \
          address = excluded.address, division = excluded.division, registered_on = excluded.registered_on, \
-         status = excluded.status, updated_at = excluded.updated_at",
+         status = excluded.status, updated_at = excluded.updated_at, abnormal = excluded.abnormal",
     )
     .bind(&r.uscc)
     .bind(&k.key)
@@ -186,6 +191,7 @@ pub async fn record_registration(tx: &mut Tx, r: &Registration) -> Result<RiskKe
     .bind(r.registered_on)
     .bind(&r.status)
     .bind(now())
+    .bind(r.abnormal)
     .execute(&mut *c)
     .await?.rows_affected());
     if let Some(old) = old.filter(|o| *o != k.key) {
@@ -291,9 +297,9 @@ impl Rebuild {
         for chunk in rows.chunks(INSERT_ROWS) {
             let values: Vec<String> = (0..chunk.len())
                 .map(|i| {
-                    let b = i * 8;
+                    let b = i * 9;
                     format!(
-                        "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                        "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
                         b + 1,
                         b + 2,
                         b + 3,
@@ -301,15 +307,16 @@ impl Rebuild {
                         b + 5,
                         b + 6,
                         b + 7,
-                        b + 8
+                        b + 8,
+                        b + 9
                     )
                 })
                 .collect();
             let sql = format!(
-                "INSERT INTO address_risk_entities (uscc, risk_key, city, address, division, registered_on, status, updated_at) \
+                "INSERT INTO address_risk_entities (uscc, risk_key, city, address, division, registered_on, status, updated_at, abnormal) \
                  VALUES {} ON CONFLICT (uscc) DO UPDATE SET risk_key = excluded.risk_key, city = excluded.city, \
                  address = excluded.address, division = excluded.division, registered_on = excluded.registered_on, \
-                 status = excluded.status, updated_at = excluded.updated_at",
+                 status = excluded.status, updated_at = excluded.updated_at, abnormal = excluded.abnormal",
                 values.join(", ")
             );
             on_tx!(tx, c => {
@@ -323,7 +330,8 @@ impl Rebuild {
                         .bind(&r.division)
                         .bind(r.registered_on)
                         .bind(&r.status)
-                        .bind(at);
+                        .bind(at)
+                        .bind(r.abnormal);
                 }
                 q.execute(&mut *c).await?;
             });

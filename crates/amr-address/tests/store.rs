@@ -526,6 +526,7 @@ fn reg(uscc: &str, address: &str, status: &str, day: u32) -> Registration {
         division: "370102".into(),
         registered_on: NaiveDate::from_ymd_opt(2024, 1, day).unwrap(),
         status: status.into(),
+        abnormal: false,
     }
 }
 

@@ -38,6 +38,10 @@ pub struct ServeArgs {
     /// housing fund) in this process on free ports and register them (docs/EXCHANGE.md).
     #[arg(long)]
     pub demo_agencies: bool,
+    /// Fix the server's day (training and demo servers only): deadlines, windows and sweeps
+    /// count from it instead of today in China. A warning is printed at start.
+    #[arg(long, env = "AMR_TODAY", value_name = "YYYY-MM-DD")]
+    pub today: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -174,7 +178,18 @@ pub async fn run(cli: Cli) -> Result<ExitCode, AppError> {
         given.public_url = a.public_url.clone();
         given.cookie_secure = a.cookie_secure.clone();
     }
-    let settings = config::resolve(&given)?;
+    let mut settings = config::resolve(&given)?;
+    if let Command::Serve(a) = &cli.command
+        && let Some(t) = a.today.as_deref().filter(|t| !t.trim().is_empty())
+    {
+        let day = chrono::NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d").map_err(|_| {
+            AppError::config(
+                "today",
+                format!("{t:?} 不是日期 YYYY-MM-DD (is not a date YYYY-MM-DD)"),
+            )
+        })?;
+        settings.server.fixed_today = Some(day);
+    }
     init_logging(&settings.log)?;
     match cli.command {
         Command::Serve(a) => {
@@ -252,6 +267,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode, AppError> {
             Ok(code)
         }
         Command::AgencySim(a) => crate::agency_sim::run(a).await,
+        Command::Abnormal(c) => {
+            let db = open(&settings, true).await?;
+            let code = crate::abnormal::run(&db, c).await?;
+            db.close().await;
+            Ok(code)
+        }
     }
 }
 
@@ -326,6 +347,14 @@ async fn serve(
     demo: Option<u64>,
     demo_agencies: bool,
 ) -> Result<ExitCode, AppError> {
+    if let Some(day) = settings.server.fixed_today {
+        println!(
+            "警告：服务器日期固定为 {day}，期限、年报窗口和核查均按此日计算，仅用于培训或演示 \
+             (warning: the server's day is fixed at {day}; deadlines, windows and sweeps count \
+             from it; training and demo use only)"
+        );
+        tracing::warn!(%day, "the server's day is fixed (--today / AMR_TODAY)");
+    }
     let db = open(&settings, false).await?;
     if let Some((user, pw)) = store::ensure_first_admin(&db).await? {
         print_first_admin(&user, &pw);
@@ -339,7 +368,7 @@ async fn serve(
     }
     if let Some(entities) = demo {
         crate::commands::demo_accounts(&db).await?;
-        if demo_province(&db, entities).await? {
+        if demo_province(&db, entities, settings.server.today()).await? {
             amr_registry::search::reindex_command(&db, &settings.server.search_dir)
                 .await
                 .map_err(AppError::Internal)?;
@@ -423,7 +452,7 @@ pub(crate) async fn demo_accounts(db: &Db) -> Result<(), AppError> {
 }
 
 /// Fills an empty registry with the demo province (seed 37); says whether it did.
-async fn demo_province(db: &Db, entities: u64) -> Result<bool, AppError> {
+async fn demo_province(db: &Db, entities: u64, today: chrono::NaiveDate) -> Result<bool, AppError> {
     use amr_registry::store::{EntityFilter, list_scoped};
     // One row tells whether the registry is empty; counting would scan every entity.
     if !list_scoped(db, &Scope::all(), &EntityFilter::default(), None, 1)
@@ -445,7 +474,7 @@ async fn demo_province(db: &Db, entities: u64) -> Result<bool, AppError> {
     println!("{report}");
     crate::guide::demo_step(db, "37").await?;
     crate::demo::odr_step(db).await?;
-    crate::demo::annual_step(db, args.seed).await?;
+    crate::demo::annual_step(db, args.seed, today).await?;
     Ok(true)
 }
 

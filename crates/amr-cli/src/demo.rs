@@ -121,7 +121,7 @@ pub async fn run(db: &Db, args: DemoArgs) -> Result<ExitCode, AppError> {
     crate::inspect_library::demo_step(db, args.seed, &province).await?;
     crate::inspect_risk::demo_step(db, args.seed, &province).await?;
     odr_step(db).await?;
-    annual_step(db, args.seed).await?;
+    annual_step(db, args.seed, amr_registry::model::today_in_china()).await?;
     if args.complaints > 0 {
         crate::complaints_bench::demo_step(db, args.complaints, args.complaints_year, args.seed)
             .await?;
@@ -131,9 +131,9 @@ pub async fn run(db: &Db, args: DemoArgs) -> Result<ExitCode, AppError> {
 
 /// The annual reports of last year: nine in ten entities that had to report filed in the
 /// season (dates spread over it, up to today), the rest did not, so the abnormal list's sweep
-/// lists them from its decision day (`amr_registry::annual::demo`).
-pub async fn annual_step(db: &Db, seed: u64) -> Result<(), AppError> {
-    let today = amr_registry::model::today_in_china();
+/// lists them from its decision day (`amr_registry::annual::demo`). `today` is the day the
+/// reports are filed up to (a server's fixed day with `amr serve --demo --today`).
+pub async fn annual_step(db: &Db, seed: u64, today: chrono::NaiveDate) -> Result<(), AppError> {
     let year = amr_registry::annual::demo::demo_year(today);
     let n = amr_registry::annual::demo::generate(db, seed, year, today).await?;
     println!("{year} 年度报告 (annual reports for {year}): {n}");

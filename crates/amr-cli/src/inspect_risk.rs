@@ -79,7 +79,8 @@ async fn recompute(db: &Db, scope: Option<&str>, quiet: bool) -> Result<ExitCode
     let run = batch::begin_run(db, &trigger).await?;
     let source = RegistryFacts { db: db.clone() };
     let started = std::time::Instant::now();
-    let s = batch::recompute_all(db, &source, &prefix, run, &Actor::cli(), |n| {
+    let today = batch::today_in_china();
+    let s = batch::recompute_all(db, &source, &prefix, run, &Actor::cli(), today, |n| {
         pb.set_position(n)
     })
     .await?;

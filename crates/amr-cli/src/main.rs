@@ -1,6 +1,7 @@
 //! `amr`: the one binary that runs the AMR platform and its chores.
 #![forbid(unsafe_code)]
 
+mod abnormal;
 mod address;
 
 /// mimalloc rather than the system allocator: bulk loads allocate row values on one thread
@@ -128,6 +129,10 @@ pub enum Command {
     /// `export --agency NAME [--from --to]` (evidence as JSON lines).
     #[command(subcommand)]
     Exchange(exchange::ExchangeCommand),
+    /// The abnormal-operation list: `sweep [--today D]` runs the daily sweep; `sweep --year Y
+    /// --decide-late --reason TEXT` lists a year's missed reports after the window.
+    #[command(subcommand)]
+    Abnormal(abnormal::AbnormalCommand),
     /// Play a partner agency over HTTP (demo, tests, figures): verifies AMR's signatures,
     /// applies each idempotency key once, answers with signed acknowledgements.
     AgencySim(agency_sim::AgencySimArgs),

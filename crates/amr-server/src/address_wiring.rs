@@ -9,6 +9,12 @@
 //! the cursor commit together). `amr address risk rebuild` does the same for every entity at
 //! once ([`rebuild`]).
 //!
+//! The abnormal-operations list feeds the per-address abnormal count: the follower also
+//! handles `registry.entity.abnormal_listed`, `registry.entity.abnormal_removed` and
+//! `registry.entity.serious_listed` (a transfer ends the abnormal listing), re-recording the
+//! entity with whether it has a listing in force now ([`ABNORMAL_EVENTS`];
+//! `amr_registry::abnormal::store::listed_among`), and the rebuild reads the same.
+//!
 //! Extra premises (一照多址) count at their own addresses like domiciles: each is recorded
 //! under the key `USCC/P{id}` ([`premises_registration`]), with the entity's status while
 //! open and `deregistered` once closed (a closed place stays in the address's history, as a
@@ -22,19 +28,29 @@ use amr_kernel::db::{Db, Tx};
 use amr_kernel::error::AppError;
 use amr_kernel::events::Event;
 use amr_kernel::events::runner::Consumer;
+use amr_registry::abnormal::store as abnormal;
 use amr_registry::lifecycle;
 use amr_registry::model::Entity;
 use amr_registry::premises::{self, Premises};
 use amr_registry::store::{self, EntityFilter};
 
-/// What the address service is told about an entity.
-pub fn registration(e: &Entity) -> Registration {
+/// The registry's events that change whether an entity is on the abnormal list.
+pub const ABNORMAL_EVENTS: [&str; 3] = [
+    "registry.entity.abnormal_listed",
+    "registry.entity.abnormal_removed",
+    "registry.entity.serious_listed",
+];
+
+/// What the address service is told about an entity (`abnormal`: it has a listing in force on
+/// the abnormal-operations list).
+pub fn registration(e: &Entity, abnormal: bool) -> Registration {
     Registration {
         uscc: e.uscc.clone(),
         address: e.address.clone(),
         division: e.division.clone(),
         registered_on: e.established,
         status: e.status.as_str().to_string(),
+        abnormal,
     }
 }
 
@@ -51,6 +67,8 @@ pub fn premises_registration(e: &Entity, p: &Premises) -> Registration {
         division: p.division.clone(),
         registered_on: p.opened_on,
         status,
+        // The listing is about the entity at its registered domicile.
+        abnormal: false,
     }
 }
 
@@ -69,7 +87,7 @@ fn touched(batch: &[Event]) -> BTreeSet<String> {
                     out.extend(list.iter().filter_map(|u| u.as_str().map(str::to_string)));
                 }
             }
-            k if lifecycle::ENTITY_EVENTS.contains(&k) => {
+            k if lifecycle::ENTITY_EVENTS.contains(&k) || ABNORMAL_EVENTS.contains(&k) => {
                 let payload = e.payload_json();
                 if let Some(u) = payload
                     .get("uscc")
@@ -97,8 +115,9 @@ impl Consumer for AddressRiskFollower {
         // 10,000). An entity not committed yet by its writer, or gone, is not among them:
         // nothing to count.
         let entities = store::get_many(&self.db, &Scope::all(), &usccs).await?;
+        let listed = abnormal::listed_among(&self.db, &usccs).await?;
         for e in &entities {
-            risk::record_registration(tx, &registration(e)).await?;
+            risk::record_registration(tx, &registration(e, listed.contains(&e.uscc))).await?;
         }
         // Premises only for the entities a lifecycle event named (an import has none).
         let named: Vec<&str> = batch
@@ -125,7 +144,12 @@ pub async fn rebuild(db: &Db, mut progress: impl FnMut(u64)) -> Result<u64, AppE
     let mut after: Option<String> = None;
     loop {
         let page = store::list_scoped(db, &Scope::all(), &filter, after.as_deref(), 5000).await?;
-        let batch: Vec<Registration> = page.iter().map(registration).collect();
+        let usccs: Vec<&str> = page.iter().map(|e| e.uscc.as_str()).collect();
+        let listed = abnormal::listed_among(db, &usccs).await?;
+        let batch: Vec<Registration> = page
+            .iter()
+            .map(|e| registration(e, listed.contains(&e.uscc)))
+            .collect();
         rb.add(db, &batch).await?;
         progress(rb.added);
         match page.last() {

@@ -228,13 +228,17 @@ async fn start_on(
 }
 
 /// The automatic end of suspensions: at start (catching up on every period that ended while
-/// the server was down), then every minute (5 s after a failed sweep) and soon after any
+/// the server was down), on the server's day (its fixed day when set), then every minute (5 s after a failed sweep) and soon after any
 /// commit of this process (at most once a second), entities whose suspension period has ended are resumed
 /// (`amr_registry::lifecycle::suspension::resume_expired`, idempotent, one transaction each).
-async fn lifecycle_sweeper(db: amr_kernel::db::Db, mut shutdown: watch::Receiver<bool>) {
+async fn lifecycle_sweeper(
+    db: amr_kernel::db::Db,
+    fixed_today: Option<chrono::NaiveDate>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut commits = amr_kernel::events::subscribe();
     loop {
-        let today = amr_registry::model::today_in_china();
+        let today = fixed_today.unwrap_or_else(amr_kernel::matter::today);
         // After a failure (the database busy or away) the next try comes in 5 s, not 60.
         let mut pause = std::time::Duration::from_secs(60);
         match amr_registry::lifecycle::suspension::resume_expired(&db, today).await {
@@ -268,7 +272,7 @@ async fn abnormal_sweeper(
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
-        let today = fixed_today.unwrap_or_else(amr_registry::model::today_in_china);
+        let today = fixed_today.unwrap_or_else(amr_kernel::matter::today);
         let mut pause = std::time::Duration::from_secs(3600);
         let run = async {
             let cal = amr_kernel::calendar_store::load(&db).await?;
@@ -314,7 +318,11 @@ fn spawn_workers(state: &AppState, index: Arc<EntityIndex>, mut shutdown: watch:
         amr_kernel::events::runner::RunnerOptions::default(),
         shutdown.clone(),
     ));
-    tokio::spawn(lifecycle_sweeper(db.clone(), shutdown.clone()));
+    tokio::spawn(lifecycle_sweeper(
+        db.clone(),
+        state.config.fixed_today,
+        shutdown.clone(),
+    ));
     tokio::spawn(abnormal_sweeper(
         db.clone(),
         state.config.fixed_today,
@@ -328,6 +336,7 @@ fn spawn_workers(state: &AppState, index: Arc<EntityIndex>, mut shutdown: watch:
     amr_supervision::risk::follower::spawn(
         db.clone(),
         Arc::new(supervision_wiring::RegistryFacts { db: db.clone() }),
+        state.config.fixed_today,
         shutdown.clone(),
     );
     tokio::spawn(async move {

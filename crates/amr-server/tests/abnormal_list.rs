@@ -77,9 +77,18 @@ async fn file_report(db: &amr_kernel::db::Db, uscc: &str, year: i32, on: &str) {
         .await
         .unwrap();
     let r = validate(Form::of(e.entity_type), &input(), &Ok(None)).unwrap();
-    amr_registry::annual::store::file(&mut tx, &Actor::system(), &e, year, r, vec![], day(on))
-        .await
-        .unwrap();
+    amr_registry::annual::store::file(
+        &mut tx,
+        &Actor::system(),
+        &e,
+        year,
+        r,
+        vec![],
+        "online",
+        day(on),
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
 }
 

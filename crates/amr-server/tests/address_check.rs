@@ -927,8 +927,8 @@ async fn refused_forms_come_back_with_the_reason_next_to_the_field_and_the_input
         let (s, page) = get(&app, &c, "/office/addresses/risk?city=37").await;
         assert_eq!(s, StatusCode::BAD_REQUEST);
         assert!(has_field_error(&page, "e-city", "4 位地级市代码"));
-        // The abnormal list is said to be missing rather than shown as 0.
-        assert!(page.contains("id=\"abnormal-note\"") && page.contains("经营异常名录尚未接入"));
+        // The abnormal list feeds the counts: no "not connected" note.
+        assert!(!page.contains("id=\"abnormal-note\"") && !page.contains("经营异常名录尚未接入"));
 
         assert_eq!(audit_count(&app).await, before, "refusals write nothing");
         // A bad token is still refused outright.

@@ -897,3 +897,50 @@ async fn a_notice_not_followed_by_an_application_lapses() {
         w.app.stop().await;
     }
 }
+
+/// A server with a fixed day (`amr serve --today`, `ServerConfig::fixed_today`) decides by it:
+/// a suspension filed through the API starts on that day, not on today in China, and its end
+/// is checked against it.
+#[tokio::test]
+async fn a_server_with_a_fixed_day_files_a_suspension_starting_that_day() {
+    let fixed = NaiveDate::from_ymd_opt(2026, 7, 1).unwrap();
+    for b in backends() {
+        let app = TestApp::spawn_with(
+            b,
+            amr_server::ServerConfig {
+                fixed_today: Some(fixed),
+                ..amr_server::ServerConfig::default()
+            },
+        )
+        .await;
+        let e = new_entity("济南定日示例商贸有限公司");
+        let mut tx = app.db.begin().await.unwrap();
+        store::create(&mut tx, &Actor::system(), &e).await.unwrap();
+        tx.commit().await.unwrap();
+        let firm = account(&app, "firm", Role::Enterprise, "", Some(&e.uscc)).await;
+        let path = format!("/api/v1/entities/{}/suspension", e.uscc);
+        // An end before the fixed day is refused (it is in the past for this server).
+        let (st, v) = post(
+            &app,
+            Some(&firm),
+            &path,
+            json!({"reason": "受自然灾害影响", "end": "2026-06-30", "service_address": "山东省济南市历下区泉城路1号101室"}),
+        )
+        .await;
+        assert!(st.is_client_error(), "{b:?} {st} {v}");
+        let end = (fixed + Duration::days(90)).to_string();
+        let (st, v) = post(
+            &app,
+            Some(&firm),
+            &path,
+            json!({"reason": "受自然灾害影响", "end": end, "service_address": "山东省济南市历下区泉城路1号101室"}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{b:?} {v}");
+        let rec = public(&app, &e.uscc).await;
+        assert_eq!(rec["status"], "suspended");
+        assert_eq!(rec["suspension"]["start"], "2026-07-01", "{rec}");
+        assert_eq!(rec["suspension"]["end"], end);
+        app.stop().await;
+    }
+}

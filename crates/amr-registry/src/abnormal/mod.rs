@@ -4,8 +4,10 @@
 //! - [`rules`]: grounds and bases, removal grounds, the decision day, the 3-year clock.
 //! - [`store`]: listing (the sweep after the season, officers on the other grounds), removal
 //!   (officers; automatic on a back report), warnings and transfers, reads and search.
+//! - [`requests`]: the enterprise's online removal request and the officers' decision on it.
 //! - [`web`]: the public list and each entity's acts (page and JSON), the officers' forms.
 
+pub mod requests;
 pub mod rules;
 pub mod store;
 pub mod web;

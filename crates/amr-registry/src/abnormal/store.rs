@@ -43,11 +43,13 @@ pub struct Listing {
     pub removed_on: Option<NaiveDate>,
     pub removed_by: Option<String>,
     pub transferred_on: Option<NaiveDate>,
+    /// Why a no-report listing was decided after its window (`None`: decided in time).
+    pub late_reason: Option<String>,
 }
 
 const COLUMNS: &str = "id, uscc, division, name, ground, year, reason, basis, decision_no, \
     listed_on, listed_by, state, warned_on, removal_ground, removal_note, removal_decision_no, \
-    removed_on, removed_by, transferred_on";
+    removed_on, removed_by, transferred_on, late_reason";
 
 impl Listing {
     /// What the public sees (no officer names, no internal note).
@@ -69,6 +71,8 @@ impl Listing {
             "removal_decision_no": self.removal_decision_no,
             "removed_on": self.removed_on,
             "transferred_on": self.transferred_on,
+            "decided_late": self.late_reason.is_some(),
+            "late_reason": self.late_reason,
         })
     }
 }
@@ -152,7 +156,7 @@ async fn refresh_flags(tx: &mut Tx, actor: &Actor, uscc: &str, note: &str) -> Re
     Ok(())
 }
 
-async fn get_in(tx: &mut Tx, id: i64) -> Result<Listing, AppError> {
+pub(crate) async fn get_in(tx: &mut Tx, id: i64) -> Result<Listing, AppError> {
     let sql = format!("SELECT {COLUMNS} FROM abnormal_listings WHERE id = $1");
     let l: Option<Listing> = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
@@ -194,12 +198,13 @@ async fn insert_listing(
     year: Option<i32>,
     reason: &str,
     basis: &str,
+    late_reason: Option<&str>,
     today: NaiveDate,
 ) -> Result<Listing, AppError> {
     let no = decision_no(tx, "listing", today).await?;
     let id: i64 = on_tx!(tx, c => sqlx::query_scalar(
         "INSERT INTO abnormal_listings (uscc, division, name, ground, year, reason, basis, decision_no, \
-         listed_on, listed_by, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'listed') RETURNING id",
+         listed_on, listed_by, state, late_reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'listed', $11) RETURNING id",
     )
     .bind(&e.uscc)
     .bind(&e.division)
@@ -211,6 +216,7 @@ async fn insert_listing(
     .bind(&no)
     .bind(today)
     .bind(actor.label())
+    .bind(late_reason)
     .fetch_one(&mut *c)
     .await?);
     let l = get_in(tx, id).await?;
@@ -219,7 +225,8 @@ async fn insert_listing(
         NewEvent::public(
             "registry.entity.abnormal_listed",
             json!({"uscc": l.uscc, "ground": l.ground, "year": l.year, "reason": l.reason,
-                   "basis": l.basis, "decision_no": l.decision_no, "listed_on": l.listed_on}),
+                   "basis": l.basis, "decision_no": l.decision_no, "listed_on": l.listed_on,
+                   "decided_late": l.late_reason.is_some(), "late_reason": l.late_reason}),
         )
         .uscc(&e.uscc)
         .division(&e.division)
@@ -263,10 +270,10 @@ pub async fn decide_listing(
             "该主体已因同一事由列入经营异常名录 (the entity is already listed on this ground)",
         ));
     }
-    insert_listing(tx, actor, &e, key, None, &reason, basis, today).await
+    insert_listing(tx, actor, &e, key, None, &reason, basis, None, today).await
 }
 
-async fn remove_listing(
+pub(crate) async fn remove_listing(
     tx: &mut Tx,
     actor: &Actor,
     l: &Listing,
@@ -401,6 +408,33 @@ pub async fn serious_for_entity(db: &Db, uscc: &str) -> Result<Vec<Serious>, App
     .await?))
 }
 
+/// Of `usccs`, those with a listing in force on the abnormal list (one query per 499 codes).
+/// The address service's risk counts follow it (through the server's wiring).
+pub async fn listed_among(
+    db: &Db,
+    usccs: &[&str],
+) -> Result<std::collections::HashSet<String>, AppError> {
+    let mut out = std::collections::HashSet::new();
+    for chunk in usccs.chunks(499) {
+        let list = (1..=chunk.len())
+            .map(|n| format!("${n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT DISTINCT uscc FROM abnormal_listings WHERE state = 'listed' AND uscc IN ({list})"
+        );
+        let rows: Vec<String> = on_conn!(db, c => {
+            let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
+            for u in chunk {
+                q = q.bind(*u);
+            }
+            q.fetch_all(c).await?
+        });
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
 /// Page size of the public list.
 pub const PAGE: i64 = 50;
 
@@ -476,15 +510,57 @@ pub async fn sweep(db: &Db, cal: &Calendar, today: NaiveDate) -> Result<SweepOut
     out.transferred = transfer_due(db, today).await?;
     let (from, to) = window?;
     if from <= today && today <= to {
-        out.listed = sweep_year(db, year, today).await?;
+        out.listed = sweep_year(db, year, today, &Actor::system(), None).await?;
     }
     Ok(out)
 }
 
-// TODO(unfinished): when the server is down for the whole decision window the year's missed
-// reports are not listed afterwards; an officer's late decision for them is not built.
-async fn sweep_year(db: &Db, year: i32, today: NaiveDate) -> Result<u64, AppError> {
-    let actor = Actor::system();
+/// The late decision for report year `year` (an administrator's, through `amr abnormal sweep
+/// --year Y --decide-late --reason TEXT`): when the server was down for the whole decision
+/// window, the year's missed reports are listed afterwards, each listing recording that it was
+/// decided late and `reason`. Refused before the window has ended (the daily sweep decides
+/// then) and when the year's sweep has finished (nothing is left to decide). Resumable like
+/// the sweep: a second run continues where the first stopped, and lists nobody twice.
+pub async fn decide_late(
+    db: &Db,
+    cal: &Calendar,
+    actor: &Actor,
+    year: i32,
+    reason: &str,
+    today: NaiveDate,
+) -> Result<u64, AppError> {
+    let reason = text_field("reason", reason, 500, true, true)?;
+    let deadline = rules::decision_deadline(cal, year)?;
+    if today <= deadline {
+        return Err(AppError::rejected(format!(
+            "{year} 年度未报年报的列入决定期限至 {deadline}，期限内由每日核查作出，无需补作决定 \
+             (the decision window for {year} runs until {deadline}; the daily sweep decides within it)"
+        )));
+    }
+    let done: Option<Option<NaiveDate>> = on_conn!(db, c => sqlx::query_scalar(
+        "SELECT completed_on FROM abnormal_sweeps WHERE year = $1",
+    )
+    .bind(year)
+    .fetch_optional(c)
+    .await?);
+    if let Some(Some(on)) = done {
+        return Err(AppError::rejected(format!(
+            "{year} 年度的列入核查已于 {on} 完成，无需补作决定 (the listing for {year} was completed on {on})"
+        )));
+    }
+    let late = format!("列入决定期限（至 {deadline}）内系统未运行，于 {today} 补作决定：{reason}");
+    sweep_year(db, year, today, actor, Some(&late)).await
+}
+
+/// Lists the year's missed reports page by page (see [`sweep`]); `late`: the reason recorded
+/// on each listing when it is decided after the window.
+async fn sweep_year(
+    db: &Db,
+    year: i32,
+    today: NaiveDate,
+    actor: &Actor,
+    late: Option<&str>,
+) -> Result<u64, AppError> {
     let last_day = NaiveDate::from_ymd_opt(year, 12, 31).expect("31 December exists");
     let mut listed = 0u64;
     loop {
@@ -536,12 +612,13 @@ async fn sweep_year(db: &Db, year: i32, today: NaiveDate) -> Result<u64, AppErro
             let e = store::lock_scoped(&mut tx, &Scope::all(), uscc).await?;
             insert_listing(
                 &mut tx,
-                &actor,
+                actor,
                 &e,
                 ground,
                 Some(year),
                 &reason,
                 basis,
+                late,
                 today,
             )
             .await?;

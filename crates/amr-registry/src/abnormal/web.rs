@@ -19,8 +19,9 @@ use amr_web::error::ApiError;
 use amr_web::extract::{PageForm, PageQuery};
 use amr_web::page::{PageError, Viewer, render};
 
+use super::requests::{self, RequestInput};
 use super::{rules, store};
-use crate::annual::web::today;
+use crate::annual::web::{own_entity, today};
 
 fn path_uscc(uscc: &str) -> Result<String, AppError> {
     Ok(Uscc::parse(uscc)
@@ -157,9 +158,8 @@ pub async fn api_decide(
     Ok((StatusCode::CREATED, Json(json!(l))))
 }
 
-/// `POST /api/v1/office/abnormal/{id}/removal` `{ground, note}`: an officer's removal.
-// TODO(unfinished): the enterprise cannot file a removal request online; the officer decides
-// on a request made at the window (a back report is removed automatically, see store).
+/// `POST /api/v1/office/abnormal/{id}/removal` `{ground, note}`: an officer's removal (on a
+/// request made at the window; online requests go through [`api_decide_request`]).
 pub async fn api_remove(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -201,7 +201,10 @@ pub async fn office_page(
     let listings = store::for_entity(&state.db, &uscc).await?;
     let serious = store::serious_for_entity(&state.db, &uscc).await?;
     let reports = crate::annual::store::list_for_entity(&state.db, &uscc).await?;
+    let reqs = requests::for_entity(&state.db, &uscc).await?;
     let page = json!({
+        "requests": reqs,
+        "paper_year": crate::annual::rules::due_year(today(&state)),
         "entity": {"uscc": e.uscc, "name": e.name, "division": e.division},
         "listings": listings,
         "serious": serious,
@@ -285,6 +288,263 @@ pub async fn post_remove(
     Ok(Redirect::to(&format!("/office/entities/{}/abnormal", l.uscc)).into_response())
 }
 
+// ---- removal requests ----
+
+/// The listings of the enterprise's entity, each with the grounds it may ask on and its open
+/// request, and every request it made.
+async fn portal_data(state: &AppState, uscc: &str) -> Result<(Value, Value), AppError> {
+    let listings = store::for_entity(&state.db, uscc).await?;
+    let reqs = requests::for_entity(&state.db, uscc).await?;
+    let items: Vec<Value> = listings
+        .iter()
+        .map(|l| {
+            let mut v = l.public();
+            v["grounds"] = json!(
+                requests::request_grounds(&l.ground)
+                    .iter()
+                    .map(|(k, n)| json!({"key": k, "name": n}))
+                    .collect::<Vec<_>>()
+            );
+            v["open_request"] = json!(
+                reqs.iter()
+                    .find(|r| r.listing_id == l.id && r.state == "open")
+            );
+            v
+        })
+        .collect();
+    Ok((json!(items), json!(reqs)))
+}
+
+/// `GET /api/v1/entities/{uscc}/abnormal/removal-requests`: for the enterprise's account, its
+/// listings (with the grounds it may ask on) and its requests with their decisions.
+pub async fn api_my_requests(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(uscc): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let uscc = path_uscc(&uscc)?;
+    own_entity(&state, caller.role, caller.actor.id, &uscc).await?;
+    let (listings, reqs) = portal_data(&state, &uscc).await?;
+    Ok(Json(
+        json!({"uscc": uscc, "listings": listings, "requests": reqs}),
+    ))
+}
+
+/// `POST /api/v1/entities/{uscc}/abnormal/{id}/removal-requests` `{ground, statement,
+/// new_address, new_phone}`: the enterprise asks for removal of its listing `id`; 201.
+pub async fn api_request(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path((uscc, id)): Path<(String, i64)>,
+    b: Result<Json<Value>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let uscc = path_uscc(&uscc)?;
+    own_entity(&state, caller.role, caller.actor.id, &uscc).await?;
+    let input: RequestInput = body(b)?;
+    let mut tx = state.db.begin().await?;
+    let r = requests::file(&mut tx, &caller.actor, &uscc, id, &input, today(&state)).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(json!(r))))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct QueueQuery {
+    state: String,
+    page: Option<String>,
+}
+
+fn queue_state(s: &str) -> &str {
+    if s.trim().is_empty() {
+        "open"
+    } else {
+        s.trim()
+    }
+}
+
+/// `GET /api/v1/office/abnormal/requests?state=open|approved|refused&page=`: the removal
+/// requests within the caller's jurisdiction (permission `read_records`).
+pub async fn api_queue(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    PageQuery(q): PageQuery<QueueQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::ReadRecords)?;
+    let page = page_no(&q.page)?;
+    let st = queue_state(&q.state);
+    let (items, more) = requests::queue(&state.db, &caller.scope, st, page).await?;
+    Ok(Json(
+        json!({"state": st, "page": page, "more": more, "items": items}),
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RequestDecision {
+    csrf: String,
+    decision: String,
+    note: String,
+}
+
+/// `POST /api/v1/office/abnormal/requests/{id}/decision` `{decision: approve|refuse, note}`:
+/// an officer's decision (permission `record_lifecycle`, within the jurisdiction). Answers the
+/// request and the listing after it.
+pub async fn api_decide_request(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+    b: Result<Json<Value>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::RecordLifecycle)?;
+    let d: RequestDecision = body(b)?;
+    let mut tx = state.db.begin().await?;
+    let (r, l) = requests::decide(
+        &mut tx,
+        &caller.actor,
+        &caller.scope,
+        id,
+        &d.decision,
+        &d.note,
+        today(&state),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(json!({"request": r, "listing": l})))
+}
+
+async fn show_portal(
+    state: &AppState,
+    viewer: &Viewer,
+    status: StatusCode,
+    e: &crate::model::Entity,
+    error: Option<String>,
+) -> Result<Response, PageError> {
+    let (listings, reqs) = portal_data(state, &e.uscc).await?;
+    render(
+        state,
+        viewer,
+        status,
+        "abnormal/portal.html",
+        json!({
+            "entity": {"uscc": e.uscc, "name": e.name},
+            "listings": listings,
+            "requests": reqs,
+            "error": error,
+        }),
+    )
+}
+
+/// `GET /portal/entities/{uscc}/abnormal`: the enterprise's listings, the removal request
+/// form for each listing in force (a missed report: the link to the report form instead),
+/// and its requests with the decisions (a refusal's reason).
+pub async fn portal_page(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    Path(uscc): Path<String>,
+) -> Result<Response, PageError> {
+    let uscc = path_uscc(&uscc)?;
+    let s = viewer.require_login()?;
+    let e = own_entity(&state, Some(s.account.role()), Some(s.account.id), &uscc).await?;
+    show_portal(&state, &viewer, StatusCode::OK, &e, None).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RequestForm {
+    csrf: String,
+    ground: String,
+    statement: String,
+    new_address: String,
+    new_phone: String,
+}
+
+/// `POST /portal/entities/{uscc}/abnormal/{id}/removal-request`: the request form; a refusal
+/// shows the page again with the reason, nothing written.
+pub async fn post_request(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    Path((uscc, id)): Path<(String, i64)>,
+    PageForm(f): PageForm<RequestForm>,
+) -> Result<Response, PageError> {
+    let uscc = path_uscc(&uscc)?;
+    let s = viewer.require_login()?;
+    viewer.check_csrf(&f.csrf)?;
+    let e = own_entity(&state, Some(s.account.role()), Some(s.account.id), &uscc).await?;
+    let actor = viewer.actor().ok_or(AppError::Unauthenticated)?;
+    let input = RequestInput {
+        ground: f.ground,
+        statement: f.statement,
+        new_address: f.new_address,
+        new_phone: f.new_phone,
+    };
+    let mut tx = state.db.begin().await?;
+    match requests::file(&mut tx, &actor, &uscc, id, &input, today(&state)).await {
+        Ok(_) => {
+            tx.commit().await?;
+            Ok(Redirect::to(&format!("/portal/entities/{uscc}/abnormal")).into_response())
+        }
+        Err(err @ (AppError::BadRequest { .. } | AppError::Rejected { .. })) => {
+            tx.rollback().await?;
+            let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            show_portal(&state, &viewer, status, &e, Some(err.public_message())).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// `GET /office/abnormal/requests?state=&page=`: the officers' queue of removal requests in
+/// the jurisdiction, with the decision form on each open one.
+pub async fn queue_page(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    PageQuery(q): PageQuery<QueueQuery>,
+) -> Result<Response, PageError> {
+    let s = viewer.require_login()?;
+    let role = s.account.role();
+    if !role.can(Permission::ReadRecords) {
+        return Err(AppError::forbidden().into());
+    }
+    let page = page_no(&q.page)?;
+    let st = queue_state(&q.state);
+    let (items, more) = requests::queue(&state.db, &s.account.scope(), st, page).await?;
+    render(
+        &state,
+        &viewer,
+        StatusCode::OK,
+        "abnormal/requests.html",
+        json!({"state": st, "page": page, "more": more, "items": items,
+               "can_act": role.can(Permission::RecordLifecycle)}),
+    )
+}
+
+/// `POST /office/abnormal/requests/{id}/decision`: the decision form (approve or refuse).
+pub async fn post_decide_request(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    PageForm(f): PageForm<RequestDecision>,
+) -> Result<Response, PageError> {
+    let s = viewer.require_login()?;
+    viewer.check_csrf(&f.csrf)?;
+    if !s.account.role().can(Permission::RecordLifecycle) {
+        return Err(AppError::forbidden().into());
+    }
+    let actor = viewer.actor().ok_or(AppError::Unauthenticated)?;
+    let mut tx = state.db.begin().await?;
+    requests::decide(
+        &mut tx,
+        &actor,
+        &s.account.scope(),
+        id,
+        &f.decision,
+        &f.note,
+        today(&state),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/office/abnormal/requests").into_response())
+}
+
 /// The JSON routes (merged outside the page frame).
 pub fn api_routes() -> Router<AppState> {
     Router::new()
@@ -292,6 +552,19 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/v1/entities/{uscc}/abnormal", get(api_entity))
         .route("/api/v1/office/entities/{uscc}/abnormal", post(api_decide))
         .route("/api/v1/office/abnormal/{id}/removal", post(api_remove))
+        .route(
+            "/api/v1/entities/{uscc}/abnormal/removal-requests",
+            get(api_my_requests),
+        )
+        .route(
+            "/api/v1/entities/{uscc}/abnormal/{id}/removal-requests",
+            post(api_request),
+        )
+        .route("/api/v1/office/abnormal/requests", get(api_queue))
+        .route(
+            "/api/v1/office/abnormal/requests/{id}/decision",
+            post(api_decide_request),
+        )
 }
 
 /// The pages (merged inside the page frame).
@@ -303,4 +576,14 @@ pub fn page_routes() -> Router<AppState> {
             get(office_page).post(post_decide),
         )
         .route("/office/abnormal/{id}/removal", post(post_remove))
+        .route("/portal/entities/{uscc}/abnormal", get(portal_page))
+        .route(
+            "/portal/entities/{uscc}/abnormal/{id}/removal-request",
+            post(post_request),
+        )
+        .route("/office/abnormal/requests", get(queue_page))
+        .route(
+            "/office/abnormal/requests/{id}/decision",
+            post(post_decide_request),
+        )
 }

@@ -49,6 +49,14 @@ pub fn module() -> WebModule {
                 "abnormal/section.html",
                 include_str!("../../templates/abnormal/section.html"),
             ),
+            (
+                "abnormal/portal.html",
+                include_str!("../../templates/abnormal/portal.html"),
+            ),
+            (
+                "abnormal/requests.html",
+                include_str!("../../templates/abnormal/requests.html"),
+            ),
         ],
         zh: include_str!("../../locales/annual.zh.json"),
         en: include_str!("../../locales/annual.en.json"),

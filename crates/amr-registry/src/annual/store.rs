@@ -32,7 +32,14 @@ pub struct StoredReport {
     pub filed_on: NaiveDate,
     pub filed_at: DateTime<Utc>,
     pub corrected_at: Option<DateTime<Utc>>,
+    /// `online` (the enterprise's account) or `paper` (entered by an officer from a paper form).
+    pub channel: String,
+    /// Who filed it (the enterprise's account, or the officer who entered a paper report).
+    pub filed_by: String,
 }
+
+/// How a report reaches the register.
+pub const CHANNELS: [&str; 2] = ["online", "paper"];
 
 type Row = (
     i64,
@@ -47,10 +54,12 @@ type Row = (
     NaiveDate,
     DateTime<Utc>,
     Option<DateTime<Utc>>,
+    String,
+    String,
 );
 
 const COLUMNS: &str = "id, uscc, division, year, form, content, published, late, version, \
-    filed_on, filed_at, corrected_at";
+    filed_on, filed_at, corrected_at, channel, filed_by";
 
 fn from_row(r: Row) -> Result<StoredReport, AppError> {
     let report: Report = serde_json::from_str(&r.5).map_err(|e| AppError::Internal(e.into()))?;
@@ -69,6 +78,8 @@ fn from_row(r: Row) -> Result<StoredReport, AppError> {
         filed_on: r.9,
         filed_at: r.10,
         corrected_at: r.11,
+        channel: r.12,
+        filed_by: r.13,
     })
 }
 
@@ -118,9 +129,11 @@ async fn get_in(tx: &mut Tx, uscc: &str, year: i32) -> Result<Option<StoredRepor
     row.map(from_row).transpose()
 }
 
-/// Files (or corrects) the report of `e` (locked by the caller) for `year` on `today`: the
-/// window is checked ([`rules::check_filing`]); a first filing after 30 June is accepted and
-/// marked late, and removes the entity's no-report listing for that year.
+/// Files (or corrects) the report of `e` (locked by the caller) for `year` on `today`, through
+/// `channel` (`online` or `paper`): the window is checked ([`rules::check_filing`]); a first
+/// filing after 30 June is accepted and marked late, and removes the entity's no-report
+/// listing for that year.
+#[allow(clippy::too_many_arguments)]
 pub async fn file(
     tx: &mut Tx,
     actor: &Actor,
@@ -128,8 +141,15 @@ pub async fn file(
     year: i32,
     report: Report,
     published: Vec<String>,
+    channel: &str,
     today: NaiveDate,
 ) -> Result<StoredReport, AppError> {
+    if !CHANNELS.contains(&channel) {
+        return Err(AppError::bad_request(
+            "channel",
+            "报送渠道应为 online 或 paper (channel must be online or paper)",
+        ));
+    }
     if report.form != Form::of(e.entity_type) {
         return Err(AppError::bad_request(
             "form",
@@ -163,12 +183,14 @@ pub async fn file(
             .rows_affected());
             on_tx!(tx, c => sqlx::query(
                 "UPDATE annual_reports SET content = $2, published = $3, version = version + 1, \
-                 corrected_at = $4 WHERE id = $1",
+                 corrected_at = $4, channel = $5, filed_by = $6 WHERE id = $1",
             )
             .bind(old.id)
             .bind(&content)
             .bind(&pubs)
             .bind(now)
+            .bind(channel)
+            .bind(&label)
             .execute(&mut *c)
             .await?
             .rows_affected());
@@ -177,7 +199,7 @@ pub async fn file(
         None => {
             on_tx!(tx, c => sqlx::query(
                 "INSERT INTO annual_reports (uscc, division, year, form, content, published, late, \
-                 version, filed_on, filed_at, filed_by) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10)",
+                 version, filed_on, filed_at, filed_by, channel) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11)",
             )
             .bind(&e.uscc)
             .bind(&e.division)
@@ -189,6 +211,7 @@ pub async fn file(
             .bind(today)
             .bind(now)
             .bind(&label)
+            .bind(channel)
             .execute(&mut *c)
             .await?
             .rows_affected());
@@ -221,7 +244,7 @@ pub async fn file(
             before: existing
                 .as_ref()
                 .map(|o| json!({"year": o.year, "version": o.version, "report": o.report, "published": o.published})),
-            after: Some(json!({"year": year, "version": stored.version, "late": stored.late, "report": stored.report, "published": stored.published})),
+            after: Some(json!({"year": year, "version": stored.version, "late": stored.late, "channel": channel, "report": stored.report, "published": stored.published})),
         },
     )
     .await?;

@@ -52,10 +52,9 @@ fn path_year(year: &str) -> Result<i32, AppError> {
 }
 
 /// The entity, when `account_id` is the enterprise account bound to it; 404 for another
-/// entity's account, 403 for anyone else.
-// TODO(unfinished): paper filings of individual businesses (an officer entering the report on
-// the entity's behalf) are not built; only the entity's own account files.
-async fn own_entity(
+/// entity's account, 403 for anyone else. (Officers enter paper reports through the office
+/// routes, [`officer_entity`].)
+pub(crate) async fn own_entity(
     state: &AppState,
     role: Option<Role>,
     account_id: Option<i64>,
@@ -70,6 +69,20 @@ async fn own_entity(
         return Err(AppError::NotFound);
     }
     crate::store::get_public(&state.db, uscc).await
+}
+
+/// The entity for an officer entering a paper report: permission `record_lifecycle`, the
+/// entity within the officer's jurisdiction (404 outside it).
+async fn officer_entity(
+    state: &AppState,
+    role: Option<Role>,
+    scope: &Scope,
+    uscc: &str,
+) -> Result<Entity, AppError> {
+    if !role.is_some_and(|r| r.can(Permission::RecordLifecycle)) {
+        return Err(AppError::forbidden());
+    }
+    crate::store::get_scoped(&state.db, scope, uscc).await
 }
 
 async fn ask_tax(tax: &Tax, uscc: &str, year: i32) -> TaxResult {
@@ -90,6 +103,7 @@ fn draft(
     today: NaiveDate,
     tax: &TaxResult,
     existing: Option<&store::StoredReport>,
+    channel: &str,
 ) -> Value {
     let form = Form::of(e.entity_type);
     let answer = tax.as_ref().ok().and_then(|a| a.as_ref());
@@ -131,6 +145,12 @@ fn draft(
         "tax_available": answer.is_some(),
         "figures": figures,
         "existing": existing,
+        "channel": channel,
+        "action": if channel == "paper" {
+            format!("/office/entities/{}/annual-reports/{year}", e.uscc)
+        } else {
+            format!("/portal/entities/{}/annual-reports/{year}", e.uscc)
+        },
     })
 }
 
@@ -228,6 +248,7 @@ async fn file(
     e: &Entity,
     year: i32,
     input: &ReportInput,
+    channel: &str,
 ) -> Result<store::StoredReport, AppError> {
     let today = today(state);
     let form = Form::of(e.entity_type);
@@ -239,7 +260,7 @@ async fn file(
     let published = model::publish_list(form, &input.publish);
     let mut tx = state.db.begin().await?;
     let e = crate::store::lock_scoped(&mut tx, &Scope::all(), &e.uscc).await?;
-    let stored = store::file(&mut tx, actor, &e, year, report, published, today).await?;
+    let stored = store::file(&mut tx, actor, &e, year, report, published, channel, today).await?;
     tx.commit().await?;
     Ok(stored)
 }
@@ -297,7 +318,14 @@ pub async fn api_draft(
     let existing = store::get(&state.db, &uscc, year).await?;
     rules::check_filing(&e, year, today, existing.is_some())?;
     let answer = ask_tax(&tax, &uscc, year).await;
-    Ok(Json(draft(&e, year, today, &answer, existing.as_ref())))
+    Ok(Json(draft(
+        &e,
+        year,
+        today,
+        &answer,
+        existing.as_ref(),
+        "online",
+    )))
 }
 
 /// `POST /api/v1/entities/{uscc}/annual-reports/{year}`: files or corrects the report (the
@@ -327,7 +355,41 @@ pub async fn api_file(
             format!("请求内容无法识别 (the body could not be read): {e}"),
         )
     })?;
-    let stored = file(&state, &tax, &caller.actor, &e, year, &input).await?;
+    let stored = file(&state, &tax, &caller.actor, &e, year, &input, "online").await?;
+    Ok((StatusCode::CREATED, Json(json!(stored))))
+}
+
+/// `POST /api/v1/office/entities/{uscc}/annual-reports/{year}`: an officer enters a report
+/// from paper on the entity's behalf (permission `record_lifecycle`, within the
+/// jurisdiction): the same validation and store path, channel `paper`, the officer recorded
+/// as the one who filed; the entity's choice of what to publish is taken as written on the
+/// paper form (`publish`). 201 with the stored report.
+pub async fn api_file_paper(
+    State(state): State<AppState>,
+    Extension(tax): Extension<Tax>,
+    caller: ApiCaller,
+    Path((uscc, year)): Path<(String, String)>,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let uscc = path_uscc(&uscc)?;
+    let year = path_year(&year)?;
+    let e = officer_entity(&state, caller.role, &caller.scope, &uscc).await?;
+    let Json(v) = body.map_err(|e| {
+        AppError::bad_request(
+            "body",
+            format!(
+                "请求体应为 JSON 对象 (the body must be a JSON object): {}",
+                e.body_text()
+            ),
+        )
+    })?;
+    let input: ReportInput = serde_json::from_value(v).map_err(|e| {
+        AppError::bad_request(
+            "body",
+            format!("请求内容无法识别 (the body could not be read): {e}"),
+        )
+    })?;
+    let stored = file(&state, &tax, &caller.actor, &e, year, &input, "paper").await?;
     Ok((StatusCode::CREATED, Json(json!(stored))))
 }
 
@@ -348,7 +410,7 @@ pub async fn form_page(
     let existing = store::get(&state.db, &uscc, year).await?;
     rules::check_filing(&e, year, today, existing.is_some())?;
     let answer = ask_tax(&tax, &uscc, year).await;
-    let d = draft(&e, year, today, &answer, existing.as_ref());
+    let d = draft(&e, year, today, &answer, existing.as_ref(), "online");
     let values = values_of(&e, existing.as_ref());
     show_form(
         &state,
@@ -413,6 +475,21 @@ pub async fn post_form(
     let s = viewer.require_login()?;
     viewer.check_csrf(f.get("csrf").map(String::as_str).unwrap_or(""))?;
     let e = own_entity(&state, Some(s.account.role()), Some(s.account.id), &uscc).await?;
+    file_from_form(&viewer, &state, &tax, &e, year, &f, "online").await
+}
+
+/// Files from the form's fields through `channel`; a refusal shows the form again with the
+/// values typed and the reason, nothing written.
+async fn file_from_form(
+    viewer: &Viewer,
+    state: &AppState,
+    tax: &Tax,
+    e: &Entity,
+    year: i32,
+    f: &HashMap<String, String>,
+    channel: &str,
+) -> Result<Response, PageError> {
+    let uscc = e.uscc.clone();
     let actor = viewer.actor().ok_or(AppError::Unauthenticated)?;
     let get = |k: &str| f.get(k).cloned().unwrap_or_default();
     let input = ReportInput {
@@ -441,7 +518,11 @@ pub async fn post_form(
             .map(|(k, _)| k.trim_start_matches("publish_").to_string())
             .collect(),
     };
-    match file(&state, &tax, &actor, &e, year, &input).await {
+    match file(state, tax, &actor, e, year, &input, channel).await {
+        Ok(_) if channel == "paper" => Ok(Redirect::to(&format!(
+            "/office/entities/{uscc}/abnormal#annual-reports"
+        ))
+        .into_response()),
         Ok(_) => Ok(Redirect::to(&format!(
             "/portal/entities/{uscc}/annual-reports/{year}/filed"
         ))
@@ -451,10 +532,10 @@ pub async fn post_form(
                 AppError::BadRequest { field, .. } => field.clone(),
                 _ => String::new(),
             };
-            let today = today(&state);
+            let today = today(state);
             let existing = store::get(&state.db, &uscc, year).await?;
-            let answer = ask_tax(&tax, &uscc, year).await;
-            let mut d = draft(&e, year, today, &answer, existing.as_ref());
+            let answer = ask_tax(tax, &uscc, year).await;
+            let mut d = draft(e, year, today, &answer, existing.as_ref(), channel);
             // Show what was typed, not the prefilled values.
             if let Some(figs) = d["figures"].as_array_mut() {
                 for fig in figs {
@@ -466,8 +547,8 @@ pub async fn post_form(
             let mut values: HashMap<String, String> = f.clone();
             values.remove("csrf");
             show_form(
-                &state,
-                &viewer,
+                state,
+                viewer,
                 status,
                 d,
                 values,
@@ -477,6 +558,52 @@ pub async fn post_form(
         }
         Err(other) => Err(other.into()),
     }
+}
+
+/// `GET /office/entities/{uscc}/annual-reports/{year}`: the form for an officer entering a
+/// paper report (permission `record_lifecycle`, within the jurisdiction), prefilled like the
+/// enterprise's.
+pub async fn office_form_page(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    Extension(tax): Extension<Tax>,
+    Path((uscc, year)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let uscc = path_uscc(&uscc)?;
+    let year = path_year(&year)?;
+    let s = viewer.require_login()?;
+    let e = officer_entity(&state, Some(s.account.role()), &s.account.scope(), &uscc).await?;
+    let today = today(&state);
+    let existing = store::get(&state.db, &uscc, year).await?;
+    rules::check_filing(&e, year, today, existing.is_some())?;
+    let answer = ask_tax(&tax, &uscc, year).await;
+    let d = draft(&e, year, today, &answer, existing.as_ref(), "paper");
+    let values = values_of(&e, existing.as_ref());
+    show_form(
+        &state,
+        &viewer,
+        StatusCode::OK,
+        d,
+        values,
+        None,
+        existing.is_some(),
+    )
+}
+
+/// `POST /office/entities/{uscc}/annual-reports/{year}`: an officer files a paper report.
+pub async fn office_post_form(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    Extension(tax): Extension<Tax>,
+    Path((uscc, year)): Path<(String, String)>,
+    PageForm(f): PageForm<HashMap<String, String>>,
+) -> Result<Response, PageError> {
+    let uscc = path_uscc(&uscc)?;
+    let year = path_year(&year)?;
+    let s = viewer.require_login()?;
+    viewer.check_csrf(f.get("csrf").map(String::as_str).unwrap_or(""))?;
+    let e = officer_entity(&state, Some(s.account.role()), &s.account.scope(), &uscc).await?;
+    file_from_form(&viewer, &state, &tax, &e, year, &f, "paper").await
 }
 
 /// `GET /portal/entities/{uscc}/annual-reports/{year}/filed`: the receipt: the report as
@@ -551,6 +678,10 @@ pub fn api_routes(tax: Tax) -> Router<AppState> {
             "/api/v1/office/entities/{uscc}/annual-reports",
             get(api_full),
         )
+        .route(
+            "/api/v1/office/entities/{uscc}/annual-reports/{year}",
+            axum::routing::post(api_file_paper),
+        )
         .layer(Extension(tax))
 }
 
@@ -564,6 +695,10 @@ pub fn page_routes(tax: Tax) -> Router<AppState> {
         .route(
             "/portal/entities/{uscc}/annual-reports/{year}/filed",
             get(filed_page),
+        )
+        .route(
+            "/office/entities/{uscc}/annual-reports/{year}",
+            get(office_form_page).post(office_post_form),
         )
         .layer(Extension(tax))
 }

@@ -30,7 +30,7 @@ use amr_web::{AppState, WebModule};
 
 use super::model::{Evidence, FeaturedType};
 use super::store::{self, ListFilter, ProposalInput, SupportInput};
-use crate::model::{OfficerEntity, today_in_china};
+use crate::model::OfficerEntity;
 
 /// The templates and texts of 名特优新.
 pub fn module() -> WebModule {
@@ -384,7 +384,15 @@ pub async fn post_propose(
     };
     let criteria = store::criteria(&state.db).await?;
     let mut tx = state.db.begin().await?;
-    let c = store::propose(&mut tx, &actor, &scope, &criteria, &input, today_in_china()).await?;
+    let c = store::propose(
+        &mut tx,
+        &actor,
+        &scope,
+        &criteria,
+        &input,
+        state.config.today(),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/office/featured/{}", c.id)).into_response())
 }
@@ -448,7 +456,7 @@ pub async fn post_decide(
         id,
         confirm,
         &f.note,
-        today_in_china(),
+        state.config.today(),
     )
     .await?;
     tx.commit().await?;
@@ -504,7 +512,7 @@ pub async fn entity_page(
         "support": support,
         "support_total_yuan": format!("{}.{:02}", total_fen / 100, total_fen % 100),
         "kinds": kinds,
-        "today": today_in_china().to_string(),
+        "today": state.config.today().to_string(),
     });
     render(
         &state,
@@ -540,7 +548,7 @@ pub async fn post_support(
         &scope,
         uscc.as_str(),
         &f.input,
-        today_in_china(),
+        state.config.today(),
     )
     .await?;
     tx.commit().await?;

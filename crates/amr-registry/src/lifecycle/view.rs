@@ -99,7 +99,11 @@ async fn history_of(db: &Db, uscc: &str) -> Result<Vec<EntityChangeRow>, AppErro
 }
 
 /// The public record of `e` with its lifecycle.
-pub async fn public_record(db: &Db, e: &Entity) -> Result<PublicRecord, AppError> {
+pub async fn public_record(
+    db: &Db,
+    e: &Entity,
+    today: chrono::NaiveDate,
+) -> Result<PublicRecord, AppError> {
     let suspension = suspension::list(db, &e.uscc)
         .await?
         .into_iter()
@@ -134,7 +138,7 @@ pub async fn public_record(db: &Db, e: &Entity) -> Result<PublicRecord, AppError
         .into_iter()
         .next()
         .filter(|d| d.kind == "simplified" && matches!(d.state.as_str(), "notice" | "applied"))
-        .filter(|d| !deregistration::is_lapsed(d, crate::model::today_in_china()))
+        .filter(|d| !deregistration::is_lapsed(d, today))
         .map(|d| PublicNotice {
             kind: d.kind,
             state: d.state,

@@ -241,7 +241,14 @@ async fn approve(
     Path(no): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Permission::ExamineRegistrations)?;
-    let f = store::approve(&state.db, &caller.actor, &caller.scope, &no).await?;
+    let f = store::approve(
+        &state.db,
+        &caller.actor,
+        &caller.scope,
+        &no,
+        state.config.today(),
+    )
+    .await?;
     Ok(Json(json!({"filing": f})))
 }
 

@@ -178,7 +178,7 @@ pub async fn post_approve(
     let scope = examiner_scope(&viewer)?;
     viewer.check_csrf(&form.csrf)?;
     let actor = viewer.actor().ok_or(AppError::Unauthenticated)?;
-    let f = store::approve(&state.db, &actor, &scope, &no).await?;
+    let f = store::approve(&state.db, &actor, &scope, &no, state.config.today()).await?;
     Ok(Redirect::to(&format!("/office/registrations/{}", f.filing_no)).into_response())
 }
 

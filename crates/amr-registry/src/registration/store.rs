@@ -930,12 +930,14 @@ const USCC_TRIES: usize = 8;
 
 /// Approves a filed application: the name is checked against the register again, the entity
 /// is registered ([`crate::store::create`]) with a USCC generated for the county of its
-/// domicile, established today, and its licence issued (version 1), all in one transaction.
+/// domicile, established on `today` (the server's day), and its licence issued (version 1),
+/// all in one transaction.
 pub async fn approve(
     db: &Db,
     actor: &Actor,
     scope: &Scope,
     filing_no: &str,
+    today: chrono::NaiveDate,
 ) -> Result<Filing, AppError> {
     let f = get_scoped(db, scope, filing_no).await?;
     if f.status != FilingStatus::Filed {
@@ -989,7 +991,7 @@ pub async fn approve(
             legal_rep_id: Some(app.legal_rep.id_number.clone()),
             phone: app.phone.clone(),
             capital_yuan: app.capital_yuan,
-            established: crate::model::today_in_china(),
+            established: today,
             address: app.address.clone(),
             division: f.division.clone(),
             scope: app.scope.clone(),

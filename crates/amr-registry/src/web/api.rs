@@ -21,5 +21,7 @@ pub async fn get_entity(
 ) -> Result<Json<PublicRecord>, ApiError> {
     let uscc = Uscc::parse(&uscc).map_err(|_| AppError::NotFound)?;
     let e = store::get_public(&state.db, uscc.as_str()).await?;
-    Ok(Json(public_record(&state.db, &e).await?))
+    Ok(Json(
+        public_record(&state.db, &e, state.config.today()).await?,
+    ))
 }

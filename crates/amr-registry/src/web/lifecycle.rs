@@ -25,7 +25,7 @@ use crate::lifecycle::deregistration::{self, DeregInput, ObjectionInput};
 use crate::lifecycle::rules::Bars;
 use crate::lifecycle::suspension::{self, SuspendInput};
 use crate::lifecycle::view;
-use crate::model::today_in_china;
+
 use crate::premises::{self, PremisesInput};
 use crate::store;
 
@@ -127,7 +127,7 @@ pub(crate) async fn run_act(
     uscc: &str,
     act: Act,
 ) -> Result<Value, AppError> {
-    let today = today_in_china();
+    let today = state.config.today();
     let mut tx = state.db.begin().await?;
     let v = match act {
         Act::Suspend(i) => {
@@ -256,7 +256,7 @@ pub(crate) async fn run_objection(
     input: &ObjectionInput,
 ) -> Result<deregistration::Objection, AppError> {
     let mut tx = state.db.begin().await?;
-    let o = deregistration::object(&mut tx, actor, uscc, input, today_in_china()).await?;
+    let o = deregistration::object(&mut tx, actor, uscc, input, state.config.today()).await?;
     tx.commit().await?;
     Ok(o)
 }
@@ -303,7 +303,7 @@ pub async fn post_decision(
         id,
         &b.decision,
         &b.note,
-        today_in_china(),
+        state.config.today(),
     )
     .await?;
     tx.commit().await?;

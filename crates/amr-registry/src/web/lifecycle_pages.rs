@@ -20,7 +20,7 @@ use crate::lifecycle::deregistration::{self, DeregInput, ObjectionInput};
 use crate::lifecycle::rules::Bars;
 use crate::lifecycle::suspension::SuspendInput;
 use crate::lifecycle::view;
-use crate::model::{OfficerEntity, today_in_china};
+use crate::model::OfficerEntity;
 use crate::premises::PremisesInput;
 use crate::store;
 
@@ -86,7 +86,7 @@ pub async fn portal_entity(
     let (scope, _) = acting(&state, &viewer, &uscc).await?;
     let e = store::get_scoped(&state.db, &scope, &uscc).await?;
     let detail = view::detail(&state.db, &e).await?;
-    let public = view::public_record(&state.db, &e).await?;
+    let public = view::public_record(&state.db, &e, state.config.today()).await?;
     let guide = lifecycle_guide(&state, e.entity_type).await?;
     let page = serde_json::json!({
         "guide": guide,
@@ -94,7 +94,7 @@ pub async fn portal_entity(
         "detail": detail,
         "public": public,
         "base": format!("/manage/entities/{uscc}"),
-        "today": today_in_china(),
+        "today": state.config.today(),
         "changes": crate::change::store::list_for_entity(&state.db, &e.uscc).await?,
         "annual": crate::annual::web::portal_item(&state, &e).await?,
     });
@@ -263,7 +263,7 @@ pub async fn post_decision(
         id,
         &f.decision,
         &f.note,
-        today_in_china(),
+        state.config.today(),
     )
     .await?;
     tx.commit().await?;

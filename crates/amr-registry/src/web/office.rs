@@ -141,7 +141,7 @@ pub async fn get_entity(
         "detail": detail,
         "can_act": can_act,
         "base": format!("/manage/entities/{}", e.uscc),
-        "today": crate::model::today_in_china(),
+        "today": state.config.today(),
     });
     render(
         &state,

@@ -16,7 +16,7 @@ use amr_web::page::{PageError, Viewer, render};
 
 use super::lifecycle::path_uscc;
 use crate::lifecycle::view;
-use crate::model::today_in_china;
+
 use crate::store;
 
 #[derive(Debug, Deserialize)]
@@ -46,7 +46,7 @@ pub async fn get_entity_page(
 ) -> Result<Response, PageError> {
     let uscc = path_uscc(&uscc)?;
     let e = store::get_public(&state.db, &uscc).await?;
-    let record = view::public_record(&state.db, &e).await?;
+    let record = view::public_record(&state.db, &e, state.config.today()).await?;
     let (form_csrf, cookie) = match (&viewer.session, &viewer.login_csrf) {
         (Some(s), _) => (s.csrf_token.clone(), None),
         (None, Some(t)) if !t.is_empty() => (t.clone(), None),
@@ -56,7 +56,7 @@ pub async fn get_entity_page(
         }
         _ => (String::new(), None),
     };
-    let today = today_in_china();
+    let today = state.config.today();
     let objections_open = record.deregistration.as_ref().is_some_and(|d| {
         d.state == "notice"
             && d.notice_start.is_some_and(|s| s <= today)

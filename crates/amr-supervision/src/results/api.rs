@@ -25,7 +25,7 @@ use amr_web::auth::ApiCaller;
 use amr_web::error::ApiError;
 
 use super::followups;
-use super::model::{RecordInput, today_in_china};
+use super::model::RecordInput;
 use super::public::{parse_area, parse_id};
 use super::query::{self, PendingFilter};
 use super::store;
@@ -102,7 +102,7 @@ pub async fn post_result(
         visit_no,
         &input,
         &calendar,
-        today_in_china(),
+        state.config.today(),
     )
     .await?;
     tx.commit().await?;
@@ -161,7 +161,8 @@ pub async fn get_pending(
         area: Some(area).filter(|a| !a.is_empty()),
         after: super::pages::parse_after(&q.after)?,
     };
-    let (items, more) = query::pending(&state.db, &caller.scope, &filter, today_in_china()).await?;
+    let (items, more) =
+        query::pending(&state.db, &caller.scope, &filter, state.config.today()).await?;
     let next = if more {
         items
             .last()

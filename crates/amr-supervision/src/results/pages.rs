@@ -31,7 +31,7 @@ use amr_web::extract::{PageForm, PageQuery, parse_before, percent_encode};
 use amr_web::page::{PageError, Viewer, render};
 
 use super::followups::{self, Filter};
-use super::model::{MAX_ATTACHMENT_BYTES, Outcome, RecordInput, today_in_china};
+use super::model::{MAX_ATTACHMENT_BYTES, Outcome, RecordInput};
 use super::public::{parse_area, parse_id};
 use super::query::{self, PendingFilter};
 use super::store;
@@ -146,7 +146,7 @@ async fn render_visit(
     let results = store::of_visit(&state.db, &scope, plan_id, visit_no).await?;
     let attachments = store::attachments_of_visit(&state.db, &scope, plan_id, visit_no).await?;
     let followups = followups::of_visit(&state.db, &scope, plan_id, visit_no).await?;
-    let today = today_in_china();
+    let today = state.config.today();
     let items: Vec<Value> = v
         .items
         .iter()
@@ -221,7 +221,7 @@ pub async fn post_record(
         visit_no,
         &f.input,
         &calendar,
-        today_in_china(),
+        state.config.today(),
     )
     .await;
     let r = match recorded {
@@ -409,7 +409,7 @@ pub async fn pending_page(
         area: Some(area.clone()).filter(|a| !a.is_empty()),
         after: parse_after(&q.after)?,
     };
-    let today = today_in_china();
+    let today = state.config.today();
     let (items, more) = query::pending(&state.db, &scope, &filter, today).await?;
     let names = visit::names(&state.db).await?;
     let rows: Vec<Value> = items

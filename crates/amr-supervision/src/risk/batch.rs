@@ -101,18 +101,20 @@ pub async fn begin_run(db: &Db, trigger: &str) -> Result<i64, AppError> {
 }
 
 /// Recomputes every entity whose division starts with `scope` under the model in force, in a
-/// run row started with [`begin_run`]; `progress` is told how many entities were read so far.
+/// run row started with [`begin_run`], on `today` (the server's day); `progress` is told how
+/// many entities were read so far.
+#[allow(clippy::too_many_arguments)]
 pub async fn recompute_all(
     db: &Db,
     registry: &dyn RegistrySource,
     scope: &str,
     run_id: i64,
     actor: &Actor,
+    today: NaiveDate,
     mut progress: impl FnMut(u64) + Send,
 ) -> Result<RunSummary, AppError> {
     check_scope(scope)?;
     let model = store::model(db).await?;
-    let today = today_in_china();
     let mut by_class = PerClass::<i64>::default();
     let mut entities = 0i64;
     let mut removed = 0u64;

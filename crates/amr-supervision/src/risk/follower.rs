@@ -21,7 +21,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 use serde_json::Value;
 use tokio::sync::watch;
 
@@ -66,6 +66,8 @@ pub fn finding_kind(outcome: &str) -> Option<&'static str> {
 pub struct RiskFollower {
     pub db: Db,
     pub registry: Arc<dyn RegistrySource>,
+    /// The server's fixed day, if it has one (else today in China).
+    pub fixed_today: Option<NaiveDate>,
 }
 
 fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
@@ -156,7 +158,7 @@ impl Consumer for RiskFollower {
             return Ok(());
         }
         let model = store::model(&self.db).await?;
-        let today = batch::today_in_china();
+        let today = self.fixed_today.unwrap_or_else(batch::today_in_china);
         let actor = Actor::system();
         let touched: Vec<&str> = touched.iter().map(String::as_str).collect();
         // A page at a time, as a full run reads them: memory stays flat however many entities
@@ -190,13 +192,18 @@ pub fn due_at_start(last: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
 }
 
 /// Runs a full recompute of the whole country (trigger `schedule`), unless one is going on.
-pub async fn scheduled_run(db: &Db, registry: &dyn RegistrySource) -> Result<(), AppError> {
+pub async fn scheduled_run(
+    db: &Db,
+    registry: &dyn RegistrySource,
+    fixed_today: Option<NaiveDate>,
+) -> Result<(), AppError> {
     let Ok(_guard) = RunGuard::acquire() else {
         tracing::info!("credit-risk recompute already running; the scheduled run is skipped");
         return Ok(());
     };
     let run = batch::begin_run(db, "schedule").await?;
-    let s = batch::recompute_all(db, registry, "", run, &Actor::system(), |_| {}).await?;
+    let today = fixed_today.unwrap_or_else(batch::today_in_china);
+    let s = batch::recompute_all(db, registry, "", run, &Actor::system(), today, |_| {}).await?;
     tracing::info!(
         run = s.run_id,
         entities = s.entities,
@@ -210,11 +217,12 @@ pub async fn scheduled_run(db: &Db, registry: &dyn RegistrySource) -> Result<(),
 pub async fn schedule(
     db: Db,
     registry: Arc<dyn RegistrySource>,
+    fixed_today: Option<NaiveDate>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     match store::last_full_run(&db).await {
         Ok(last) if due_at_start(last, Utc::now()) => {
-            if let Err(e) = scheduled_run(&db, registry.as_ref()).await {
+            if let Err(e) = scheduled_run(&db, registry.as_ref(), fixed_today).await {
                 tracing::warn!(error = %e, "credit-risk recompute at start failed");
             }
         }
@@ -229,20 +237,26 @@ pub async fn schedule(
             _ = tokio::time::sleep(wait) => {}
             _ = shutdown.wait_for(|v| *v) => return,
         }
-        if let Err(e) = scheduled_run(&db, registry.as_ref()).await {
+        if let Err(e) = scheduled_run(&db, registry.as_ref(), fixed_today).await {
             tracing::warn!(error = %e, "scheduled credit-risk recompute failed");
         }
     }
 }
 
 /// Starts the follower and the schedule beside the server (the server calls this once from
-/// its workers).
-pub fn spawn(db: Db, registry: Arc<dyn RegistrySource>, shutdown: watch::Receiver<bool>) {
+/// its workers); `fixed_today` is the server's fixed day, if it has one.
+pub fn spawn(
+    db: Db,
+    registry: Arc<dyn RegistrySource>,
+    fixed_today: Option<NaiveDate>,
+    shutdown: watch::Receiver<bool>,
+) {
     tokio::spawn(amr_kernel::events::runner::run(
         db.clone(),
         RiskFollower {
             db: db.clone(),
             registry: registry.clone(),
+            fixed_today,
         },
         // An import event names up to 10,000 entities: 16 events a batch keep one transaction
         // to at most 160,000 re-scores.
@@ -252,7 +266,7 @@ pub fn spawn(db: Db, registry: Arc<dyn RegistrySource>, shutdown: watch::Receive
         },
         shutdown.clone(),
     ));
-    tokio::spawn(schedule(db, registry, shutdown));
+    tokio::spawn(schedule(db, registry, fixed_today, shutdown));
 }
 
 #[cfg(test)]

@@ -290,6 +290,7 @@ async fn start_recompute(
     registry: Arc<dyn RegistrySource>,
     actor: Actor,
     scope: String,
+    today: chrono::NaiveDate,
 ) -> Result<i64, AppError> {
     let guard = RunGuard::acquire()?;
     let trigger = if scope.is_empty() {
@@ -301,7 +302,8 @@ async fn start_recompute(
     let db = db.clone();
     tokio::spawn(async move {
         let _guard = guard;
-        match batch::recompute_all(&db, registry.as_ref(), &scope, run, &actor, |_| {}).await {
+        match batch::recompute_all(&db, registry.as_ref(), &scope, run, &actor, today, |_| {}).await
+        {
             Ok(s) => tracing::info!(run, entities = s.entities, "credit-risk recompute done"),
             Err(e) => tracing::warn!(run, error = %e, "credit-risk recompute failed"),
         }
@@ -327,7 +329,14 @@ pub async fn api_recompute(
     }
     let asked = body.map(|Json(b)| b.scope).unwrap_or_default();
     let scope = requested_scope(&caller.scope, &asked)?;
-    let run = start_recompute(&state.db, registry, caller.actor.clone(), scope.clone()).await?;
+    let run = start_recompute(
+        &state.db,
+        registry,
+        caller.actor.clone(),
+        scope.clone(),
+        state.config.today(),
+    )
+    .await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({"run_id": run, "scope": scope})),
@@ -353,7 +362,7 @@ pub async fn post_recompute(
     viewer.check_csrf(&f.csrf)?;
     let scope = requested_scope(&session.account.scope(), &f.scope)?;
     let actor = viewer.actor().ok_or(AppError::Unauthenticated)?;
-    start_recompute(&state.db, registry, actor, scope).await?;
+    start_recompute(&state.db, registry, actor, scope, state.config.today()).await?;
     Ok(Redirect::to("/office/risk").into_response())
 }
 
