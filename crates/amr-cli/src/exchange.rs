@@ -252,7 +252,7 @@ async fn bank(
                 serde_json::json!({"bank": name, "run": run, "counts": c})
             );
             eprintln!(
-                "推送已写入发送队列；运行中的服务会发送并记录回执                  (the messages are queued; a running server sends them and records the acknowledgements)"
+                "推送已写入发送队列；运行中的服务会发送并记录回执 (the messages are queued; a running server sends them and records the acknowledgements)"
             );
         }
         BankCommand::Runs { bank: name } => {
