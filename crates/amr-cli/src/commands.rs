@@ -262,7 +262,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, AppError> {
         Command::Review(c) => Ok(crate::review::review_command(c)),
         Command::Exchange(c) => {
             let db = open(&settings, true).await?;
-            let code = crate::exchange::run(&db, c).await?;
+            let code = crate::exchange::run(&db, &settings.server, c).await?;
             db.close().await;
             Ok(code)
         }

@@ -23,6 +23,9 @@ pub enum ExchangeCommand {
     /// The evidence of one agency as JSON lines on stdout (the agency's key first, then every
     /// signed message and answer), for `amr verify exchange`.
     Export(ExportArgs),
+    /// Bank push (政银合作): `criteria`, `push`, `runs`, `figures`.
+    #[command(subcommand)]
+    Bank(BankCommand),
     /// Append N internal events of one kind (for the delivery figures, `scripts/exchange-bench.sh`);
     /// the kind must start with `bench.`.
     Emit {
@@ -46,6 +49,64 @@ pub enum AgencyCommand {
         /// The agency's code name.
         name: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BankCommand {
+    /// Set a bank's criteria (every list empty = no restriction on that fact).
+    Criteria(CriteriaArgs),
+    /// Run a push for a bank now (the full list the first time, then the change); progress on
+    /// stderr, the run's counts as JSON on stdout.
+    Push {
+        /// The bank's code name.
+        #[arg(long)]
+        bank: String,
+    },
+    /// A bank's runs, newest first (JSON lines).
+    Runs {
+        #[arg(long)]
+        bank: String,
+    },
+    /// Enterprises listed and loans per bank and region (JSON).
+    Figures {
+        /// city | county
+        #[arg(long, default_value = "city")]
+        level: String,
+        /// Only divisions starting with this prefix.
+        #[arg(long, default_value = "")]
+        region: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CriteriaArgs {
+    /// The bank's code name.
+    #[arg(long)]
+    pub bank: String,
+    /// Entity types, comma separated (enterprise, individual_business, farmer_cooperative, branch).
+    #[arg(long, default_value = "")]
+    pub types: String,
+    /// Industries: GB/T 4754 section letters or 2–4 digit code prefixes, comma separated.
+    #[arg(long, default_value = "")]
+    pub industries: String,
+    /// Division-code prefixes, comma separated.
+    #[arg(long, default_value = "")]
+    pub regions: String,
+    /// Credit-risk classes (A–D), comma separated.
+    #[arg(long, default_value = "")]
+    pub risk_classes: String,
+    /// At least this many whole years since establishment.
+    #[arg(long)]
+    pub min_age: Option<String>,
+    /// At most this many whole years since establishment.
+    #[arg(long)]
+    pub max_age: Option<String>,
+    /// Include enterprises on the abnormal-operation list (left out by default).
+    #[arg(long)]
+    pub include_abnormal: bool,
+    /// Include enterprises not in business (only active ones by default).
+    #[arg(long)]
+    pub any_status: bool,
 }
 
 #[derive(Debug, Args)]
@@ -139,8 +200,90 @@ fn time_arg(
     ))
 }
 
-pub async fn run(db: &Db, cmd: ExchangeCommand) -> Result<ExitCode, AppError> {
+async fn bank(
+    db: &Db,
+    server: &amr_server::ServerConfig,
+    cmd: BankCommand,
+) -> Result<(), AppError> {
+    use amr_exchange::bank::{self, Criteria, criteria, figures, push};
     match cmd {
+        BankCommand::Criteria(a) => {
+            let v = serde_json::json!({"entity_types": a.types, "industries": a.industries,
+                "regions": a.regions, "risk_classes": a.risk_classes, "min_age_years": a.min_age,
+                "max_age_years": a.max_age, "exclude_abnormal": !a.include_abnormal,
+                "active_only": !a.any_status});
+            let c = Criteria::from_value(&v)?;
+            let agency = bank::bank_named(db, &a.bank).await?;
+            let mut tx = db.begin().await?;
+            criteria::set(&mut tx, &Actor::cli(), &agency, &c).await?;
+            tx.commit().await?;
+            println!(
+                "{}",
+                serde_json::json!({"bank": agency.name, "criteria": c.to_json()})
+            );
+        }
+        BankCommand::Push { bank: name } => {
+            let keys = amr_kernel::signing::Keyring::open(db, &server.signing_key_file).await?;
+            let source = amr_server::exchange_wiring::facts_source(db.clone());
+            let env = push::Env {
+                db,
+                keys: &keys,
+                source: source.as_ref(),
+            };
+            let progress = |c: &push::Counts| {
+                eprintln!(
+                    "已审查 {} 个授权，符合 {}，新增 {}，移出 {}，消息 {} (consents read {}, matched {}, added {}, removed {}, messages {})",
+                    c.consents_seen,
+                    c.matched,
+                    c.added,
+                    c.removed,
+                    c.messages,
+                    c.consents_seen,
+                    c.matched,
+                    c.added,
+                    c.removed,
+                    c.messages
+                );
+            };
+            let (run, c) =
+                push::run_now(env, &name, "cli", &Actor::cli(), server.today(), &progress).await?;
+            println!(
+                "{}",
+                serde_json::json!({"bank": name, "run": run, "counts": c})
+            );
+            eprintln!(
+                "推送已写入发送队列；运行中的服务会发送并记录回执 (the messages are queued; a running server sends them and records the acknowledgements)"
+            );
+        }
+        BankCommand::Runs { bank: name } => {
+            let a = agency::by_name(db, &name)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            for r in push::runs(db, a.id, 100).await? {
+                println!("{}", serde_json::to_value(&r).unwrap_or_default());
+            }
+        }
+        BankCommand::Figures { level, region } => {
+            let f = figures::figures(
+                db,
+                &amr_kernel::auth::Scope::all(),
+                figures::Level::parse(&level)?,
+                region.trim(),
+            )
+            .await?;
+            println!("{}", serde_json::to_value(&f).unwrap_or_default());
+        }
+    }
+    Ok(())
+}
+
+pub async fn run(
+    db: &Db,
+    server: &amr_server::ServerConfig,
+    cmd: ExchangeCommand,
+) -> Result<ExitCode, AppError> {
+    match cmd {
+        ExchangeCommand::Bank(c) => bank(db, server, c).await?,
         ExchangeCommand::Agency(AgencyCommand::Add(a)) => {
             let mut tx = db.begin().await?;
             let (agency, secret) = agency::add(&mut tx, &Actor::cli(), &input(&a)?).await?;
@@ -268,6 +411,8 @@ pub fn verify(a: VerifyExchangeArgs) -> Result<ExitCode, AppError> {
     Ok(ExitCode::from(1))
 }
 
+/// TODO(unfinished): no demo bank and no demo consents for the bank push (政银合作) yet.
+///
 /// The four agencies of suspension in one go, simulated in this process for the demo: each
 /// on a free port, registered (or its endpoint updated) under its code name with the demo key
 /// derived from the name; social security fails its first two calls.

@@ -193,10 +193,11 @@ impl AgencyInput {
                 .map(str::to_string)
                 .collect(),
         };
-        if raw.is_empty() || raw.len() > 20 {
+        // A bank may subscribe to nothing: it receives its push lists (政银合作).
+        if (raw.is_empty() && kind != "bank") || raw.len() > 20 {
             return Err(bad(
                 "subscriptions",
-                "请填写 1–20 个订阅的事件类型前缀 (give 1–20 event-kind prefixes)",
+                "请填写 1–20 个订阅的事件类型前缀（银行可不填） (give 1–20 event-kind prefixes; a bank may give none)",
             ));
         }
         let mut prefixes = Vec::new();

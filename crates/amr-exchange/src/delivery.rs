@@ -146,6 +146,54 @@ async fn create(tx: &mut Tx, keys: &Keyring, a: &Agency, e: &Event) -> Result<()
     Ok(())
 }
 
+/// Creates the delivery of a message that does not come from an event (a bank push): the
+/// row (timepoint 0, no USCC or division, `push_run_id` set) and the signed message kept as
+/// evidence, in `tx`. `key` is the message's `id` and idempotency key. Returns the delivery id.
+pub async fn create_message(
+    tx: &mut Tx,
+    keys: &Keyring,
+    a: &Agency,
+    key: &str,
+    kind: &str,
+    body: &str,
+    push_run_id: i64,
+) -> Result<i64, AppError> {
+    let at = now();
+    let id: i64 = on_tx!(tx, c => sqlx::query_scalar(
+        "INSERT INTO exchange_deliveries (idempotency_key, agency_id, timepoint, kind, status, \
+         attempts, next_attempt_at, message_evidence_id, created_at, updated_at, push_run_id) \
+         VALUES ($1, $2, 0, $3, 'pending', 0, $4, 0, $4, $4, $5) RETURNING id",
+    )
+    .bind(key)
+    .bind(a.id)
+    .bind(kind)
+    .bind(at)
+    .bind(push_run_id)
+    .fetch_one(&mut *c)
+    .await?);
+    let signed = keys.sign(&proto::signed_bytes(proto::TAG_MESSAGE, body));
+    let ev = evidence::insert(
+        tx,
+        &evidence::NewEvidence {
+            agency_id: a.id,
+            delivery_id: Some(id),
+            direction: "out",
+            kind: "message",
+            body,
+            key_id: &signed.key_id.to_string(),
+            signature: &proto::encode_signature(&signed.signature),
+        },
+    )
+    .await?;
+    on_tx!(tx, c => sqlx::query("UPDATE exchange_deliveries SET message_evidence_id = $2 WHERE id = $1")
+        .bind(id)
+        .bind(ev)
+        .execute(&mut *c)
+        .await?
+        .rows_affected());
+    Ok(id)
+}
+
 /// A delivery as stored.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Delivery {

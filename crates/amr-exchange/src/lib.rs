@@ -8,12 +8,15 @@
 //! - [`agency`]: the registered agencies;
 //! - [`delivery`]: the follower that makes deliveries, the sender, answers, escalation;
 //! - [`evidence`]: kept texts, export, offline verification;
+//! - [`bank`]: bank push (政银合作): consent, criteria, push runs, loans reported back,
+//!   figures;
 //! - [`tax`]: `amr_kernel::tax::TaxDataSource` over the tax agency;
 //! - [`sim`]: the agency simulator (`amr agency-sim`);
 //! - [`web`]: JSON routes and pages.
 #![forbid(unsafe_code)]
 
 pub mod agency;
+pub mod bank;
 pub mod delivery;
 pub mod evidence;
 pub mod proto;

@@ -10,6 +10,7 @@
 //! | a tax-figures request | `AMR exchange tax request v1\n` | the deployment |
 //! | an acknowledgement | `AMR exchange ack v1\n` | the agency |
 //! | a tax-figures answer | `AMR exchange tax answer v1\n` | the agency |
+//! | a bank's loan report | `AMR exchange loan report v1\n` | the bank |
 //!
 //! Headers: `X-AMR-Key-Id` (the signing key's id, 8 base64url characters, computed from the
 //! key as the kernel does), `X-AMR-Signature` (64 bytes, standard base64),
@@ -25,6 +26,7 @@ pub const TAG_MESSAGE: &str = "AMR exchange message v1\n";
 pub const TAG_TAX_REQUEST: &str = "AMR exchange tax request v1\n";
 pub const TAG_ACK: &str = "AMR exchange ack v1\n";
 pub const TAG_TAX_ANSWER: &str = "AMR exchange tax answer v1\n";
+pub const TAG_LOAN_REPORT: &str = "AMR exchange loan report v1\n";
 
 pub const HEADER_KEY_ID: &str = "x-amr-key-id";
 pub const HEADER_SIGNATURE: &str = "x-amr-signature";
@@ -37,6 +39,7 @@ pub fn tag_of(kind: &str) -> Option<&'static str> {
         "tax_request" => Some(TAG_TAX_REQUEST),
         "ack" => Some(TAG_ACK),
         "tax_answer" => Some(TAG_TAX_ANSWER),
+        "loan_report" => Some(TAG_LOAN_REPORT),
         _ => None,
     }
 }

@@ -14,8 +14,12 @@
 //!   the agency's API key) it answers `accepted` and calls back `done` after the delay.
 //! - A `tax` agency answers tax-figures requests with figures derived from the USCC and year
 //!   (deterministic; one enterprise-year in ten has no record).
+//! - A `bank` agency takes push lists (`"type": "bank_push"`) and answers `done`; with a
+//!   callback configured it reports loans for a deterministic quarter of the enterprises
+//!   added ([`simulated_loan`]), signed, to `POST /api/v1/exchange/banks/loans`.
 //! - `GET /stats`: `{"received", "applied", "duplicates", "failed_on_purpose", "rejected",
-//!   "bad_signature", "tax_answers"}`.
+//!   "bad_signature", "tax_answers", "entities_added", "entities_removed", "loan_reports",
+//!   "loans_reported"}`.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -76,6 +80,12 @@ pub struct Stats {
     pub rejected: AtomicU64,
     pub bad_signature: AtomicU64,
     pub tax_answers: AtomicU64,
+    /// Bank push: entities added and removed (first receipt of each message only).
+    pub entities_added: AtomicU64,
+    pub entities_removed: AtomicU64,
+    /// Bank push: loan reports accepted by AMR and the loans in them.
+    pub loan_reports: AtomicU64,
+    pub loans_reported: AtomicU64,
 }
 
 impl Stats {
@@ -83,7 +93,9 @@ impl Stats {
         let g = |a: &AtomicU64| a.load(Ordering::SeqCst);
         json!({"received": g(&self.received), "applied": g(&self.applied), "duplicates": g(&self.duplicates),
                "failed_on_purpose": g(&self.failed_on_purpose), "rejected": g(&self.rejected),
-               "bad_signature": g(&self.bad_signature), "tax_answers": g(&self.tax_answers)})
+               "bad_signature": g(&self.bad_signature), "tax_answers": g(&self.tax_answers),
+               "entities_added": g(&self.entities_added), "entities_removed": g(&self.entities_removed),
+               "loan_reports": g(&self.loan_reports), "loans_reported": g(&self.loans_reported)})
     }
 }
 
@@ -318,6 +330,9 @@ async fn inbox(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes) -> 
     } else {
         sim.stats.duplicates.fetch_add(1, Ordering::SeqCst);
     }
+    if value.get("type").and_then(Value::as_str) == Some("bank_push") {
+        return bank_push(&sim, &value, &id, first, failure == Some(true));
+    }
     let missing = missing_fields(&sim.config.kind, &value);
     if failure == Some(true) {
         return refuse(
@@ -378,6 +393,114 @@ async fn call_back(sim: Arc<Sim>, amr: String, api_key: String, message_id: Stri
     tracing::warn!(
         message_id,
         "agency simulator: the callback did not get through"
+    );
+}
+
+/// A bank's list change: counted, acknowledged `done`; with a callback, loans for a
+/// deterministic quarter of the added enterprises ([`simulated_loan`]) are reported back.
+fn bank_push(sim: &Arc<Sim>, value: &Value, id: &str, first: bool, lose_answer: bool) -> Response {
+    let added: Vec<String> = value
+        .get("added")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|e| e.get("uscc").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    let removed = value
+        .get("removed")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    if first {
+        let n = |x: usize| u64::try_from(x).unwrap_or(0);
+        sim.stats
+            .entities_added
+            .fetch_add(n(added.len()), Ordering::SeqCst);
+        sim.stats
+            .entities_removed
+            .fetch_add(n(removed), Ordering::SeqCst);
+        if let Some((amr, api_key)) = sim.config.callback.clone() {
+            let today = chrono::Utc::now().date_naive();
+            let loans: Vec<Value> = added
+                .iter()
+                .filter_map(|u| simulated_loan(u, today))
+                .collect();
+            if !loans.is_empty() {
+                let s = sim.clone();
+                let report_id = format!("loans-{id}");
+                tokio::spawn(async move { report_loans(s, amr, api_key, report_id, loans).await });
+            }
+        }
+    }
+    if lose_answer {
+        return refuse(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "failing on purpose (after applying; answer lost)",
+        );
+    }
+    sim.signed(
+        StatusCode::OK,
+        proto::TAG_ACK,
+        sim.ack(id, AckStatus::Done, None),
+    )
+}
+
+/// The loan a simulated bank grants an enterprise pushed to it, if any: one enterprise in
+/// four (by SHA-256 of `loan/USCC`), 1,000–50,000 yuan, 12, 24 or 36 months, granted `on`.
+pub fn simulated_loan(uscc: &str, on: chrono::NaiveDate) -> Option<Value> {
+    let h = Sha256::digest(format!("loan/{uscc}").as_bytes());
+    if h[0] % 4 != 0 {
+        return None;
+    }
+    let yuan = i64::from(u32::from_be_bytes([h[1], h[2], h[3], h[4]]) % 49_001 + 1_000);
+    Some(
+        json!({"uscc": uscc, "amount_fen": yuan * 100, "granted_on": on.to_string(),
+                "product": "普惠小微信用贷（模拟）", "term_months": 12 * (1 + i64::from(h[5] % 3))}),
+    )
+}
+
+/// Posts a signed loan report to AMR (a few tries; a refusal is final).
+async fn report_loans(
+    sim: Arc<Sim>,
+    amr: String,
+    api_key: String,
+    report_id: String,
+    loans: Vec<Value>,
+) {
+    tokio::time::sleep(sim.config.delay).await;
+    let n = u64::try_from(loans.len()).unwrap_or(0);
+    let body = json!({"report_id": report_id, "agency": sim.config.name,
+                      "at": chrono::Utc::now().to_rfc3339(), "loans": loans})
+    .to_string();
+    let sig = sim.sign(proto::TAG_LOAN_REPORT, &body);
+    let url = format!("{}/api/v1/exchange/banks/loans", amr.trim_end_matches('/'));
+    for attempt in 0..5u32 {
+        let sent = sim
+            .client
+            .post(&url)
+            .bearer_auth(&api_key)
+            .header("content-type", "application/json")
+            .header(proto::HEADER_SIGNATURE, &sig)
+            .body(body.clone())
+            .send()
+            .await;
+        match sent {
+            Ok(r) if r.status().is_success() => {
+                sim.stats.loan_reports.fetch_add(1, Ordering::SeqCst);
+                sim.stats.loans_reported.fetch_add(n, Ordering::SeqCst);
+                return;
+            }
+            Ok(r) if r.status().is_client_error() => {
+                tracing::warn!(report_id, status = %r.status(), "agency simulator: the loan report was refused");
+                return;
+            }
+            _ => {}
+        }
+        tokio::time::sleep(Duration::from_millis(200 * 2u64.pow(attempt))).await;
+    }
+    tracing::warn!(
+        report_id,
+        "agency simulator: the loan report did not get through"
     );
 }
 

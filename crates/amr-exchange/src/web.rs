@@ -47,6 +47,18 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "exchange/agencies.html",
         include_str!("../templates/exchange/agencies.html"),
     ),
+    (
+        "exchange/consent.html",
+        include_str!("../templates/exchange/consent.html"),
+    ),
+    (
+        "exchange/banks.html",
+        include_str!("../templates/exchange/banks.html"),
+    ),
+    (
+        "exchange/bank_figures.html",
+        include_str!("../templates/exchange/bank_figures.html"),
+    ),
 ];
 
 pub fn module() -> WebModule {

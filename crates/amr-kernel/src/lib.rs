@@ -15,6 +15,8 @@
 //!   sign/verify, rotation).
 //! - [`tax`]: the port through which annual reports get tax figures (`TaxDataSource`),
 //!   implemented by the exchange context and wired by the server.
+//! - [`sharing`]: the port through which the exchange reads the facts (registry and credit
+//!   risk) of enterprises it shares with banks (`EntityFactsSource`), wired by the server.
 //! - [`translog`]: the transparency log (RFC 6962 Merkle tree, signed checkpoints, proofs).
 //!
 //! Contexts (registry, supervision, ...) build on these and never on each other.
@@ -31,6 +33,7 @@ pub mod events;
 pub mod matter;
 pub mod outbound;
 pub mod search;
+pub mod sharing;
 pub mod signing;
 pub mod tax;
 pub mod testing;

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use amr_exchange::delivery::{self, DeliveryFollower, SenderOptions};
+use amr_kernel::sharing::{EntityFactsSource, FactsFuture, SharedFacts};
 use amr_kernel::signing::Keyring;
 use amr_kernel::tax::TaxDataSource;
 use amr_web::AppState;
@@ -50,8 +51,34 @@ pub fn sender_options() -> SenderOptions {
     o
 }
 
-/// Starts the delivery follower and the sender. A CA file that cannot be used
-/// (`AMR_EXCHANGE_CA_FILE`) stops the start with the reason.
+static BANK_PUSH_EVERY: Mutex<Option<Option<Duration>>> = Mutex::new(None);
+
+/// Replaces the schedule of bank pushes of servers started after this call (`None`: no
+/// scheduled pushes; tests run them on demand).
+pub fn set_bank_push_every(every: Option<Duration>) {
+    if let Ok(mut o) = BANK_PUSH_EVERY.lock() {
+        *o = Some(every);
+    }
+}
+
+/// How often each bank gets a scheduled push: `AMR_BANK_PUSH_EVERY_SECS` (0 = never),
+/// default daily.
+pub fn bank_push_every() -> Option<Duration> {
+    if let Some(o) = BANK_PUSH_EVERY.lock().ok().and_then(|o| *o) {
+        return o;
+    }
+    match std::env::var("AMR_BANK_PUSH_EVERY_SECS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    {
+        Some(0) => None,
+        Some(s) => Some(Duration::from_secs(s.max(60))),
+        None => Some(Duration::from_secs(24 * 3600)),
+    }
+}
+
+/// Starts the delivery follower, the sender and the scheduled bank pushes. A CA file that
+/// cannot be used (`AMR_EXCHANGE_CA_FILE`) stops the start with the reason.
 pub fn spawn(
     state: &AppState,
     keys: Arc<Keyring>,
@@ -59,6 +86,17 @@ pub fn spawn(
 ) -> Result<(), amr_kernel::error::AppError> {
     let opts = sender_options();
     delivery::http_client(opts.timeout, opts.ca_file.as_deref())?;
+    if let Some(every) = bank_push_every() {
+        let today = state.config.fixed_today;
+        tokio::spawn(amr_exchange::bank::push::run_schedule(
+            state.db.clone(),
+            keys.clone(),
+            facts_source(state.db.clone()),
+            every,
+            today,
+            shutdown.clone(),
+        ));
+    }
     tokio::spawn(amr_kernel::events::runner::run(
         state.db.clone(),
         DeliveryFollower { keys },
@@ -82,4 +120,43 @@ pub fn tax_source(
         keys,
         opts.ca_file.as_deref(),
     )?))
+}
+
+/// The exchange's bank push reads the facts of consenting enterprises here: the registry's
+/// facts (`amr_registry::store::facts`) and the credit-risk class
+/// (`amr_supervision::risk::store`, B when not scored), so the exchange imports neither.
+#[derive(Debug, Clone)]
+pub struct SharingFacts {
+    pub db: amr_kernel::db::Db,
+}
+
+impl EntityFactsSource for SharingFacts {
+    fn facts_of<'a>(&'a self, usccs: &'a [String]) -> FactsFuture<'a> {
+        Box::pin(async move {
+            let refs: Vec<&str> = usccs.iter().map(String::as_str).collect();
+            let facts = amr_registry::store::facts::facts_of_many(&self.db, &refs).await?;
+            let found: Vec<&str> = facts.iter().map(|f| f.uscc.as_str()).collect();
+            let classes = amr_supervision::risk::store::classes_of_many(&self.db, &found).await?;
+            Ok(facts
+                .into_iter()
+                .map(|f| SharedFacts {
+                    industry_section: amr_supervision::risk::model::section_of(&f.industry),
+                    risk_class: classes.get(&f.uscc).map_or("B", |c| c.as_str()).to_string(),
+                    uscc: f.uscc,
+                    name: f.name,
+                    entity_type: f.entity_type,
+                    industry: f.industry,
+                    division: f.division,
+                    established: f.established,
+                    status: f.status,
+                    abnormal_list: f.abnormal_list,
+                })
+                .collect())
+        })
+    }
+}
+
+/// The facts port of the bank push, over `db`.
+pub fn facts_source(db: amr_kernel::db::Db) -> Arc<dyn EntityFactsSource> {
+    Arc::new(SharingFacts { db })
 }

@@ -102,6 +102,10 @@ pub fn router_with(
             db: state.db.clone(),
         }),
     };
+    let bank = amr_exchange::bank::web::Deps {
+        facts: exchange_wiring::facts_source(state.db.clone()),
+        keys: keys.clone(),
+    };
     let consumer = amr_consumer::complaint::Deps {
         registry: Arc::new(consumer_wiring::RegistryDirectory {
             db: state.db.clone(),
@@ -115,8 +119,10 @@ pub fn router_with(
         .merge(amr_address::web::api_routes())
         .merge(amr_address::api::routes())
         .merge(amr_exchange::web::api_routes())
+        .merge(amr_exchange::bank::web::api_routes(bank.clone()))
         .merge(
             amr_exchange::web::page_routes()
+                .merge(amr_exchange::bank::web::page_routes(bank))
                 .layer(axum::middleware::from_fn(amr_web::page::page_frame)),
         )
         .merge(amr_registry::web::search_api_routes(index.clone()))

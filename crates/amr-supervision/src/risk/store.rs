@@ -410,6 +410,35 @@ pub async fn get_in(tx: &mut Tx, usccs: &[&str]) -> Result<HashMap<String, Store
     Ok(out)
 }
 
+/// The stored classes of `usccs` (those scored), by USCC, read outside a transaction (the
+/// exchange's bank push reads them through the server's facts port). Unscored codes are
+/// absent: their class is B.
+pub async fn classes_of_many(
+    db: &Db,
+    usccs: &[&str],
+) -> Result<HashMap<String, RiskClass>, AppError> {
+    let mut out = HashMap::new();
+    for chunk in usccs.chunks(IN_CHUNK) {
+        let sql = format!(
+            "SELECT uscc, class FROM credit_risk WHERE uscc IN ({})",
+            in_list(1, chunk.len())
+        );
+        let rows: Vec<(String, String)> = on_conn!(db, c => {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+            for u in chunk {
+                q = q.bind(*u);
+            }
+            q.fetch_all(c).await?
+        });
+        for (u, c) in rows {
+            let class =
+                RiskClass::parse(&c).ok_or_else(|| internal(format!("risk {u}: class {c:?}")))?;
+            out.insert(u, class);
+        }
+    }
+    Ok(out)
+}
+
 /// The class of `uscc`: its stored class, or B (一般) when it has not been scored.
 pub async fn class_of(db: &Db, uscc: &str) -> Result<RiskClass, AppError> {
     let c: Option<String> = on_conn!(db, c => sqlx::query_scalar(
