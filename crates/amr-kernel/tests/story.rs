@@ -126,18 +126,24 @@ async fn savepoints_undo_a_part_and_keep_the_rest() {
         // Kept: a row and an event.
         let sp = tx.savepoint().await.unwrap();
         put(&mut tx, "a").await.unwrap();
-        let tp = events::append(&mut tx, NewEvent::internal("test.sp.a", serde_json::json!({})))
-            .await
-            .unwrap();
+        let tp = events::append(
+            &mut tx,
+            NewEvent::internal("test.sp.a", serde_json::json!({})),
+        )
+        .await
+        .unwrap();
         assert_eq!(tp, 1);
         tx.release(sp).await.unwrap();
         // Undone: a row, an event, then a statement that fails (a duplicate key). On
         // PostgreSQL the failure spoils the transaction until the rollback to the savepoint.
         let sp = tx.savepoint().await.unwrap();
         put(&mut tx, "b").await.unwrap();
-        let tp = events::append(&mut tx, NewEvent::internal("test.sp.b", serde_json::json!({})))
-            .await
-            .unwrap();
+        let tp = events::append(
+            &mut tx,
+            NewEvent::internal("test.sp.b", serde_json::json!({})),
+        )
+        .await
+        .unwrap();
         assert_eq!(tp, 2);
         assert!(put(&mut tx, "a").await.is_err(), "{b:?}: duplicate key");
         tx.rollback_to(sp).await.unwrap();
@@ -153,9 +159,12 @@ async fn savepoints_undo_a_part_and_keep_the_rest() {
             other => panic!("{b:?}: {other:?}"),
         };
         tx.rollback_to(inner).await.unwrap();
-        let tp = events::append(&mut tx, NewEvent::internal("test.sp.c", serde_json::json!({})))
-            .await
-            .unwrap();
+        let tp = events::append(
+            &mut tx,
+            NewEvent::internal("test.sp.c", serde_json::json!({})),
+        )
+        .await
+        .unwrap();
         assert_eq!(tp, 2, "{b:?}: the undone timepoint is taken again");
         tx.commit().await.unwrap();
         let keys: Vec<String> = amr_kernel::on_conn!(db, c => sqlx::query_scalar("SELECT k FROM sp_test ORDER BY k")

@@ -101,11 +101,8 @@ impl Tx {
     /// timepoints stay gapless) and ends the savepoint; the transaction goes on.
     pub async fn rollback_to(&mut self, sp: Savepoint) -> Result<(), AppError> {
         self.check_innermost(&sp)?;
-        self.execute(format!(
-            "ROLLBACK TO SAVEPOINT amr_sp{}",
-            sp.depth
-        ))
-        .await?;
+        self.execute(format!("ROLLBACK TO SAVEPOINT amr_sp{}", sp.depth))
+            .await?;
         self.execute(format!("RELEASE SAVEPOINT amr_sp{}", sp.depth))
             .await?;
         self.savepoints = sp.depth - 1;
