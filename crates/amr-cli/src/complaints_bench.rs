@@ -163,6 +163,7 @@ pub async fn run(db: &Db, o: &Options) -> Result<(), AppError> {
     let base = format!("http://{}", running.addr);
 
     // 1. intake
+    let (batches0, filings0, _) = amr_consumer::complaint::flow::group::batch_stats();
     let usccs = std::sync::Arc::new(usccs);
     let b2 = base.clone();
     let (rate, lat) = load(
@@ -182,6 +183,8 @@ pub async fn run(db: &Db, o: &Options) -> Result<(), AppError> {
     .await?;
     let stored: i64 = amr_kernel::on_conn!(db, c => sqlx::query_scalar("SELECT COUNT(*) FROM complaints WHERE source = 'api'")
         .fetch_one(c).await?);
+    let (batches1, filings1, largest) = amr_consumer::complaint::flow::group::batch_stats();
+    let (batches, filings) = (batches1 - batches0, filings1 - filings0);
     let b3 = base.clone();
     let (brate, blat) = load(
         o.concurrency,
@@ -192,12 +195,14 @@ pub async fn run(db: &Db, o: &Options) -> Result<(), AppError> {
     .await?;
     println!(
         "backend={backend} intake POST /api/v1/complaints: {} accepted ({stored} rows stored), {rate:.0}/s, \
-         p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} clients); baseline GET /healthz: {brate:.0}/s, p50 {:.1} ms, p99 {:.1} ms",
+         p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} clients; {filings} filings in {batches} transactions, {:.1} a transaction, at most {largest}); \
+         baseline GET /healthz: {brate:.0}/s, p50 {:.1} ms, p99 {:.1} ms",
         lat.len(),
         pct(&lat, 0.5),
         pct(&lat, 0.99),
         pct(&lat, 1.0),
         o.concurrency,
+        filings as f64 / batches.max(1) as f64,
         pct(&blat, 0.5),
         pct(&blat, 0.99),
     );

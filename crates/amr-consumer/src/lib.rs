@@ -62,6 +62,41 @@ pub fn entity_panels() -> Vec<std::sync::Arc<dyn amr_web::panels::EntityPanel>> 
     vec![std::sync::Arc::new(complaint::panel::ComplaintPanel)]
 }
 
+/// The pages of this crate the enterprise portal links to, in the order shown: the complaints
+/// against the business (ODR), its complaint statistics and statement, its no-reason-return
+/// pledge, its application as a demonstration unit, its advance-compensation pledge (a
+/// market or platform).
+pub fn portal_links() -> Vec<amr_web::panels::PortalLink> {
+    use amr_web::panels::PortalLink;
+    vec![
+        PortalLink {
+            id: "complaints",
+            href: "/portal/complaints",
+            label: "complaint.portal.title",
+        },
+        PortalLink {
+            id: "complaint-stats",
+            href: "/portal/complaints/stats",
+            label: "complaint.portal.stats",
+        },
+        PortalLink {
+            id: "pledge",
+            href: "/portal/pledge",
+            label: "pledge.portal.title",
+        },
+        PortalLink {
+            id: "showcase",
+            href: "/portal/showcase",
+            label: "showcase.portal.title",
+        },
+        PortalLink {
+            id: "compensation",
+            href: "/portal/compensation",
+            label: "comp.portal.title",
+        },
+    ]
+}
+
 /// The matter kinds this context declares (the server builds its engine over them).
 pub fn matter_kinds() -> Vec<&'static amr_kernel::matter::KindSpec> {
     vec![

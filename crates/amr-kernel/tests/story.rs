@@ -105,6 +105,97 @@ async fn concurrent_writers_produce_a_gapless_ordered_log() {
 }
 
 #[tokio::test]
+async fn savepoints_undo_a_part_and_keep_the_rest() {
+    for b in backends() {
+        let t = TestDb::new(b).await;
+        let db = &t.db;
+        amr_kernel::on_conn!(db, c => sqlx::query("CREATE TABLE sp_test (k TEXT PRIMARY KEY)")
+            .execute(c)
+            .await
+            .unwrap()
+            .rows_affected());
+        async fn put(tx: &mut Tx, k: &str) -> Result<(), AppError> {
+            amr_kernel::on_tx!(tx, c => sqlx::query("INSERT INTO sp_test (k) VALUES ($1)")
+                .bind(k)
+                .execute(&mut *c)
+                .await?
+                .rows_affected());
+            Ok(())
+        }
+        let mut tx = db.begin().await.unwrap();
+        // Kept: a row and an event.
+        let sp = tx.savepoint().await.unwrap();
+        put(&mut tx, "a").await.unwrap();
+        let tp = events::append(
+            &mut tx,
+            NewEvent::internal("test.sp.a", serde_json::json!({})),
+        )
+        .await
+        .unwrap();
+        assert_eq!(tp, 1);
+        tx.release(sp).await.unwrap();
+        // Undone: a row, an event, then a statement that fails (a duplicate key). On
+        // PostgreSQL the failure spoils the transaction until the rollback to the savepoint.
+        let sp = tx.savepoint().await.unwrap();
+        put(&mut tx, "b").await.unwrap();
+        let tp = events::append(
+            &mut tx,
+            NewEvent::internal("test.sp.b", serde_json::json!({})),
+        )
+        .await
+        .unwrap();
+        assert_eq!(tp, 2);
+        assert!(put(&mut tx, "a").await.is_err(), "{b:?}: duplicate key");
+        tx.rollback_to(sp).await.unwrap();
+        // Nested: the inner part undone, the outer kept; the event counter is back, so the
+        // next event takes the timepoint the undone one had.
+        let outer = tx.savepoint().await.unwrap();
+        put(&mut tx, "c").await.unwrap();
+        let inner = tx.savepoint().await.unwrap();
+        put(&mut tx, "d").await.unwrap();
+        // Only the innermost savepoint can end.
+        let inner = match tx.release(outer).await {
+            Err(AppError::Internal(_)) => inner,
+            other => panic!("{b:?}: {other:?}"),
+        };
+        tx.rollback_to(inner).await.unwrap();
+        let tp = events::append(
+            &mut tx,
+            NewEvent::internal("test.sp.c", serde_json::json!({})),
+        )
+        .await
+        .unwrap();
+        assert_eq!(tp, 2, "{b:?}: the undone timepoint is taken again");
+        tx.commit().await.unwrap();
+        let keys: Vec<String> = amr_kernel::on_conn!(db, c => sqlx::query_scalar("SELECT k FROM sp_test ORDER BY k")
+            .fetch_all(c)
+            .await
+            .unwrap());
+        assert_eq!(keys, vec!["a", "c"], "{b:?}");
+        let kinds: Vec<String> = events::all_after(db, 0, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(kinds, vec!["test.sp.a", "test.sp.c"], "{b:?}");
+        assert_eq!(events::head(db).await.unwrap(), 2);
+        // A savepoint rolled back to in a transaction that is then dropped leaves nothing.
+        {
+            let mut tx = db.begin().await.unwrap();
+            let sp = tx.savepoint().await.unwrap();
+            put(&mut tx, "e").await.unwrap();
+            tx.release(sp).await.unwrap();
+        }
+        let n: i64 = amr_kernel::on_conn!(db, c => sqlx::query_scalar("SELECT COUNT(*) FROM sp_test")
+            .fetch_one(c)
+            .await
+            .unwrap());
+        assert_eq!(n, 2, "{b:?}");
+    }
+}
+
+#[tokio::test]
 async fn public_events_refuse_personal_data() {
     for b in backends() {
         let t = TestDb::new(b).await;

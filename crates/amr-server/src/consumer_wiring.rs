@@ -2,7 +2,8 @@
 //! `amr_consumer::complaint::BusinessDirectory` over `amr_registry::store` (a complaint's
 //! business looked up by its USCC and routed to the county of its registered domicile; the
 //! demo's ODR participants drawn from the enterprises). The ODR sweep runs in the server's
-//! housekeeping ([`odr_sweeper`]).
+//! housekeeping ([`odr_sweeper`]). The complaint intake's group commit takes at most
+//! [`intake_max_batch`] filings a transaction.
 
 use amr_consumer::complaint::{Business, BusinessDirectory, LookupFuture};
 use amr_kernel::auth::Scope;
@@ -10,6 +11,27 @@ use amr_kernel::db::Db;
 use amr_registry::model::{Entity, EntityType, Status};
 use amr_registry::store::{self, EntityFilter};
 use tokio::sync::watch;
+
+/// The most filings one intake transaction takes: `AMR_INTAKE_MAX_BATCH` (1–1000; 1 turns
+/// the grouping off, each filing then commits alone) or
+/// `amr_consumer::complaint::flow::group::MAX_BATCH`. A value that is not a whole number in
+/// range is logged and the default used.
+pub fn intake_max_batch() -> usize {
+    let default = amr_consumer::complaint::flow::group::MAX_BATCH;
+    match std::env::var("AMR_INTAKE_MAX_BATCH") {
+        Err(_) => default,
+        Ok(v) => match v.trim().parse::<usize>() {
+            Ok(n) if (1..=1000).contains(&n) => n,
+            _ => {
+                tracing::warn!(
+                    value = %v,
+                    "AMR_INTAKE_MAX_BATCH 应为 1–1000 的整数，已用默认值 {default} (AMR_INTAKE_MAX_BATCH is a whole number from 1 to 1000; the default is used)"
+                );
+                default
+            }
+        },
+    }
+}
 
 /// The registry as the consumer context's directory of businesses.
 #[derive(Debug, Clone)]

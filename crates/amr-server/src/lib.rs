@@ -50,9 +50,17 @@ pub fn web_modules() -> Vec<WebModule> {
     modules
 }
 
-/// A state over `db` with every crate's pages and entity-page panels.
+/// A state over `db` with every crate's pages, entity-page panels and portal links.
 pub fn app_state(db: amr_kernel::db::Db, config: ServerConfig) -> AppState {
-    AppState::new(db, config, &web_modules()).with_panels(entity_panels())
+    AppState::new(db, config, &web_modules())
+        .with_panels(entity_panels())
+        .with_portal_links(portal_links())
+}
+
+/// The pages of other crates the enterprise portal (the registry's `/portal/entities/{uscc}`)
+/// links to, in the order shown.
+pub fn portal_links() -> Vec<amr_web::panels::PortalLink> {
+    amr_consumer::portal_links()
 }
 
 /// The sections other crates add to the public entity page, in the order shown.
@@ -110,6 +118,10 @@ pub fn router_with(
         registry: Arc::new(consumer_wiring::RegistryDirectory {
             db: state.db.clone(),
         }),
+        intake: amr_consumer::complaint::flow::IntakeWriter::with_max_batch(
+            state.db.clone(),
+            consumer_wiring::intake_max_batch(),
+        ),
     };
     Router::new()
         .merge(api::routes())

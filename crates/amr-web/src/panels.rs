@@ -1,4 +1,5 @@
-//! Panels other crates add to the public entity page (`/entities/{uscc}`).
+//! Panels other crates add to the public entity page (`/entities/{uscc}`), and the links
+//! other crates add to the enterprise portal (`/portal/entities/{uscc}`, [`PortalLink`]).
 //!
 //! The registry owns the entity page, but other contexts publish facts about an entity too
 //! (inspection results, complaint statistics, the abnormal-operations list). A context crate
@@ -76,4 +77,19 @@ pub async fn render_all(state: &AppState, uscc: &str, viewer: &Viewer) -> Vec<Pa
         }
     }
     out
+}
+
+/// A page of another crate that the enterprise portal (`/portal/entities/{uscc}`, which the
+/// registry owns) links to, by URL: the registry cannot import the crate that serves it. The
+/// server registers them at start-up ([`crate::AppState::with_portal_links`]); the portal
+/// lists them in order, with the label from the merged catalogs.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct PortalLink {
+    /// A stable id for the link's element (`portal-link-{id}`).
+    pub id: &'static str,
+    /// A local path served to the enterprise's own account (no USCC in it: the page takes
+    /// the account's).
+    pub href: &'static str,
+    /// The catalog key of the link's text.
+    pub label: &'static str,
 }

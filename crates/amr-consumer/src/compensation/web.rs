@@ -34,7 +34,7 @@ use super::store::{self, Figures, Payment, PaymentInput, Pledge, PledgeInput, Re
 use crate::complaint::model::yuan;
 use crate::complaint::{Deps, today};
 use crate::pledge::input::{self, Caller};
-use crate::pledge::web::{business_for, parse_id};
+use crate::pledge::web::{back_to_complaint, business_for, parse_id};
 
 pub fn api_routes(deps: Deps) -> Router<AppState> {
     Router::new()
@@ -369,6 +369,9 @@ pub struct CsrfForm {
 pub struct PayForm {
     #[serde(default)]
     csrf: String,
+    /// `complaint` when the form is on the complaint's page: back to it after.
+    #[serde(default)]
+    back: String,
     #[serde(flatten)]
     input: PaymentInput,
 }
@@ -377,6 +380,8 @@ pub struct PayForm {
 pub struct RecoverForm {
     #[serde(default)]
     csrf: String,
+    #[serde(default)]
+    back: String,
     #[serde(default)]
     complaint_number: String,
     #[serde(flatten)]
@@ -409,7 +414,7 @@ pub async fn post_office_withdraw(
     Ok(Redirect::to("/office/compensation").into_response())
 }
 
-/// `POST /office/compensation/payments`.
+/// `POST /office/compensation/payments` (also from the complaint's officer page).
 pub async fn post_pay(
     viewer: Viewer,
     State(state): State<AppState>,
@@ -418,10 +423,12 @@ pub async fn post_pay(
     let c = input::officer_page(&viewer)?;
     viewer.check_csrf(&f.csrf)?;
     pay(&state, &c, &f.input.complaint_number.clone(), &f.input).await?;
-    Ok(Redirect::to("/office/compensation").into_response())
+    let to = back_to_complaint(&f.back, &f.input.complaint_number)
+        .unwrap_or_else(|| "/office/compensation".to_string());
+    Ok(Redirect::to(&to).into_response())
 }
 
-/// `POST /office/compensation/recoveries`.
+/// `POST /office/compensation/recoveries` (also from the complaint's officer page).
 pub async fn post_recover(
     viewer: Viewer,
     State(state): State<AppState>,
@@ -430,7 +437,9 @@ pub async fn post_recover(
     let c = input::officer_page(&viewer)?;
     viewer.check_csrf(&f.csrf)?;
     recover(&state, &c, &f.complaint_number, &f.input).await?;
-    Ok(Redirect::to("/office/compensation").into_response())
+    let to = back_to_complaint(&f.back, &f.complaint_number)
+        .unwrap_or_else(|| "/office/compensation".to_string());
+    Ok(Redirect::to(&to).into_response())
 }
 
 /// `GET /portal/compensation`: the market's pledges, its figures and the form.

@@ -97,21 +97,68 @@ fn system_with_ip(session: &MaybeSession) -> Acting {
 
 // ----- public -----------------------------------------------------------------------------
 
-/// `POST /api/v1/complaints`.
+/// A JSON filing: the intake's fields and, optionally, the evidence in base64.
+#[derive(Debug, Default, Deserialize)]
+pub struct ApiIntake {
+    #[serde(flatten)]
+    pub input: IntakeInput,
+    #[serde(default)]
+    pub attachments: Vec<super::evidence::JsonAttachment>,
+}
+
+/// A JSON body that could not be read: too large for the server's limit (413), or not the
+/// JSON expected (400); Chinese first, like every refusal.
+pub fn json_rejection(r: axum::extract::rejection::JsonRejection, limit: usize) -> Response {
+    let status = r.status();
+    let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        format!(
+            "请求超过 {} MB 的上限：附件以 base64 编码约增大三分之一，较大的文件请在提交后用 \
+             POST /api/v1/complaints/{{number}}/attachments 逐个上传 \
+             (the request is larger than the {} MB limit: base64 makes files about a third larger; \
+             send bigger files one by one after filing, with POST /api/v1/complaints/{{number}}/attachments)",
+            limit / (1024 * 1024),
+            limit / (1024 * 1024)
+        )
+    } else {
+        format!(
+            "请求内容不是有效的 JSON 或字段类型不符 (the body is not the JSON expected): {}",
+            r.body_text()
+        )
+    };
+    (
+        status,
+        Json(json!({"error": if status == StatusCode::PAYLOAD_TOO_LARGE { "too_large" } else { "bad_request" }, "message": message})),
+    )
+        .into_response()
+}
+
+/// `POST /api/v1/complaints` (with `"attachments": [{"name", "content_type", "data"}]`
+/// filed in the same transaction).
 pub async fn post_complaint(
     State(state): State<AppState>,
     axum::Extension(deps): axum::Extension<Deps>,
     session: MaybeSession,
-    Json(input): Json<IntakeInput>,
+    body: Result<Json<ApiIntake>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
+    let ApiIntake { input, attachments } = match body {
+        Ok(Json(b)) => b,
+        Err(r) => return json_rejection(r, state.config.max_body_bytes),
+    };
+    let files = match super::evidence::decode_json(&attachments) {
+        Ok(f) => f,
+        Err(e) => return ApiError(e).into_response(),
+    };
+    drop(attachments);
+    let n_files = files.len();
     let acting = system_with_ip(&session);
-    match flow::file(
-        &state.db,
+    match flow::file_with(
+        &deps.intake,
         deps.registry.as_ref(),
         &acting,
         &input,
         "api",
         today(&state),
+        files,
     )
     .await
     {
@@ -125,6 +172,7 @@ pub async fn post_complaint(
                 "business_name": f.business_name,
                 "division": {"code": f.matter.division, "name": division_name(&f.matter.division)},
                 "due_on": f.matter.due_on,
+                "attachments": n_files,
                 "track": "/complaints/track",
             })),
         )

@@ -209,6 +209,7 @@ async fn one(
             business_address: Some(&b.address),
             county,
             source: "demo",
+            media_url: None,
         },
         &[],
         filed,

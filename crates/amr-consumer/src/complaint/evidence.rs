@@ -98,6 +98,74 @@ pub fn check_file(name: &str, bytes: Vec<u8>) -> Result<NewAttachment, AppError>
     })
 }
 
+/// An attachment in a JSON filing (`POST /api/v1/complaints`, `"attachments": [...]`): the
+/// file's name, its declared content type and its bytes in standard base64 (RFC 4648 §4,
+/// padded; line breaks and spaces are not allowed).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct JsonAttachment {
+    pub name: String,
+    pub content_type: String,
+    pub data: String,
+}
+
+/// The JSON filing's attachments decoded and checked as the form's are ([`check_file`]: a
+/// known type read from the bytes, [`MAX_FILE_BYTES`], at most [`MAX_FILES`]); besides, a
+/// declared type must be the one the bytes show. Each refusal names the attachment
+/// (`attachments[0]`), Chinese first.
+pub fn decode_json(list: &[JsonAttachment]) -> Result<Vec<NewAttachment>, AppError> {
+    use base64::Engine as _;
+    if list.len() > MAX_FILES {
+        return Err(AppError::bad_request(
+            "attachments",
+            format!("每件最多 {MAX_FILES} 个附件 (at most {MAX_FILES} attachments a matter)"),
+        ));
+    }
+    let mut out = Vec::with_capacity(list.len());
+    for (i, a) in list.iter().enumerate() {
+        let field = format!("attachments[{i}]");
+        let named = |e: AppError| match e {
+            AppError::BadRequest { message, .. } => AppError::bad_request(&field, message),
+            other => other,
+        };
+        // The encoded length first: 4 characters a 3 bytes, so nothing larger is decoded.
+        if a.data.len() > MAX_FILE_BYTES.div_ceil(3) * 4 {
+            return Err(named(too_large()));
+        }
+        if a.data.is_empty() {
+            return Err(AppError::bad_request(
+                &field,
+                "附件内容为空，应为 base64 编码的文件 (the attachment's data is empty: the file in base64)",
+            ));
+        }
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(a.data.as_bytes())
+            .map_err(|e| {
+                AppError::bad_request(
+                    &field,
+                    format!("附件内容不是有效的 base64 编码 (the attachment's data is not valid base64): {e}"),
+                )
+            })?;
+        let file = check_file(&a.name, bytes).map_err(named)?;
+        let declared = a.content_type.trim().to_ascii_lowercase();
+        let declared = match declared.as_str() {
+            "image/jpg" | "image/pjpeg" => "image/jpeg",
+            d => d,
+        };
+        if !declared.is_empty() && declared != file.content_type {
+            return Err(AppError::bad_request(
+                &field,
+                format!(
+                    "附件声明的类型 {declared} 与文件内容（{}）不符 (the declared type {declared} is not what the file holds, {})",
+                    file.content_type, file.content_type
+                ),
+            ));
+        }
+        out.push(file);
+    }
+    Ok(out)
+}
+
 /// A form that may come as multipart with files (`files` parts) or URL-encoded without.
 /// A file that breaks a rule is kept as `file_error` (the form is still read, so the page
 /// can show it again with the reason).

@@ -105,6 +105,8 @@ pub trait BusinessDirectory: Send + Sync + std::fmt::Debug {
 #[derive(Debug, Clone)]
 pub struct Deps {
     pub registry: Arc<dyn BusinessDirectory>,
+    /// The intake's group commit over the state's database (`flow::group`).
+    pub intake: flow::IntakeWriter,
 }
 
 /// The templates and texts.

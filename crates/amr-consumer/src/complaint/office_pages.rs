@@ -20,7 +20,7 @@ use amr_web::page::{PageError, Viewer, render};
 use super::api::{self, QueueQuery};
 use super::flow::{self, OfficerAct};
 use super::pages::{kinds_json, officer};
-use super::{Deps, kinds, store, today};
+use super::{Deps, kinds, model, store, today};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -86,6 +86,13 @@ pub async fn office_item(
             .collect(),
         _ => vec![],
     };
+    let confidence = if item["kind"] == "complaint" {
+        let number = item["number"].as_str().unwrap_or_default().to_string();
+        let uscc = item["uscc"].as_str().map(str::to_string);
+        Some(confidence(&state, &acting, &number, uscc.as_deref()).await?)
+    } else {
+        None
+    };
     render(
         &state,
         &viewer,
@@ -93,9 +100,54 @@ pub async fn office_item(
         "complaint/office_item.html",
         json!({
             "m": item, "grounds": grounds, "outcomes": outcomes,
-            "categories": super::category::grouped(),
+            "categories": super::category::grouped(), "confidence": confidence,
+            "today": today(&state),
         }),
     )
+}
+
+/// What the complaint's officer page offers of consumer confidence: the business's
+/// no-reason-return pledges (a breach recorded from here names this complaint), and the
+/// advance compensation on this complaint (the payment, or the form to record one with the
+/// active market and platform pledges of the jurisdiction to choose the payer from; then
+/// the recoveries).
+async fn confidence(
+    state: &AppState,
+    acting: &amr_kernel::matter::Acting,
+    number: &str,
+    uscc: Option<&str>,
+) -> Result<Value, AppError> {
+    let mut pledges = Vec::new();
+    if let Some(u) = uscc {
+        for p in crate::pledge::store::of_uscc(&state.db, u).await? {
+            let breached = crate::pledge::store::breaches(&state.db, p.id)
+                .await?
+                .iter()
+                .any(|b| b.complaint_number == number);
+            pledges.push(json!({
+                "id": p.id, "shop_name": p.shop_name, "days": p.days,
+                "valid_from": p.valid_from, "status": p.status, "withdrawn_on": p.withdrawn_on,
+                "breaches": p.breaches, "breached_here": breached,
+            }));
+        }
+    }
+    let payment = crate::compensation::store::payment_of(&state.db, &acting.scope, number)
+        .await?
+        .map(|p| {
+            json!({
+                "payer_uscc": p.payer_uscc, "seller_name": p.seller_name,
+                "amount": model::yuan(p.amount_fen), "paid_on": p.paid_on,
+                "recovered": model::yuan(p.recovered_fen),
+                "outstanding": model::yuan(p.amount_fen - p.recovered_fen),
+            })
+        });
+    let markets: Vec<Value> = crate::compensation::store::pledges(&state.db, &acting.scope)
+        .await?
+        .into_iter()
+        .filter(|p| p.status == "active")
+        .map(|p| json!({"uscc": p.uscc, "name": p.name, "limit": model::yuan(p.limit_fen)}))
+        .collect();
+    Ok(json!({"pledges": pledges, "payment": payment, "markets": markets}))
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -178,6 +178,30 @@ fn form_urlencoded_pairs(body: &[u8]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// GeoReport v2's `media_url` (a photo the client hosts): empty, or an `http`/`https`
+/// address of at most 1,000 characters without spaces or control characters. It is kept as
+/// a link in a message from the complainant and never fetched: nothing is downloaded from
+/// outside, and the link is shown as text, not as a link to follow.
+pub fn media_url(v: &str) -> Result<Option<String>, AppError> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    let lower = v.to_ascii_lowercase();
+    let scheme_ok = (lower.starts_with("https://") || lower.starts_with("http://"))
+        && v.split("://").nth(1).is_some_and(|rest| !rest.is_empty());
+    if !scheme_ok
+        || v.chars().count() > 1000
+        || v.chars().any(|c| c.is_control() || c.is_whitespace())
+    {
+        return Err(AppError::bad_request(
+            "media_url",
+            "media_url 应为不超过 1000 字符的 http(s) 地址 (media_url is an http(s) address of at most 1,000 characters)",
+        ));
+    }
+    Ok(Some(v.to_string()))
+}
+
 /// `POST /open311/v2/requests.json`.
 pub async fn post_request(
     State(state): State<AppState>,
@@ -216,18 +240,28 @@ pub async fn post_request(
         claim: attr("claim"),
         category: attr("category"),
     };
+    let media_url = match media_url(&get("media_url")) {
+        Ok(u) => u,
+        Err(e) => return app_error(e),
+    };
     let mut acting = Acting::system();
     acting.actor.ip = Some(session.1.clone());
-    match flow::file(
-        &state.db,
-        deps.registry.as_ref(),
-        &acting,
-        &input,
-        "open311",
-        today(&state),
-    )
-    .await
-    {
+    let today = today(&state);
+    let filed = async {
+        let mut routed = flow::route(deps.registry.as_ref(), &input, "open311", today).await?;
+        routed.media_url = media_url;
+        let business_name = routed.business_name.clone();
+        let (matter, odr) = deps
+            .intake
+            .record(acting, routed, Vec::new(), today)
+            .await?;
+        Ok::<_, FileError>(flow::Filed {
+            matter,
+            odr,
+            business_name,
+        })
+    };
+    match filed.await {
         Ok(filed) => {
             let notice = if filed.odr {
                 "已转经营者在线处理，经营者应在 10 个工作日内答复 (sent to the business, which answers within 10 working days)"

@@ -206,13 +206,13 @@ pub async fn post_new(
         Some(e) => Err(FileError::App(e)),
         None => {
             flow::file_with(
-                &state.db,
+                &deps.intake,
                 deps.registry.as_ref(),
                 &acting,
                 &f.input,
                 "form",
                 today(&state),
-                &upload.files,
+                upload.files,
             )
             .await
         }
@@ -441,7 +441,11 @@ pub async fn post_answer(
 mod tests {
     #[test]
     fn every_template_key_is_in_the_catalog() {
-        amr_web::templates::assert_keys_in_catalog(super::TEMPLATES, &[super::module()]);
+        // The officer's page uses the pledge and compensation texts too (its confidence part).
+        amr_web::templates::assert_keys_in_catalog(
+            super::TEMPLATES,
+            &[super::module(), crate::pledge::web::module()],
+        );
     }
 
     #[test]

@@ -521,11 +521,23 @@ pub async fn post_office_withdraw(
 pub struct BreachForm {
     #[serde(default)]
     csrf: String,
+    /// `complaint` when the form is on the complaint's page: back to it after.
+    #[serde(default)]
+    back: String,
     #[serde(flatten)]
     input: BreachInput,
 }
 
-/// `POST /office/pledges/{id}/breaches`.
+/// Where a form posted from a complaint's officer page (`back=complaint`) returns: that
+/// page (the number in its canonical form; only this fixed path, never one from the form).
+pub fn back_to_complaint(back: &str, number: &str) -> Option<String> {
+    (back == "complaint")
+        .then(|| crate::complaint::flow::canonical(number).ok())
+        .flatten()
+        .map(|n| format!("/office/complaints/{n}"))
+}
+
+/// `POST /office/pledges/{id}/breaches` (also from the complaint's officer page).
 pub async fn post_office_breach(
     viewer: Viewer,
     State(state): State<AppState>,
@@ -535,7 +547,9 @@ pub async fn post_office_breach(
     let c = input::officer_page(&viewer)?;
     viewer.check_csrf(&f.csrf)?;
     let p = breach(&state, &c, &id, &f.input).await?;
-    Ok(Redirect::to(&format!("/office/pledges/{}", p.id)).into_response())
+    let to = back_to_complaint(&f.back, &f.input.complaint_number)
+        .unwrap_or_else(|| format!("/office/pledges/{}", p.id));
+    Ok(Redirect::to(&to).into_response())
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ pub use migrate::{
     MigrationSet, MigrationStatus, kernel_migrations, migration_status, migration_status_of,
     run_migration_sets, run_migrations,
 };
-pub use tx::{Tx, TxInner};
+pub use tx::{Savepoint, Tx, TxInner};
 
 use std::str::FromStr;
 use std::time::Duration;

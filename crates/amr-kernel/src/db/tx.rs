@@ -22,6 +22,17 @@ pub struct Tx {
     /// SQLite: this process's write gate for the database file, held until the transaction
     /// ends (dropped after `inner`, so after its commit or rollback).
     pub(crate) gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// How many savepoints are open (their names are `amr_sp1`, `amr_sp2`, ... by depth).
+    savepoints: u32,
+}
+
+/// A savepoint inside a [`Tx`] (see [`Tx::savepoint`]): what was written after it can be
+/// undone alone with [`Tx::rollback_to`], or kept with [`Tx::release`].
+#[derive(Debug)]
+#[must_use = "a savepoint is released or rolled back to"]
+pub struct Savepoint {
+    depth: u32,
+    last_event: Option<i64>,
 }
 
 impl Tx {
@@ -30,7 +41,73 @@ impl Tx {
             inner,
             last_event: None,
             gate,
+            savepoints: 0,
         }
+    }
+
+    async fn execute(&mut self, sql: String) -> Result<(), AppError> {
+        match &mut self.inner {
+            TxInner::Sqlite(t) => {
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut **t)
+                    .await?;
+            }
+            TxInner::Postgres(t) => {
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut **t)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Opens a savepoint (`SAVEPOINT`, the same on both backends). Everything written after it
+    /// is undone by [`Tx::rollback_to`] and kept by [`Tx::release`]; either way the
+    /// transaction goes on and commits or rolls back as a whole. Savepoints nest; each must be
+    /// ended, innermost first. On PostgreSQL a failed statement spoils the transaction until
+    /// the rollback to a savepoint, so a caller that wants to go on after an error in a part
+    /// wraps the part in one.
+    pub async fn savepoint(&mut self) -> Result<Savepoint, AppError> {
+        let depth = self.savepoints + 1;
+        self.execute(format!("SAVEPOINT amr_sp{depth}")).await?;
+        self.savepoints = depth;
+        Ok(Savepoint {
+            depth,
+            last_event: self.last_event,
+        })
+    }
+
+    fn check_innermost(&self, sp: &Savepoint) -> Result<(), AppError> {
+        if sp.depth != self.savepoints {
+            return Err(AppError::Internal(anyhow::anyhow!(
+                "savepoint {} ended while {} is the innermost",
+                sp.depth,
+                self.savepoints
+            )));
+        }
+        Ok(())
+    }
+
+    /// Keeps what was written since `sp` (`RELEASE SAVEPOINT`).
+    pub async fn release(&mut self, sp: Savepoint) -> Result<(), AppError> {
+        self.check_innermost(&sp)?;
+        self.execute(format!("RELEASE SAVEPOINT amr_sp{}", sp.depth))
+            .await?;
+        self.savepoints = sp.depth - 1;
+        Ok(())
+    }
+
+    /// Undoes what was written since `sp` (rows, events: the event counter goes back too, so
+    /// timepoints stay gapless) and ends the savepoint; the transaction goes on.
+    pub async fn rollback_to(&mut self, sp: Savepoint) -> Result<(), AppError> {
+        self.check_innermost(&sp)?;
+        self.execute(format!("ROLLBACK TO SAVEPOINT amr_sp{}", sp.depth))
+            .await?;
+        self.execute(format!("RELEASE SAVEPOINT amr_sp{}", sp.depth))
+            .await?;
+        self.savepoints = sp.depth - 1;
+        self.last_event = sp.last_event;
+        Ok(())
     }
 
     /// Commits, then wakes the event followers of this process if events were written.
@@ -39,6 +116,7 @@ impl Tx {
             inner,
             last_event,
             gate,
+            ..
         } = self;
         match inner {
             TxInner::Sqlite(t) => t.commit().await?,

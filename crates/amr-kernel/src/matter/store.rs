@@ -537,6 +537,25 @@ async fn stop_all_clocks(
     Ok(())
 }
 
+/// The matter's columns as `RETURNING` names them (no table alias).
+const RETURNING: &str = "id, number, kind, title, division, uscc, assignee_account, \
+     assignee_unit, state, version, payload, outcome, due_on, late, escalated_to, created_by, \
+     created_by_account, created_at, updated_at, closed_at";
+
+/// [`refresh_due`] and the matter as it then is, in one statement (`UPDATE ... RETURNING`,
+/// both backends): a creation or a transition ends with it rather than an update and a read.
+async fn refresh_due_and_read(tx: &mut Tx, matter_id: i64) -> Result<Matter, AppError> {
+    let sql = format!(
+        "UPDATE matters SET due_on = (SELECT MIN(k.due_on) FROM matter_clocks k \
+         WHERE k.matter_id = $1 AND k.state = 'running') WHERE id = $1 RETURNING {RETURNING}"
+    );
+    let row: MatterRow = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(matter_id)
+        .fetch_one(&mut *c)
+        .await?);
+    row.try_into()
+}
+
 /// Sets the matter's `due_on` to the earliest due date of its running clocks.
 pub(crate) async fn refresh_due(tx: &mut Tx, matter_id: i64) -> Result<(), AppError> {
     on_tx!(tx, c => sqlx::query(
@@ -662,7 +681,7 @@ impl Engine {
         )
         .await?;
         apply_clocks(tx, &cal, kind, acting, id, kind.spec().on_create, today).await?;
-        refresh_due(tx, id).await?;
+        let created = refresh_due_and_read(tx, id).await?;
         let mut event = NewEvent::internal(
             "kernel.matter.created",
             json!({"id": id, "number": number, "kind": kind.name(), "state": kind.spec().initial}),
@@ -690,7 +709,7 @@ impl Engine {
             },
         )
         .await?;
-        matter_by_id(tx, id).await
+        Ok(created)
     }
 
     /// Takes a transition. Refused, changing nothing: an unknown action (400), one the state
@@ -708,6 +727,25 @@ impl Engine {
         today: NaiveDate,
     ) -> Result<Matter, AppError> {
         let m = matter_in_tx(tx, acting, number).await?;
+        self.act_on(tx, acting, m, input, today).await
+    }
+
+    /// [`Engine::act`] on a matter the caller already holds as this transaction last wrote
+    /// it (e.g. the one [`Engine::create`] just returned), without reading it again. The
+    /// same rules and the same refusals; `acting` must see it (else NotFound), and the
+    /// update still requires the stored version to be `m.version` (else Conflict), so a
+    /// stale `m` changes nothing.
+    pub async fn act_on(
+        &self,
+        tx: &mut Tx,
+        acting: &Acting,
+        m: Matter,
+        input: &ActInput,
+        today: NaiveDate,
+    ) -> Result<Matter, AppError> {
+        if !acting.sees(&m.facts()) {
+            return Err(AppError::NotFound);
+        }
         let kind = self.stored_kind(&m.kind)?;
         let t: &TransitionSpec = kind.transition(input.transition.trim()).ok_or_else(|| {
             AppError::bad_request(
@@ -806,7 +844,7 @@ impl Engine {
         if to.terminal {
             stop_all_clocks(tx, &cal, acting, m.id, today).await?;
         }
-        refresh_due(tx, m.id).await?;
+        let after = refresh_due_and_read(tx, m.id).await?;
         let mut payload = json!({
             "number": m.number, "kind": m.kind, "transition": t.name,
             "from": m.state, "to": t.to, "division": m.division,
@@ -835,7 +873,7 @@ impl Engine {
             },
         )
         .await?;
-        matter_by_id(tx, m.id).await
+        Ok(after)
     }
 
     /// Assigns or transfers a matter: a new assignee account and/or unit, and (when the kind

@@ -97,6 +97,7 @@ pub async fn portal_entity(
         "today": state.config.today(),
         "changes": crate::change::store::list_for_entity(&state.db, &e.uscc).await?,
         "annual": crate::annual::web::portal_item(&state, &e).await?,
+        "links": state.portal_links.as_ref(),
     });
     render(
         &state,

@@ -10,11 +10,11 @@ use serde_json::json;
 
 use amr_kernel::audit::{self, Change};
 use amr_kernel::codes::division::{Level, divisions};
-use amr_kernel::db::Db;
 use amr_kernel::error::AppError;
 use amr_kernel::events::{self, NewEvent};
 use amr_kernel::matter::{ActInput, Acting, Matter, NewAttachment, NewMatter};
 
+use super::group::{IntakeWriter, RoutedIntake};
 use crate::complaint::model::{self, BusinessRef, IntakeInput, IntakeKind};
 use crate::complaint::{BusinessDirectory, engine, followup, store};
 
@@ -187,28 +187,29 @@ pub fn route_address(address: &str, picked: Option<&str>) -> Result<String, File
 /// Files an intake: parsed, the business resolved (registry) and routed to its county bureau,
 /// refused as a duplicate while the same one is open; a complaint about an ODR participant
 /// goes to the business first, any other to the bureau. `acting` is the system (public
-/// intake) with the client's address.
+/// intake) with the client's address. The recording goes through the intake's group commit
+/// (`writer`): answered after the commit that holds it.
 pub async fn file(
-    db: &Db,
+    writer: &IntakeWriter,
     registry: &dyn BusinessDirectory,
     acting: &Acting,
     input: &IntakeInput,
-    source: &str,
+    source: &'static str,
     today: NaiveDate,
 ) -> Result<Filed, FileError> {
-    file_with(db, registry, acting, input, source, today, &[]).await
+    file_with(writer, registry, acting, input, source, today, Vec::new()).await
 }
 
 /// [`file`] with the complainant's evidence attached in the same transaction (files checked
 /// by `evidence::check_file`; at most `evidence::MAX_FILES`).
 pub async fn file_with(
-    db: &Db,
+    writer: &IntakeWriter,
     registry: &dyn BusinessDirectory,
     acting: &Acting,
     input: &IntakeInput,
-    source: &str,
+    source: &'static str,
     today: NaiveDate,
-    files: &[NewAttachment],
+    files: Vec<NewAttachment>,
 ) -> Result<Filed, FileError> {
     if files.len() > crate::complaint::evidence::MAX_FILES {
         return Err(AppError::bad_request(
@@ -221,6 +222,24 @@ pub async fn file_with(
         )
         .into());
     }
+    let routed = route(registry, input, source, today).await?;
+    let business_name = routed.business_name.clone();
+    let (matter, odr) = writer.record(acting.clone(), routed, files, today).await?;
+    Ok(Filed {
+        matter,
+        odr,
+        business_name,
+    })
+}
+
+/// The part of filing that needs no write lock: the intake parsed, the business looked up in
+/// the registry (or its address read) and the county bureau settled.
+pub async fn route(
+    registry: &dyn BusinessDirectory,
+    input: &IntakeInput,
+    source: &'static str,
+    today: NaiveDate,
+) -> Result<RoutedIntake, FileError> {
     let intake = input.parse(today)?;
     let (uscc, business_name, business_address, county) = match &intake.business {
         BusinessRef::Registered(u) => {
@@ -257,29 +276,19 @@ pub async fn file_with(
             (None, name.clone(), Some(address.clone()), county)
         }
     };
-    let mut tx = db.begin().await?;
-    let (m, odr) = record(
-        &mut tx,
-        acting,
-        &Routed {
-            intake: &intake,
-            uscc: uscc.as_deref(),
-            business_name: &business_name,
-            business_address: business_address.as_deref(),
-            county: &county,
-            source,
-        },
-        files,
-        today,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Filed {
-        matter: m,
-        odr,
+    Ok(RoutedIntake {
+        intake,
+        uscc,
         business_name,
+        business_address,
+        county,
+        source,
+        media_url: None,
     })
 }
+
+/// The text before an Open311 `media_url` in the complainant's message.
+pub const MEDIA_URL_NOTE: &str = "Open311 附件链接（未下载，仅供参考 / a link, not downloaded）：";
 
 /// An intake parsed and routed, ready to record.
 #[derive(Debug, Clone)]
@@ -292,6 +301,9 @@ pub struct Routed<'a> {
     pub county: &'a str,
     /// form | api | open311 | demo
     pub source: &'a str,
+    /// Open311's `media_url`: kept as a link in a message from the complainant, never
+    /// fetched.
+    pub media_url: Option<&'a str>,
 }
 
 /// Records a routed intake in the caller's transaction: the duplicate refusal, the matter
@@ -346,14 +358,15 @@ pub async fn record(
     if intake.kind == IntakeKind::Complaint {
         let t = if odr { "to_odr" } else { "to_bureau" };
         transition = Some(t);
+        let version = m.version;
         m = engine()
-            .act(
+            .act_on(
                 tx,
                 acting,
-                &m.number,
+                m,
                 &ActInput {
                     transition: t.into(),
-                    version: m.version,
+                    version,
                     fields: BTreeMap::new(),
                 },
                 today,
@@ -388,6 +401,11 @@ pub async fn record(
     let by = crate::complaint::evidence::complainant(acting.actor.ip.clone());
     for f in files {
         engine().attach(tx, &by, &m.number, f).await?;
+    }
+    if let Some(url) = r.media_url {
+        engine()
+            .add_message(tx, &by, &m.number, &format!("{MEDIA_URL_NOTE}{url}"), false)
+            .await?;
     }
     let mut event = NewEvent::public(
         "consumer.complaint.filed",

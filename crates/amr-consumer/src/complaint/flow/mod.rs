@@ -5,11 +5,15 @@
 //! - [`odr`]: the business's answer, the consumer's refusal, the ODR sweep, participants;
 //! - [`office`]: officers' actions and transfers.
 
+pub mod group;
 pub mod intake;
 pub mod odr;
 pub mod office;
 
-pub use intake::{Candidate, FileError, Filed, duplicate_message, file, file_with, route_address};
+pub use group::{IntakeWriter, RoutedIntake};
+pub use intake::{
+    Candidate, FileError, Filed, duplicate_message, file, file_with, route, route_address,
+};
 pub use odr::{AnswerInput, answer, demo_mark_odr, mark_odr, refuse_settlement, sweep_odr};
 pub use office::{OfficerAct, officer_act, transfer};
 
