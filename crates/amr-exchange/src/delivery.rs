@@ -350,15 +350,23 @@ pub fn http_client(
 }
 
 /// Sends due deliveries until `shutdown`; escalates stuck ones once a minute.
-pub async fn run_sender(db: Db, opts: SenderOptions, mut shutdown: watch::Receiver<bool>) {
-    let client = match http_client(opts.timeout, opts.ca_file.as_deref()) {
-        Ok(c) => c,
+pub async fn run_sender(db: Db, opts: SenderOptions, shutdown: watch::Receiver<bool>) {
+    match http_client(opts.timeout, opts.ca_file.as_deref()) {
+        Ok(client) => run_sender_with(db, opts, client, shutdown).await,
         Err(e) => {
-            // `exchange_wiring::spawn` checks the same settings before the server starts.
             tracing::error!(error = %e, "the exchange's HTTP client cannot be built; nothing is sent");
-            return;
         }
-    };
+    }
+}
+
+/// [`run_sender`] with a client already built (the server builds one for the sender and the
+/// tax source, checking `ca_file` once before it starts).
+pub async fn run_sender_with(
+    db: Db,
+    opts: SenderOptions,
+    client: Outbound,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut commits = events::subscribe();
     let mut last_sweep: Option<std::time::Instant> = None;
     loop {

@@ -4,7 +4,6 @@
 //! both kept as evidence (the answer's evidence id is the `TaxAnswer`'s reference).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use amr_kernel::db::Db;
 use amr_kernel::error::AppError;
@@ -25,18 +24,10 @@ pub struct ExchangeTaxSource {
 }
 
 impl ExchangeTaxSource {
-    /// A source asking with a 10 s time limit, trusting the system's roots and those of
-    /// `ca_file` (PEM) for an https endpoint.
-    pub fn new(
-        db: Db,
-        keys: Arc<Keyring>,
-        ca_file: Option<&std::path::Path>,
-    ) -> Result<ExchangeTaxSource, AppError> {
-        Ok(ExchangeTaxSource {
-            db,
-            keys,
-            client: crate::delivery::http_client(Duration::from_secs(10), ca_file)?,
-        })
+    /// A source asking through `client` (the exchange's, `delivery::http_client`: its time
+    /// limit and trusted roots).
+    pub fn new(db: Db, keys: Arc<Keyring>, client: Outbound) -> ExchangeTaxSource {
+        ExchangeTaxSource { db, keys, client }
     }
 
     async fn ask(&self, uscc: &str, year: i32) -> Result<Option<TaxAnswer>, AppError> {

@@ -87,11 +87,6 @@ impl Outbound {
         })
     }
 
-    /// The time limit of one exchange.
-    pub fn timeout(&self) -> Duration {
-        self.timeout
-    }
-
     /// POSTs `body` to `url` with `headers`. Any failure (a bad URL, no connection, a TLS
     /// failure, the time limit, an answer over the cap) is a message; an answer of any status
     /// is an `Answer`.

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use amr_exchange::delivery::{self, DeliveryFollower, SenderOptions};
+use amr_kernel::outbound::Outbound;
 use amr_kernel::sharing::{EntityFactsSource, FactsFuture, SharedFacts};
 use amr_kernel::signing::Keyring;
 use amr_kernel::tax::TaxDataSource;
@@ -77,15 +78,22 @@ pub fn bank_push_every() -> Option<Duration> {
     }
 }
 
-/// Starts the delivery follower, the sender and the scheduled bank pushes. A CA file that
-/// cannot be used (`AMR_EXCHANGE_CA_FILE`) stops the start with the reason.
+/// The exchange's HTTP(S) client for the sender options in force (a CA file that cannot be
+/// used, `AMR_EXCHANGE_CA_FILE`, is an error naming it). The server builds it once, before
+/// any worker starts, for the sender and the tax source.
+pub fn http_client() -> Result<Outbound, amr_kernel::error::AppError> {
+    let opts = sender_options();
+    delivery::http_client(opts.timeout, opts.ca_file.as_deref())
+}
+
+/// Starts the delivery follower, the sender (with `client`) and the scheduled bank pushes.
 pub fn spawn(
     state: &AppState,
     keys: Arc<Keyring>,
+    client: Outbound,
     shutdown: watch::Receiver<bool>,
-) -> Result<(), amr_kernel::error::AppError> {
+) {
     let opts = sender_options();
-    delivery::http_client(opts.timeout, opts.ca_file.as_deref())?;
     if let Some(every) = bank_push_every() {
         let today = state.config.fixed_today;
         tokio::spawn(amr_exchange::bank::push::run_schedule(
@@ -103,23 +111,22 @@ pub fn spawn(
         amr_kernel::events::runner::RunnerOptions::default(),
         shutdown.clone(),
     ));
-    tokio::spawn(delivery::run_sender(state.db.clone(), opts, shutdown));
-    Ok(())
+    tokio::spawn(delivery::run_sender_with(
+        state.db.clone(),
+        opts,
+        client,
+        shutdown,
+    ));
 }
 
-/// The annual reports' source of tax figures: the registered tax agency through the exchange.
-/// The integrator swaps the registry's default (`NoTaxData`) for this one with
-/// `exchange_wiring::tax_source(state.db.clone(), keys.clone())?` (an unusable `AMR_EXCHANGE_CA_FILE` is an error).
+/// The annual reports' source of tax figures: the registered tax agency through the exchange,
+/// asked through `client` ([`http_client`]).
 pub fn tax_source(
     db: amr_kernel::db::Db,
     keys: Arc<Keyring>,
-) -> Result<Arc<dyn TaxDataSource>, amr_kernel::error::AppError> {
-    let opts = sender_options();
-    Ok(Arc::new(amr_exchange::tax::ExchangeTaxSource::new(
-        db,
-        keys,
-        opts.ca_file.as_deref(),
-    )?))
+    client: Outbound,
+) -> Arc<dyn TaxDataSource> {
+    Arc::new(amr_exchange::tax::ExchangeTaxSource::new(db, keys, client))
 }
 
 /// The exchange's bank push reads the facts of consenting enterprises here: the registry's

@@ -215,17 +215,16 @@ async fn start_on(
     // Complaint deadlines count in the database's calendar (imported years included).
     amr_consumer::complaint::load_calendar(&state.db).await?;
     tracing::info!(key_id = %keys.key_id(), "signing key loaded");
-    // Without ports given, annual reports ask the tax agency registered in the exchange
-    // (built first: a bad exchange setting stops the start before any worker runs).
-    let ports = match ports {
-        Some(p) => p,
-        None => Ports {
-            tax: exchange_wiring::tax_source(state.db.clone(), keys.clone())?,
-        },
-    };
+    // The exchange's client, built once for the sender and the tax source (a bad
+    // `AMR_EXCHANGE_CA_FILE` stops the start before any worker runs). Without ports given,
+    // annual reports ask the tax agency registered in the exchange.
+    let exchange_client = exchange_wiring::http_client()?;
+    let ports = ports.unwrap_or_else(|| Ports {
+        tax: exchange_wiring::tax_source(state.db.clone(), keys.clone(), exchange_client.clone()),
+    });
     let (tx, rx) = watch::channel(false);
     let state = state.with_shutdown(rx.clone());
-    exchange_wiring::spawn(&state, keys.clone(), rx.clone())?;
+    exchange_wiring::spawn(&state, keys.clone(), exchange_client, rx.clone());
     spawn_workers(&state, index.clone(), rx.clone());
     api::log::spawn_follower(&state, keys.clone(), rx.clone());
     let app =

@@ -6,6 +6,8 @@
 
 mod support;
 
+use support::post_json as send;
+
 use std::time::Duration;
 
 use amr_kernel::audit::Actor;
@@ -22,7 +24,7 @@ use amr_server::{Ports, ServerConfig};
 use chrono::NaiveDate;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{Session, TestApp, account, backends, client};
+use support::{TestApp, account, backends, client};
 
 fn day(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
@@ -176,20 +178,6 @@ async fn get(app: &TestApp, path: &str) -> Value {
         .json()
         .await
         .unwrap()
-}
-
-async fn send(app: &TestApp, s: &Session, path: &str, body: Value) -> (StatusCode, Value) {
-    let resp = client()
-        .post(app.url(path))
-        .json(&body)
-        .header("cookie", &s.cookie)
-        .header("x-csrf-token", &s.csrf)
-        .send()
-        .await
-        .unwrap();
-    let st = resp.status();
-    let t = resp.text().await.unwrap();
-    (st, serde_json::from_str(&t).unwrap_or(Value::String(t)))
 }
 
 async fn listed_usccs(app: &TestApp) -> Vec<String> {

@@ -5,6 +5,8 @@
 
 mod support;
 
+use support::post_json as send;
+
 use std::time::Duration;
 
 use amr_kernel::audit::{self, Actor};
@@ -70,20 +72,6 @@ async fn start(test_db: TestDb, today: &str) -> TestApp {
         Ports::default(),
     )
     .await
-}
-
-async fn send(app: &TestApp, s: &Session, path: &str, body: Value) -> (StatusCode, Value) {
-    let resp = client()
-        .post(app.url(path))
-        .json(&body)
-        .header("cookie", &s.cookie)
-        .header("x-csrf-token", &s.csrf)
-        .send()
-        .await
-        .unwrap();
-    let st = resp.status();
-    let t = resp.text().await.unwrap();
-    (st, serde_json::from_str(&t).unwrap_or(Value::String(t)))
 }
 
 async fn get_as(app: &TestApp, s: &Session, path: &str) -> (StatusCode, String) {

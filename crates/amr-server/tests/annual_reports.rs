@@ -5,6 +5,8 @@
 
 mod support;
 
+use support::request as send;
+
 use std::sync::Arc;
 
 use amr_kernel::audit::{self, Actor};
@@ -18,7 +20,7 @@ use amr_server::{Ports, ServerConfig};
 use chrono::NaiveDate;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{Session, TestApp, account, backends, client};
+use support::{TestApp, account, backends, client};
 
 /// A tax agency that answers fixed figures for every enterprise.
 #[derive(Debug)]
@@ -106,31 +108,6 @@ async fn spawn(b: support::Backend, today: &str, tax: Arc<dyn TaxDataSource>) ->
         Ports { tax },
     )
     .await
-}
-
-async fn send(
-    app: &TestApp,
-    s: Option<&Session>,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut r = client().request(method, app.url(path));
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    if let Some(s) = s {
-        r = r
-            .header("cookie", &s.cookie)
-            .header("x-csrf-token", &s.csrf);
-    }
-    let resp = r.send().await.unwrap();
-    let status = resp.status();
-    let text = resp.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
 }
 
 fn report_body() -> Value {

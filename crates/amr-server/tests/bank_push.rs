@@ -8,6 +8,8 @@
 
 mod support;
 
+use support::call as send;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -44,33 +46,6 @@ fn seed(name: &str) -> [u8; 32] {
     }
     s[31] = 11;
     s
-}
-
-async fn send(
-    app: &TestApp,
-    s: &Session,
-    method: &str,
-    path: &str,
-    body: Value,
-) -> (StatusCode, Value) {
-    let c = client();
-    let r = match method {
-        "GET" => c.get(app.url(path)),
-        "PUT" => c.put(app.url(path)).json(&body),
-        _ => c.post(app.url(path)).json(&body),
-    };
-    let resp = r
-        .header("cookie", &s.cookie)
-        .header("x-csrf-token", &s.csrf)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status();
-    let text = resp.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
 }
 
 /// Registers a bank (no event subscriptions) through the JSON API; returns its API key.

@@ -13,6 +13,8 @@
 
 mod support;
 
+use support::request as send;
+
 use amr_kernel::audit::Actor;
 use amr_kernel::auth::Role;
 use amr_kernel::calendar::Calendar;
@@ -67,31 +69,6 @@ async fn register(app: &TestApp, e: &NewEntity) {
     let mut tx = app.db.begin().await.unwrap();
     store::create(&mut tx, &Actor::system(), e).await.unwrap();
     tx.commit().await.unwrap();
-}
-
-async fn send(
-    app: &TestApp,
-    s: Option<&Session>,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut r = client().request(method, app.url(path));
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    if let Some(s) = s {
-        r = r
-            .header("cookie", &s.cookie)
-            .header("x-csrf-token", &s.csrf);
-    }
-    let resp = r.send().await.unwrap();
-    let status = resp.status();
-    let text = resp.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
 }
 
 async fn post(app: &TestApp, s: Option<&Session>, path: &str, body: Value) -> (StatusCode, Value) {

@@ -6,6 +6,8 @@
 
 mod support;
 
+use support::call as send;
+
 use std::time::Duration;
 
 use amr_exchange::delivery::SenderOptions;
@@ -60,33 +62,6 @@ async fn start_sim(
     )
     .await
     .unwrap()
-}
-
-async fn send(
-    app: &TestApp,
-    s: &Session,
-    method: &str,
-    path: &str,
-    body: Value,
-) -> (StatusCode, Value) {
-    let c = client();
-    let r = match method {
-        "GET" => c.get(app.url(path)),
-        "PUT" => c.put(app.url(path)).json(&body),
-        _ => c.post(app.url(path)).json(&body),
-    };
-    let resp = r
-        .header("cookie", &s.cookie)
-        .header("x-csrf-token", &s.csrf)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status();
-    let text = resp.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
 }
 
 /// Registers an agency through the JSON API; returns its callback API key.
@@ -693,7 +668,11 @@ async fn tax_figures_come_signed_from_the_tax_agency_and_stuck_deliveries_are_es
             .await
             .unwrap(),
         );
-        let source = amr_server::exchange_wiring::tax_source(app.db.clone(), keys).unwrap();
+        let source = amr_server::exchange_wiring::tax_source(
+            app.db.clone(),
+            keys,
+            amr_server::exchange_wiring::http_client().unwrap(),
+        );
         let (uscc, firm) = new_firm(&app, "firm").await;
         // No tax agency yet: unavailable.
         assert!(matches!(

@@ -6,6 +6,8 @@
 
 mod support;
 
+use support::call as send;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,7 +24,7 @@ use reqwest::StatusCode;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{Value, json};
-use support::{Session, TestApp, account, backends, client};
+use support::{TestApp, account, backends};
 use tokio::net::{TcpListener, TcpStream};
 
 fn tls_dir() -> PathBuf {
@@ -92,32 +94,6 @@ async fn start_sim(app: &TestApp, name: &str) -> sim::Running {
     )
     .await
     .unwrap()
-}
-
-async fn send(
-    app: &TestApp,
-    s: &Session,
-    method: &str,
-    path: &str,
-    body: Value,
-) -> (StatusCode, Value) {
-    let c = client();
-    let r = match method {
-        "GET" => c.get(app.url(path)),
-        _ => c.post(app.url(path)).json(&body),
-    };
-    let resp = r
-        .header("cookie", &s.cookie)
-        .header("x-csrf-token", &s.csrf)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status();
-    let text = resp.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! The abnormal list's routes: the public list (searchable, paged) and each entity's acts, as
 //! pages and JSON; the officers' decisions (listing on the other grounds, removal).
 
+use crate::web::body;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -111,26 +112,6 @@ pub struct ListingBody {
 pub struct RemovalBody {
     ground: String,
     note: String,
-}
-
-fn body<T: serde::de::DeserializeOwned>(
-    b: Result<Json<Value>, JsonRejection>,
-) -> Result<T, AppError> {
-    let Json(v) = b.map_err(|e| {
-        AppError::bad_request(
-            "body",
-            format!(
-                "请求体应为 JSON 对象 (the body must be a JSON object): {}",
-                e.body_text()
-            ),
-        )
-    })?;
-    serde_json::from_value(v).map_err(|e| {
-        AppError::bad_request(
-            "body",
-            format!("请求内容无法识别 (the body could not be read): {e}"),
-        )
-    })
 }
 
 /// `POST /api/v1/office/entities/{uscc}/abnormal` `{ground, reason}`: an officer's listing.

@@ -340,21 +340,7 @@ pub async fn api_file(
     let uscc = path_uscc(&uscc)?;
     let year = path_year(&year)?;
     let e = own_entity(&state, caller.role, caller.actor.id, &uscc).await?;
-    let Json(v) = body.map_err(|e| {
-        AppError::bad_request(
-            "body",
-            format!(
-                "请求体应为 JSON 对象 (the body must be a JSON object): {}",
-                e.body_text()
-            ),
-        )
-    })?;
-    let input: ReportInput = serde_json::from_value(v).map_err(|e| {
-        AppError::bad_request(
-            "body",
-            format!("请求内容无法识别 (the body could not be read): {e}"),
-        )
-    })?;
+    let input: ReportInput = crate::web::body(body)?;
     let stored = file(&state, &tax, &caller.actor, &e, year, &input, "online").await?;
     Ok((StatusCode::CREATED, Json(json!(stored))))
 }
@@ -374,21 +360,7 @@ pub async fn api_file_paper(
     let uscc = path_uscc(&uscc)?;
     let year = path_year(&year)?;
     let e = officer_entity(&state, caller.role, &caller.scope, &uscc).await?;
-    let Json(v) = body.map_err(|e| {
-        AppError::bad_request(
-            "body",
-            format!(
-                "请求体应为 JSON 对象 (the body must be a JSON object): {}",
-                e.body_text()
-            ),
-        )
-    })?;
-    let input: ReportInput = serde_json::from_value(v).map_err(|e| {
-        AppError::bad_request(
-            "body",
-            format!("请求内容无法识别 (the body could not be read): {e}"),
-        )
-    })?;
+    let input: ReportInput = crate::web::body(body)?;
     let stored = file(&state, &tax, &caller.actor, &e, year, &input, "paper").await?;
     Ok((StatusCode::CREATED, Json(json!(stored))))
 }

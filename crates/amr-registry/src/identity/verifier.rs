@@ -366,7 +366,7 @@ pub fn valid_reference(r: &str) -> bool {
 pub struct HttpVerifier {
     url: http::Uri,
     api_key: Option<String>,
-    timeout: Duration,
+    /// Holds the time limit and the trusted roots.
     client: amr_kernel::outbound::Outbound,
 }
 
@@ -375,7 +375,7 @@ impl std::fmt::Debug for HttpVerifier {
         f.debug_struct("HttpVerifier")
             .field("url", &self.url)
             .field("api_key", &self.api_key.as_ref().map(|_| "***"))
-            .field("timeout", &self.timeout)
+            .field("client", &self.client)
             .finish()
     }
 }
@@ -431,7 +431,6 @@ impl HttpVerifier {
         Ok(HttpVerifier {
             url: parsed,
             api_key: api_key.filter(|k| !k.is_empty()),
-            timeout,
             client,
         })
     }

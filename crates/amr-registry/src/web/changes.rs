@@ -11,6 +11,7 @@
 //!   `GET /office/changes`, `GET /office/changes/{id}`, `POST /office/changes/{id}/approve`,
 //!   `POST /office/changes/{id}/return`.
 
+use super::body;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -53,26 +54,6 @@ fn status_of(s: &str) -> Result<&'static str, AppError> {
 
 fn app_id(id: &str) -> Result<i64, AppError> {
     id.parse::<i64>().map_err(|_| AppError::NotFound)
-}
-
-fn body<T: serde::de::DeserializeOwned>(
-    b: Result<Json<Value>, JsonRejection>,
-) -> Result<T, AppError> {
-    let Json(v) = b.map_err(|e| {
-        AppError::bad_request(
-            "body",
-            format!(
-                "请求体应为 JSON 对象 (the body must be a JSON object): {}",
-                e.body_text()
-            ),
-        )
-    })?;
-    serde_json::from_value(v).map_err(|e| {
-        AppError::bad_request(
-            "body",
-            format!("请求内容无法识别 (the body could not be read): {e}"),
-        )
-    })
 }
 
 async fn caller_scope(state: &AppState, c: &ApiCaller, uscc: &str) -> Result<Scope, AppError> {

@@ -6,6 +6,7 @@
 //! deregistrations; only officers decide deregistrations, resolve objections and set flags;
 //! anyone may object to a simplified deregistration during its notice.
 
+use super::body;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -85,27 +86,6 @@ pub async fn get_lifecycle(
     };
     let e = store::get_scoped(&state.db, &scope, &uscc).await?;
     Ok(Json(view::detail(&state.db, &e).await?))
-}
-
-/// A JSON body; a malformed one is a 400 naming `body`.
-fn body<T: serde::de::DeserializeOwned>(
-    b: Result<Json<Value>, JsonRejection>,
-) -> Result<T, AppError> {
-    let Json(v) = b.map_err(|e| {
-        AppError::bad_request(
-            "body",
-            format!(
-                "请求体应为 JSON 对象 (the body must be a JSON object): {}",
-                e.body_text()
-            ),
-        )
-    })?;
-    serde_json::from_value(v).map_err(|e| {
-        AppError::bad_request(
-            "body",
-            format!("请求内容无法识别 (the body could not be read): {e}"),
-        )
-    })
 }
 
 /// The one act behind each filing route.

@@ -365,3 +365,25 @@ pub fn annual_api_routes(tax: Arc<dyn amr_kernel::tax::TaxDataSource>) -> Router
 pub fn annual_page_routes(tax: Arc<dyn amr_kernel::tax::TaxDataSource>) -> Router<AppState> {
     crate::annual::web::page_routes(crate::annual::web::Tax(tax))
 }
+
+/// A JSON body; a malformed one is a 400 naming `body` (the registry's JSON routes share it).
+pub(crate) fn body<T: serde::de::DeserializeOwned>(
+    b: Result<axum::Json<serde_json::Value>, axum::extract::rejection::JsonRejection>,
+) -> Result<T, amr_kernel::error::AppError> {
+    use amr_kernel::error::AppError;
+    let axum::Json(v) = b.map_err(|e| {
+        AppError::bad_request(
+            "body",
+            format!(
+                "请求体应为 JSON 对象 (the body must be a JSON object): {}",
+                e.body_text()
+            ),
+        )
+    })?;
+    serde_json::from_value(v).map_err(|e| {
+        AppError::bad_request(
+            "body",
+            format!("请求内容无法识别 (the body could not be read): {e}"),
+        )
+    })
+}

@@ -194,3 +194,55 @@ pub async fn form_login(app: &TestApp, username: &str, password: &str) -> reqwes
     assert_eq!(resp.status(), reqwest::StatusCode::SEE_OTHER);
     c
 }
+
+/// A request with an optional session (its cookie and CSRF header) and an optional JSON body;
+/// the answer's status and body as JSON (a body that is not JSON comes back as a string).
+pub async fn request(
+    app: &TestApp,
+    s: Option<&Session>,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let mut r = client().request(method, app.url(path));
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    if let Some(s) = s {
+        r = r
+            .header("cookie", &s.cookie)
+            .header("x-csrf-token", &s.csrf);
+    }
+    let resp = r.send().await.unwrap();
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+    )
+}
+
+/// [`request`] as a session: `GET` sends no body, `PUT` and anything else (`POST`) send `body`.
+pub async fn call(
+    app: &TestApp,
+    s: &Session,
+    method: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    match method {
+        "GET" => request(app, Some(s), reqwest::Method::GET, path, None).await,
+        "PUT" => request(app, Some(s), reqwest::Method::PUT, path, Some(body)).await,
+        _ => request(app, Some(s), reqwest::Method::POST, path, Some(body)).await,
+    }
+}
+
+/// [`request`]: a JSON `POST` as a session.
+pub async fn post_json(
+    app: &TestApp,
+    s: &Session,
+    path: &str,
+    body: serde_json::Value,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    request(app, Some(s), reqwest::Method::POST, path, Some(body)).await
+}
