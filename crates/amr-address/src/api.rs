@@ -50,7 +50,9 @@ async fn post_check(
     req: Result<Json<CheckRequest>, JsonRejection>,
 ) -> Result<Json<Verdict>, ApiError> {
     let req = body(req, r#"{"address": "...", "hint": "3701"}"#)?;
-    Ok(Json(check::check(&state.db, &req, check::today()).await?))
+    Ok(Json(
+        check::check(&state.db, &req, state.config.today()).await?,
+    ))
 }
 
 async fn post_commitment(
@@ -77,7 +79,7 @@ pub async fn record_commitment(
         hint: input.hint.clone(),
         ..CheckRequest::default()
     };
-    let verdict = check::check(&state.db, &req, check::today()).await?;
+    let verdict = check::check(&state.db, &req, state.config.today()).await?;
     let mut tx = state.db.begin().await?;
     let c = commitment::record(&mut tx, actor, input, &verdict).await?;
     tx.commit().await?;

@@ -172,7 +172,6 @@ pub async fn check(db: &Db, req: &CheckRequest, today: NaiveDate) -> Result<Verd
     })
 }
 
-/// Today in China (rules' dates are Beijing dates).
-pub fn today() -> NaiveDate {
-    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
-}
+/// Today in China (rules' dates are Beijing dates; the kernel's one clock). Requests use the
+/// server's day (`ServerConfig::today`) instead.
+pub use amr_kernel::matter::today;

@@ -183,7 +183,7 @@ async fn show_check(
     let verdict = if q.address.trim().is_empty() {
         None
     } else {
-        match check::check(&state.db, q, check::today()).await {
+        match check::check(&state.db, q, state.config.today()).await {
             Ok(v) => Some(v),
             Err(e) => {
                 (status, fb) = Feedback::new("check", q).refused(e, CHECK_FIELDS, None)?;
@@ -775,7 +775,7 @@ async fn show_rules(
     fb: Feedback,
 ) -> Result<Response, PageError> {
     let (scope, _) = officer(viewer)?;
-    let today = check::today();
+    let today = state.config.today();
     let items: Vec<serde_json::Value> = rules::list(&state.db, &scope)
         .await?
         .into_iter()
@@ -827,7 +827,7 @@ pub async fn post_rule(
     let (scope, actor) = officer(&viewer)?;
     viewer.check_csrf(&f.csrf)?;
     let added = async {
-        let r = f.rule.validate(check::today())?;
+        let r = f.rule.validate(state.config.today())?;
         let mut tx = state.db.begin().await?;
         rules::add(&mut tx, &actor, &scope, &r).await?;
         tx.commit().await?;

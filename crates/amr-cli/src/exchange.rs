@@ -411,11 +411,10 @@ pub fn verify(a: VerifyExchangeArgs) -> Result<ExitCode, AppError> {
     Ok(ExitCode::from(1))
 }
 
-/// TODO(unfinished): no demo bank and no demo consents for the bank push (政银合作) yet.
-///
 /// The four agencies of suspension in one go, simulated in this process for the demo: each
 /// on a free port, registered (or its endpoint updated) under its code name with the demo key
-/// derived from the name; social security fails its first two calls.
+/// derived from the name; social security fails its first two calls. Then the demo bank of
+/// the bank push (政银合作, [`demo_bank`]).
 pub async fn demo_agencies(
     db: &Db,
     amr_url: &str,
@@ -467,5 +466,126 @@ pub async fn demo_agencies(
         println!("模拟机构 (simulated agency) {name}: {}", sim.url());
         running.push(sim);
     }
+    running.push(demo_bank(db, amr_url).await?);
     Ok(running)
+}
+
+/// The demo bank's code name.
+pub const DEMO_BANK: &str = "jnbank";
+
+/// How many demo enterprises consent to the bank push on a fresh demo.
+pub const DEMO_CONSENTS: i64 = 500;
+
+/// The demo bank of the bank push (政银合作), simulated in this process: registered as agency
+/// [`DEMO_BANK`] of kind `bank` with criteria when it has none (active enterprises of Jinan
+/// (3701) at least a year old, none on the abnormal list), and — when no enterprise has
+/// consented yet — consent from the first [`DEMO_CONSENTS`] active enterprises of Jinan, so
+/// a push (`amr exchange bank push --bank jnbank`, or the admin page) has a list to send.
+/// On first registration the bank gets its API key and reports loans back for a quarter of
+/// what it receives (the officers' bank figures); on a later start the key is not known any
+/// more (only its hash is stored), so the bank acknowledges but reports no loans.
+async fn demo_bank(db: &Db, amr_url: &str) -> Result<amr_exchange::sim::Running, AppError> {
+    use amr_exchange::bank::{Criteria, consent, criteria};
+    use amr_exchange::sim::{AmrKeys, SimConfig};
+    let config = |callback: Option<(String, String)>| SimConfig {
+        name: DEMO_BANK.into(),
+        kind: "bank".into(),
+        fail_rate: 0.0,
+        fail_first: 0,
+        delay: std::time::Duration::from_millis(200),
+        keys: AmrKeys::Url(amr_url.to_string()),
+        seed: crate::agency_sim::demo_seed(DEMO_BANK),
+        callback,
+    };
+    let start = |callback: Option<(String, String)>| async move {
+        amr_exchange::sim::start(config(callback), "127.0.0.1:0")
+            .await
+            .map_err(|e| AppError::Internal(e.into()))
+    };
+    let input = |endpoint: String, public_key: String| AgencyInput {
+        name: DEMO_BANK.into(),
+        display_name: "齐鲁示范银行济南分行（模拟）".into(),
+        kind: "bank".into(),
+        endpoint,
+        subscriptions: String::new(),
+        subscription_list: None,
+        public_key,
+    };
+    let sim = match agency::by_name(db, DEMO_BANK).await? {
+        None => {
+            // Registered first to learn its API key, then started again to report loans
+            // with it.
+            let first = start(None).await?;
+            let mut tx = db.begin().await?;
+            let (_, key) = agency::add(
+                &mut tx,
+                &Actor::system(),
+                &input(first.url(), first.public_key.clone()),
+            )
+            .await?;
+            tx.commit().await?;
+            first.stop().await;
+            let sim = start(Some((amr_url.to_string(), key))).await?;
+            let mut tx = db.begin().await?;
+            agency::change(
+                &mut tx,
+                &Actor::system(),
+                DEMO_BANK,
+                &input(sim.url(), sim.public_key.clone()),
+            )
+            .await?;
+            tx.commit().await?;
+            sim
+        }
+        Some(a) => {
+            let sim = start(None).await?;
+            if a.active {
+                let mut tx = db.begin().await?;
+                agency::change(
+                    &mut tx,
+                    &Actor::system(),
+                    DEMO_BANK,
+                    &input(sim.url(), sim.public_key.clone()),
+                )
+                .await?;
+                tx.commit().await?;
+            }
+            sim
+        }
+    };
+    let bank = amr_exchange::bank::bank_named(db, DEMO_BANK).await?;
+    if criteria::get(db, bank.id).await?.is_none() {
+        let c = Criteria::from_value(&serde_json::json!({
+            "entity_types": ["enterprise"], "regions": ["3701"], "min_age_years": 1,
+            "exclude_abnormal": true, "active_only": true}))?;
+        let mut tx = db.begin().await?;
+        criteria::set(&mut tx, &Actor::system(), &bank, &c).await?;
+        tx.commit().await?;
+    }
+    if consent::count_granted(db).await? == 0 {
+        let filter = amr_registry::store::EntityFilter {
+            entity_type: Some(amr_registry::model::EntityType::Enterprise),
+            status: Some(amr_registry::model::Status::Active),
+            ..Default::default()
+        };
+        let some = amr_registry::store::list_scoped(
+            db,
+            &amr_kernel::auth::Scope::prefix("3701"),
+            &filter,
+            None,
+            DEMO_CONSENTS,
+        )
+        .await?;
+        let mut tx = db.begin().await?;
+        for e in &some {
+            consent::set(&mut tx, &Actor::system(), &e.uscc, &e.division, true).await?;
+        }
+        tx.commit().await?;
+        println!(
+            "演示授权 (demo consents to the bank push): {} 家企业 (enterprises)",
+            some.len()
+        );
+    }
+    println!("模拟银行 (simulated bank) {DEMO_BANK}: {}", sim.url());
+    Ok(sim)
 }

@@ -359,6 +359,7 @@ fn serve_starts_migrates_and_answers_healthz() {
             "--demo",
             "--demo-entities",
             "3000",
+            "--demo-agencies",
             "--listen",
             &format!("127.0.0.1:{port}"),
         ])
@@ -367,6 +368,20 @@ fn serve_starts_migrates_and_answers_healthz() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // What the server prints, line by line, as it comes.
+    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for l in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if lines_tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let mut ok = false;
     while std::time::Instant::now() < deadline {
@@ -383,10 +398,36 @@ fn serve_starts_migrates_and_answers_healthz() {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+    // The simulated agencies and the demo bank come up after the server; the demo logins
+    // are printed last.
+    let mut text = String::new();
+    while !text.contains("demo-lixia") {
+        match lines.recv_timeout(Duration::from_secs(60)) {
+            Ok(l) => {
+                text.push_str(&l);
+                text.push('\n');
+            }
+            Err(_) => break,
+        }
+    }
+    // The demo bank has criteria and consents: a push from the command line finds
+    // enterprises to send it.
+    let push = amr()
+        .args([
+            "--database-url",
+            &db,
+            "exchange",
+            "bank",
+            "push",
+            "--bank",
+            "jnbank",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
     child.kill().unwrap();
-    let out = child.wait_with_output().unwrap();
+    child.wait().unwrap();
     assert!(ok, "serve never answered /healthz");
-    let text = String::from_utf8(out.stdout).unwrap();
     assert!(
         text.contains(&format!("http://127.0.0.1:{port}/")),
         "{text}"
@@ -404,6 +445,41 @@ fn serve_starts_migrates_and_answers_healthz() {
         text.contains("admin"),
         "first administrator printed: {text}"
     );
+    for agency in [
+        "tax",
+        "social_security",
+        "medical_insurance",
+        "housing_fund",
+    ] {
+        assert!(
+            text.contains(&format!("(simulated agency) {agency}: http://127.0.0.1:")),
+            "{text}"
+        );
+    }
+    assert!(
+        text.contains("(simulated bank) jnbank: http://127.0.0.1:"),
+        "{text}"
+    );
+    let consents: u64 = text
+        .lines()
+        .find(|l| l.contains("(demo consents to the bank push)"))
+        .and_then(|l| l.split_whitespace().find_map(|w| w.parse().ok()))
+        .unwrap_or_else(|| panic!("demo consents printed: {text}"));
+    assert!(consents > 0, "{text}");
+    assert!(
+        push.status.success(),
+        "{}",
+        String::from_utf8_lossy(&push.stderr)
+    );
+    let run: serde_json::Value = serde_json::from_slice(&push.stdout).unwrap();
+    let counts = &run["counts"];
+    assert_eq!(counts["consents_seen"].as_u64(), Some(consents), "{run}");
+    let matched = counts["matched"].as_u64().unwrap();
+    assert!(matched > 0 && matched <= consents, "{run}");
+    // The first run sends the whole list (unless the server's own schedule got there first,
+    // which it checks only at start and then every ten minutes).
+    let added = counts["added"].as_u64().unwrap();
+    assert!(added == matched || added == 0, "{run}");
 }
 
 /// Writes `n` demo entities as an import CSV, with invalid rows at the given 1-based rows.

@@ -591,6 +591,16 @@ pub async fn apply_answer(
         .execute(&mut *c)
         .await?
         .rows_affected());
+        if ack.status == AckStatus::Rejected && d.kind == crate::bank::push::KIND {
+            // The bank refused its list change: undo it so the next run sends it again.
+            let message: String = on_tx!(tx, c => sqlx::query_scalar(
+                "SELECT body FROM exchange_evidence WHERE id = $1",
+            )
+            .bind(d.message_evidence_id)
+            .fetch_one(&mut *c)
+            .await?);
+            crate::bank::push::undo_rejected(&mut tx, a.id, &message).await?;
+        }
         let body = json!({"agency": a.name, "message_id": d.idempotency_key, "timepoint": d.timepoint,
                           "event_kind": d.kind, "status": ack.status.as_str(), "reason": ack.reason});
         let mut ev =

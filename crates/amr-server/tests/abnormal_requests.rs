@@ -725,3 +725,212 @@ async fn the_address_abnormal_count_follows_the_list() {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_direct_removal_closes_the_open_request() {
+    for b in backends() {
+        let test_db = TestDb::with_sets(b, &amr_server::migration_sets()).await;
+        let lost = entity(
+            "济南直接移出示例有限公司",
+            EntityType::Enterprise,
+            "2020-05-01",
+        );
+        create(&test_db.db, &[&lost]).await;
+        let app = start(test_db, "2026-09-01").await;
+        let officer = account(&app, "officer", Role::Officer, "3701", None).await;
+        let firm = account(&app, "firm", Role::Enterprise, "", Some(&lost.uscc)).await;
+        let (st, l) = send(
+            &app,
+            &officer,
+            &format!("/api/v1/office/entities/{}/abnormal", lost.uscc),
+            json!({"ground": "unreachable", "reason": "2026年8月实地核查，登记住所无该企业"}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{l}");
+        let id = l["id"].as_i64().unwrap();
+        let (st, r) = send(
+            &app,
+            &firm,
+            &format!(
+                "/api/v1/entities/{}/abnormal/{id}/removal-requests",
+                lost.uscc
+            ),
+            json!({"ground": "address_confirmed", "statement": "企业已回到登记住所经营"}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{r}");
+        let rid = r["id"].as_i64().unwrap();
+        assert_eq!(open_requests(&app).await, 1);
+
+        // The officer checks on the spot and removes the listing directly, not through the
+        // queue: the request does not stay open on a listing no longer in force.
+        let (st, v) = send(
+            &app,
+            &officer,
+            &format!("/api/v1/office/abnormal/{id}/removal"),
+            json!({"ground": "address_confirmed", "note": "2026年9月实地核查，企业在登记住所经营"}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let removal_no = v["removal_decision_no"].as_str().unwrap().to_string();
+        assert_eq!(open_requests(&app).await, 0);
+        let (_, mine) = get_as(
+            &app,
+            &firm,
+            &format!("/api/v1/entities/{}/abnormal/removal-requests", lost.uscc),
+        )
+        .await;
+        let mine: Value = serde_json::from_str(&mine).unwrap();
+        let req = &mine["requests"][0];
+        assert_eq!(req["id"], rid);
+        assert_eq!(req["state"], "closed");
+        assert_eq!(req["removal_decision_no"], removal_no.as_str());
+        assert_eq!(req["decided_on"], "2026-09-01");
+        assert!(
+            req["decision_note"].as_str().unwrap().contains(&removal_no),
+            "{req}"
+        );
+        // It can no longer be decided, and the officers find it under "closed".
+        let (st, v) = send(
+            &app,
+            &officer,
+            &format!("/api/v1/office/abnormal/requests/{rid}/decision"),
+            json!({"decision": "refuse", "note": "迟到的决定"}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        let (st, q) = get_as(
+            &app,
+            &officer,
+            "/api/v1/office/abnormal/requests?state=closed",
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{q}");
+        let q: Value = serde_json::from_str(&q).unwrap();
+        assert_eq!(q["items"][0]["id"], rid);
+        let (st, html) = get_as(&app, &officer, "/office/abnormal/requests?state=closed").await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(html.contains("已办结"), "{html}");
+        let (_, html) = get_as(
+            &app,
+            &firm,
+            &format!("/portal/entities/{}/abnormal", lost.uscc),
+        )
+        .await;
+        assert!(html.contains("closed-note"), "{html}");
+        assert!(html.contains(&removal_no), "{html}");
+        assert!(
+            actions(&app)
+                .await
+                .iter()
+                .any(|a| a == "abnormal.request_close")
+        );
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_province_officer_decides_a_missed_year_late_in_the_browser_pages() {
+    for b in backends() {
+        let test_db = TestDb::with_sets(b, &amr_server::migration_sets()).await;
+        let silent = entity("济南漏报示例有限公司", EntityType::Enterprise, "2020-05-01");
+        create(&test_db.db, &[&silent]).await;
+        // The server comes up after the 2025 window (1 July to the 10th working day after
+        // 30 June 2026) without having run in it: nothing was listed.
+        let app = start(test_db, "2026-08-03").await;
+        let province = account(&app, "prov", Role::Officer, "37", None).await;
+        let city = account(&app, "city", Role::Officer, "3701", None).await;
+        let (st, v) = get_as(&app, &province, "/api/v1/office/abnormal/sweeps").await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let v: Value = serde_json::from_str(&v).unwrap();
+        assert_eq!(v["years"][0]["year"], 2025);
+        assert_eq!(v["years"][0]["state"], "missed", "{v}");
+        assert_eq!(v["years"][0]["listed"], 0);
+        // Older years than any sweep this register ran are not offered.
+        assert_eq!(v["years"][1]["year"], 2024);
+        assert_eq!(v["years"][1]["state"], "before_system", "{v}");
+        let (_, html) = get_as(&app, &province, "/office/abnormal/sweeps").await;
+        assert!(html.contains("late-decision"), "{html}");
+        let (_, html) = get_as(&app, &city, "/office/abnormal/sweeps").await;
+        assert!(
+            !html.contains("late-decision"),
+            "a city officer has no form: {html}"
+        );
+
+        // Refusals change nothing: a city officer; no reason; a year not shown.
+        let late = "/api/v1/office/abnormal/sweeps/2025/late-decision";
+        let why = json!({"reason": "2026年7月机房搬迁，系统停机至7月20日"});
+        let (st, _) = send(&app, &city, late, why.clone()).await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+        let (st, v) = send(&app, &province, late, json!({"reason": " "})).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+        assert_eq!(v["field"], "reason");
+        let (st, v) = send(
+            &app,
+            &province,
+            "/api/v1/office/abnormal/sweeps/2019/late-decision",
+            why.clone(),
+        )
+        .await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+        let (st, v) = send(
+            &app,
+            &province,
+            "/api/v1/office/abnormal/sweeps/2024/late-decision",
+            why.clone(),
+        )
+        .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        let (st, html) = form(
+            &app,
+            &province,
+            "/office/abnormal/sweeps/2025/late-decision",
+            &[("reason", "")],
+        )
+        .await;
+        assert_eq!(st, StatusCode::BAD_REQUEST);
+        assert!(html.contains("form-error"), "{html}");
+        assert!(
+            abnormal::for_entity(&app.db, &silent.uscc)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        // The form starts it; the page follows it to the end.
+        let (st, loc) = form(
+            &app,
+            &province,
+            "/office/abnormal/sweeps/2025/late-decision",
+            &[("reason", "2026年7月机房搬迁，系统停机至7月20日")],
+        )
+        .await;
+        assert_eq!(st, StatusCode::SEE_OTHER, "{loc}");
+        let mut done = Value::Null;
+        for _ in 0..200 {
+            let (_, v) = get_as(&app, &province, "/api/v1/office/abnormal/sweeps").await;
+            let v: Value = serde_json::from_str(&v).unwrap();
+            if v["years"][0]["state"] == "completed" && v["running"] == false {
+                done = v;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(done["years"][0]["listed"], 1, "{done}");
+        assert_eq!(done["years"][0]["completed_on"], "2026-08-03");
+        let l = abnormal::for_entity(&app.db, &silent.uscc).await.unwrap();
+        assert_eq!(l.len(), 1);
+        assert_eq!(l[0].ground, "no_annual_report");
+        assert!(
+            l[0].late_reason.as_deref().unwrap().contains("机房搬迁"),
+            "{l:?}"
+        );
+        // Once is enough.
+        let (st, v) = send(&app, &province, late, why).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        let (_, html) = get_as(&app, &province, "/office/abnormal/sweeps").await;
+        assert!(html.contains("data-state=\"completed\""), "{html}");
+        assert!(!html.contains("late-decision\""), "{html}");
+        app.stop().await;
+    }
+}

@@ -279,44 +279,17 @@ async fn listed(app: &TestApp, bank: &str) -> BTreeSet<String> {
 /// Starts a run through the API and waits for it to finish and for every message of it to be
 /// acknowledged `done`; returns the run.
 async fn push_and_wait(app: &TestApp, admin: &Session, bank: &str) -> Value {
-    let (st, v) = send(
-        app,
-        admin,
-        "POST",
-        &format!("/api/v1/exchange/banks/{bank}/push"),
-        Value::Null,
-    )
-    .await;
-    assert_eq!(st, StatusCode::ACCEPTED, "{v}");
-    let run = v["run"].as_i64().unwrap();
+    let r = push_now(app, admin, bank).await;
+    let run = r["id"].as_i64().unwrap();
     for _ in 0..600 {
-        let (st, v) = send(
-            app,
-            admin,
-            "GET",
-            &format!("/api/v1/exchange/banks/{bank}/runs"),
-            Value::Null,
-        )
-        .await;
-        assert_eq!(st, StatusCode::OK, "{v}");
-        let r = v["runs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["id"] == run)
-            .cloned()
-            .unwrap();
-        assert_ne!(r["status"], "failed", "{r}");
-        if r["status"] == "finished" {
-            let open = scalar(app, &format!(
-                "SELECT COUNT(*) FROM exchange_deliveries WHERE push_run_id = {run} AND status <> 'done'")).await;
-            if open == 0 {
-                return r;
-            }
+        let open = scalar(app, &format!(
+            "SELECT COUNT(*) FROM exchange_deliveries WHERE push_run_id = {run} AND status <> 'done'")).await;
+        if open == 0 {
+            return r;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("run {run} did not finish");
+    panic!("the deliveries of run {run} were not all done");
 }
 
 /// The entities added and removed by the messages of a run, from the evidence kept.
@@ -1025,6 +998,155 @@ async fn a_push_sends_exactly_the_matches_then_the_delta_and_loans_come_back() {
             "{v}"
         );
         bank.stop().await;
+        app.stop().await;
+    }
+}
+
+/// Starts a push run to `bank` and waits until it has finished queuing (its deliveries may
+/// still be pending).
+async fn push_now(app: &TestApp, admin: &Session, bank: &str) -> Value {
+    let (st, v) = send(
+        app,
+        admin,
+        "POST",
+        &format!("/api/v1/exchange/banks/{bank}/push"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{v}");
+    let run = v["run"].as_i64().unwrap();
+    for _ in 0..600 {
+        let (st, v) = send(
+            app,
+            admin,
+            "GET",
+            &format!("/api/v1/exchange/banks/{bank}/runs"),
+            Value::Null,
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let r = v["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == run)
+            .cloned()
+            .unwrap();
+        assert_ne!(r["status"], "failed", "{r}");
+        if r["status"] == "finished" {
+            return r;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("run {run} did not finish");
+}
+
+#[tokio::test]
+async fn a_rejected_push_message_is_undone_and_sent_again() {
+    setup();
+    for b in backends() {
+        let app = TestApp::spawn(b).await;
+        let admin = account(&app, "admin1", Role::Admin, "", None).await;
+        let specs = fixture(8);
+        for (i, s) in specs.iter().enumerate() {
+            create(&app, s, i).await;
+            consent_directly(&app, &s.uscc, s.division, true).await;
+        }
+        // A bank that never answers over HTTP (nothing listens on port 9): its answers come
+        // by callback, signed with its key, so the test decides them.
+        let bank_seed = seed("rejbank");
+        let bank_key = ed25519_dalek::SigningKey::from_bytes(&bank_seed);
+        let api_key = register_bank(
+            &app,
+            &admin,
+            "rejbank",
+            "http://127.0.0.1:9/",
+            &signing::encode_public_key(&bank_key.verifying_key()),
+        )
+        .await;
+        let (st, v) = send(
+            &app,
+            &admin,
+            "PUT",
+            "/api/v1/exchange/banks/rejbank/criteria",
+            json!({"regions": ["37"], "exclude_abnormal": false, "active_only": false}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let answer = |id: String, status: &'static str| {
+            let app = &app;
+            let api_key = api_key.clone();
+            let bank_key = bank_key.clone();
+            async move {
+                use ed25519_dalek::Signer;
+                let body = json!({"message_id": id, "agency": "rejbank", "status": status,
+                    "reason": (status == "rejected").then_some("字段不全：缺少行业名称"),
+                    "at": "2026-11-27T08:00:00Z"})
+                .to_string();
+                let sig = proto::encode_signature(
+                    &bank_key
+                        .sign(&proto::signed_bytes(proto::TAG_ACK, &body))
+                        .to_bytes(),
+                );
+                let resp = client()
+                    .post(app.url("/api/v1/exchange/acks"))
+                    .bearer_auth(api_key)
+                    .header("x-amr-signature", sig)
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(resp.status(), StatusCode::OK);
+            }
+        };
+        let all: BTreeSet<String> = specs.iter().map(|s| s.uscc.clone()).collect();
+
+        // First run: the full list, one message; the bank rejects it.
+        let r1 = push_now(&app, &admin, "rejbank").await;
+        let (added, _, messages) = run_changes(&app, r1["id"].as_i64().unwrap()).await;
+        assert_eq!(added, all);
+        assert_eq!(listed(&app, "rejbank").await, all);
+        answer(messages[0]["id"].as_str().unwrap().into(), "rejected").await;
+        // Undone: nothing is on its list and no row says it was ever sent.
+        assert!(listed(&app, "rejbank").await.is_empty());
+        assert_eq!(
+            scalar(&app, "SELECT COUNT(*) FROM bank_pushed").await,
+            0,
+            "rows created by the rejected message are gone"
+        );
+
+        // The next run sends the same again; this time the bank takes it.
+        let r2 = push_now(&app, &admin, "rejbank").await;
+        let (added, removed, messages) = run_changes(&app, r2["id"].as_i64().unwrap()).await;
+        assert_eq!(added, all, "{r2}");
+        assert!(removed.is_empty());
+        answer(messages[0]["id"].as_str().unwrap().into(), "done").await;
+        assert_eq!(listed(&app, "rejbank").await, all);
+
+        // One enterprise withdraws; the removal is rejected, so it is back on the list and
+        // the next run removes it again.
+        let gone = &specs[0];
+        consent_directly(&app, &gone.uscc, gone.division, false).await;
+        let r3 = push_now(&app, &admin, "rejbank").await;
+        let (added, removed, messages) = run_changes(&app, r3["id"].as_i64().unwrap()).await;
+        assert!(added.is_empty(), "{r3}");
+        assert_eq!(removed, BTreeSet::from([gone.uscc.clone()]));
+        assert!(!listed(&app, "rejbank").await.contains(&gone.uscc));
+        answer(messages[0]["id"].as_str().unwrap().into(), "rejected").await;
+        assert_eq!(listed(&app, "rejbank").await, all);
+        let r4 = push_now(&app, &admin, "rejbank").await;
+        let (_, removed, _) = run_changes(&app, r4["id"].as_i64().unwrap()).await;
+        assert_eq!(removed, BTreeSet::from([gone.uscc.clone()]), "{r4}");
+        // The rejections stay as evidence with the bank's reason.
+        assert_eq!(
+            scalar(
+                &app,
+                "SELECT COUNT(*) FROM exchange_deliveries WHERE status = 'rejected' \
+                 AND reason = '字段不全：缺少行业名称'"
+            )
+            .await,
+            2
+        );
         app.stop().await;
     }
 }

@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use amr_kernel::audit::Actor;
 use amr_kernel::auth::{Permission, Scope};
 use amr_kernel::error::AppError;
-use amr_kernel::matter::{ActInput, Acting, ListFilter, today};
+use amr_kernel::matter::{ActInput, Acting, ListFilter};
 use amr_web::csrf;
 use amr_web::error::ApiError;
 use amr_web::extract::{PageForm, PageQuery};
@@ -309,7 +309,7 @@ pub async fn post_report(
     let mut acting = Acting::system();
     acting.actor.ip = Some(viewer.ip.clone());
     let mut tx = state.db.begin().await?;
-    match store::file_report(&mut tx, &acting, &f.input, today()).await {
+    match store::file_report(&mut tx, &acting, &f.input, state.config.today()).await {
         Ok(m) => {
             tx.commit().await?;
             Ok(Redirect::to(&format!("/contracts/reports/{}", m.number)).into_response())
@@ -447,7 +447,7 @@ pub async fn office_list(
         ..ListFilter::default()
     };
     let page = store::engine()
-        .list(&state.db, &acting, &filter, today())
+        .list(&state.db, &acting, &filter, state.config.today())
         .await?;
     let numbers: Vec<String> = page.items.iter().map(|m| m.number.clone()).collect();
     let reports = store::reports_of(&state.db, &scope, &numbers).await?;
@@ -458,7 +458,7 @@ pub async fn office_list(
             let r = reports.iter().find(|r| r.matter_number == m.number);
             json!({
                 "number": m.number, "state": m.state, "division": m.division,
-                "due_on": m.due_on, "overdue": m.overdue_on(today()), "created_at": m.created_at,
+                "due_on": m.due_on, "overdue": m.overdue_on(state.config.today()), "created_at": m.created_at,
                 "business_name": r.map(|r| r.business_name.clone()),
                 "clause": r.map(|r| super::short(&r.clause, 60)),
                 "findings": r.map(store::findings_of),
@@ -549,7 +549,7 @@ pub async fn post_office_act(
         fields,
     };
     let mut tx = state.db.begin().await?;
-    let m = store::act(&mut tx, &acting, &number, &input, today()).await?;
+    let m = store::act(&mut tx, &acting, &number, &input, state.config.today()).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/office/contracts/{}", m.number)).into_response())
 }

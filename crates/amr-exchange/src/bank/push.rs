@@ -16,8 +16,12 @@
 //! A message carries only what a bank needs: USCC, name, entity type, industry, division,
 //! establishment date, and the risk class only when the bank's criteria use it.
 //!
-//! TODO(unfinished): a message the bank rejects is not sent again by a later run (its list
-//! rows changed when it was queued); it shows among the rejected deliveries only.
+//! A message the bank **rejects** (a final `rejected` acknowledgement) is undone on AMR's
+//! side in the transaction that records the rejection ([`undo_rejected`]): the entities it
+//! added leave the bank's list again (a row the message created is deleted, so a loan for it
+//! is refused as for any entity never pushed), the ones it removed return to the list, unless
+//! a later run has changed them since. The next run finds the same difference and sends it
+//! again; the rejected delivery stays as evidence with the bank's reason.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -49,6 +53,78 @@ pub const KIND: &str = "bank.push";
 
 fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
+}
+
+/// Undoes, in `tx`, the list changes of push message `message` (its signed JSON as sent) that
+/// bank `agency_id` rejected; the rows a later run has changed since are left alone. Returns
+/// how many rows changed back.
+pub(crate) async fn undo_rejected(
+    tx: &mut amr_kernel::db::Tx,
+    agency_id: i64,
+    message: &str,
+) -> Result<u64, AppError> {
+    let bad = || {
+        AppError::Internal(anyhow::anyhow!(
+            "bank push message {message:.80} is not readable"
+        ))
+    };
+    let v: Value = serde_json::from_str(message).map_err(|_| bad())?;
+    let run = v["run"].as_i64().ok_or_else(bad)?;
+    let codes = |field: &str| -> Vec<String> {
+        v[field]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e["uscc"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let at = now();
+    let mut changed = 0u64;
+    for u in codes("added") {
+        // Created by this message: as if never sent. Listed again by it: off the list.
+        changed += on_tx!(tx, c => sqlx::query(
+            "DELETE FROM bank_pushed WHERE agency_id = $1 AND uscc = $2 AND first_run_id = $3 \
+             AND last_run_id = $3 AND listed = $4",
+        )
+        .bind(agency_id)
+        .bind(&u)
+        .bind(run)
+        .bind(true)
+        .execute(&mut *c)
+        .await?
+        .rows_affected());
+        changed += on_tx!(tx, c => sqlx::query(
+            "UPDATE bank_pushed SET listed = $4, updated_at = $5 WHERE agency_id = $1 AND uscc = $2 \
+             AND last_run_id = $3 AND listed = $6",
+        )
+        .bind(agency_id)
+        .bind(&u)
+        .bind(run)
+        .bind(false)
+        .bind(at)
+        .bind(true)
+        .execute(&mut *c)
+        .await?
+        .rows_affected());
+    }
+    for u in codes("removed") {
+        changed += on_tx!(tx, c => sqlx::query(
+            "UPDATE bank_pushed SET listed = $4, updated_at = $5 WHERE agency_id = $1 AND uscc = $2 \
+             AND last_run_id = $3 AND listed = $6",
+        )
+        .bind(agency_id)
+        .bind(&u)
+        .bind(run)
+        .bind(true)
+        .bind(at)
+        .bind(false)
+        .execute(&mut *c)
+        .await?
+        .rows_affected());
+    }
+    Ok(changed)
 }
 
 /// A run as stored.

@@ -8,9 +8,14 @@
 //! optionally its new address and phone. One open request per listing. An officer in the
 //! jurisdiction approves it (the listing is removed through the usual removal path: decision
 //! number, public event, flags; in the same transaction as the request's state) or refuses it
-//! with a reason the enterprise sees on its portal. The request's own steps are internal
-//! events (`registry.abnormal.removal_requested`, `registry.abnormal.removal_request_decided`)
-//! and audited (`abnormal.request`, `abnormal.request_approve`, `abnormal.request_refuse`).
+//! with a reason the enterprise sees on its portal. When the listing leaves the list some other
+//! way while a request is open (an officer removes it directly, or it is transferred to the
+//! serious-violation list at three years), the request is closed (`closed`) in the same
+//! transaction, with what happened as its note, so no request is left open on a listing that
+//! is no longer in force. The request's own steps are internal events
+//! (`registry.abnormal.removal_requested`, `registry.abnormal.removal_request_decided`) and
+//! audited (`abnormal.request`, `abnormal.request_approve`, `abnormal.request_refuse`,
+//! `abnormal.request_close`).
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -235,7 +240,8 @@ pub async fn decide(
     let (state, listing) = if approve {
         let removal_note = format!("依企业移出申请（第 {} 号）核实：{note}", r.id);
         let after =
-            listings::remove_listing(tx, actor, &l, &r.ground, &removal_note, today).await?;
+            listings::remove_listing(tx, actor, &l, &r.ground, &removal_note, Some(r.id), today)
+                .await?;
         ("approved", after)
     } else {
         ("refused", l)
@@ -292,6 +298,73 @@ pub async fn decide(
     Ok((after, listing))
 }
 
+/// Closes the open request on listing `listing_id`, if there is one other than `except` (the
+/// request being decided), because the listing left the list otherwise: `note` says how, and
+/// `removal_decision_no` is the removal's decision number when it was removed. In the caller's
+/// transaction; returns the closed request.
+pub(crate) async fn close_open(
+    tx: &mut Tx,
+    actor: &Actor,
+    listing_id: i64,
+    except: Option<i64>,
+    note: &str,
+    removal_decision_no: Option<&str>,
+    today: NaiveDate,
+) -> Result<Option<Request>, AppError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM abnormal_removal_requests WHERE listing_id = $1 AND state = 'open' \
+         AND id <> $2"
+    );
+    let open: Option<Request> = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(listing_id)
+        .bind(except.unwrap_or(0))
+        .fetch_optional(&mut *c)
+        .await?);
+    let Some(r) = open else {
+        return Ok(None);
+    };
+    on_tx!(tx, c => sqlx::query(
+        "UPDATE abnormal_removal_requests SET state = 'closed', decided_on = $2, decided_by = $3, \
+         decision_note = $4, removal_decision_no = $5 WHERE id = $1 AND state = 'open'",
+    )
+    .bind(r.id)
+    .bind(today)
+    .bind(actor.label())
+    .bind(note)
+    .bind(removal_decision_no)
+    .execute(&mut *c)
+    .await?
+    .rows_affected());
+    let after = get_in(tx, r.id).await?;
+    events::append(
+        tx,
+        NewEvent::internal(
+            "registry.abnormal.removal_request_decided",
+            json!({"request_id": r.id, "listing_id": r.listing_id, "uscc": r.uscc,
+                   "decision": "closed", "decided_on": today,
+                   "removal_decision_no": after.removal_decision_no}),
+        )
+        .uscc(&r.uscc)
+        .division(&r.division)
+        .actor(actor.label()),
+    )
+    .await?;
+    audit::record(
+        tx,
+        actor,
+        audit::Change {
+            action: "abnormal.request_close",
+            target_kind: "entity",
+            target_id: r.uscc.clone(),
+            division: Some(r.division.clone()),
+            before: Some(json!(r)),
+            after: Some(json!(after)),
+        },
+    )
+    .await?;
+    Ok(Some(after))
+}
+
 /// Every request of an entity, newest first (at most 200).
 pub async fn for_entity(db: &Db, uscc: &str) -> Result<Vec<Request>, AppError> {
     let sql = format!(
@@ -302,6 +375,10 @@ pub async fn for_entity(db: &Db, uscc: &str) -> Result<Vec<Request>, AppError> {
         .fetch_all(c)
         .await?))
 }
+
+/// A request's states: open, then approved or refused by an officer, or closed because the
+/// listing left the list otherwise.
+pub const STATES: [&str; 4] = ["open", "approved", "refused", "closed"];
 
 /// Page size of the officers' queue.
 pub const PAGE: i64 = 50;
@@ -326,10 +403,10 @@ pub async fn queue(
     state: &str,
     page: i64,
 ) -> Result<(Vec<QueueItem>, bool), AppError> {
-    if !["open", "approved", "refused"].contains(&state) {
+    if !STATES.contains(&state) {
         return Err(AppError::bad_request(
             "state",
-            "状态应为 open、approved 或 refused (state must be open, approved or refused)",
+            "状态应为 open、approved、refused 或 closed (state must be open, approved, refused or closed)",
         ));
     }
     if !(1..=10_000).contains(&page) {

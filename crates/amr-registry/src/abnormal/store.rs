@@ -15,6 +15,7 @@ use amr_kernel::error::AppError;
 use amr_kernel::events::{self, NewEvent};
 use amr_kernel::{on_conn, on_tx};
 
+use super::requests;
 use super::rules;
 use crate::lifecycle::deregistration;
 use crate::lifecycle::rules::{Bars, text_field};
@@ -273,12 +274,15 @@ pub async fn decide_listing(
     insert_listing(tx, actor, &e, key, None, &reason, basis, None, today).await
 }
 
+/// Removes listing `l` on `ground`. An open removal request on it other than `by_request`
+/// (the request whose approval this is) is closed with the removal.
 pub(crate) async fn remove_listing(
     tx: &mut Tx,
     actor: &Actor,
     l: &Listing,
     ground: &str,
     note: &str,
+    by_request: Option<i64>,
     today: NaiveDate,
 ) -> Result<Listing, AppError> {
     let no = decision_no(tx, "removal", today).await?;
@@ -314,6 +318,16 @@ pub(crate) async fn remove_listing(
     )
     .await?;
     audit_entry(tx, actor, &after, "abnormal.remove", Some(json!(l))).await?;
+    requests::close_open(
+        tx,
+        actor,
+        l.id,
+        by_request,
+        &format!("该列入已于 {today} 另行移出（{no}），本申请随之办结"),
+        Some(&no),
+        today,
+    )
+    .await?;
     refresh_flags(tx, actor, &l.uscc, &format!("移出经营异常名录 {no}")).await?;
     Ok(after)
 }
@@ -351,7 +365,7 @@ pub async fn remove(
             )));
         }
     }
-    remove_listing(tx, actor, &l, ground, &note, today).await
+    remove_listing(tx, actor, &l, ground, &note, None, today).await
 }
 
 /// The automatic removal when the back report for `year` is filed (in the filing's
@@ -380,6 +394,7 @@ pub async fn remove_for_back_report(
                 &l,
                 "back_report",
                 &format!("已补报 {year} 年度报告，自动移出"),
+                None,
                 today,
             )
             .await?,
@@ -511,6 +526,81 @@ pub async fn sweep(db: &Db, cal: &Calendar, today: NaiveDate) -> Result<SweepOut
     let (from, to) = window?;
     if from <= today && today <= to {
         out.listed = sweep_year(db, year, today, &Actor::system(), None).await?;
+    }
+    Ok(out)
+}
+
+/// A report year's no-report listing as the sweep left it, with its decision window.
+#[derive(Debug, Clone, Serialize)]
+pub struct YearSweep {
+    pub year: i32,
+    /// The last day of the listing's decision window (10 working days after 30 June).
+    pub deadline: NaiveDate,
+    /// `waiting` (the window has not opened), `in_window` (the daily sweep decides),
+    /// `completed`, `missed` (the window passed and the sweep did not complete: a late
+    /// decision is due, [`decide_late`]), or `before_system` (a year older than any sweep
+    /// this register has run and than the latest closed window: decided before AMR kept the
+    /// register, not offered for a late decision).
+    pub state: &'static str,
+    pub started_on: Option<NaiveDate>,
+    pub completed_on: Option<NaiveDate>,
+    /// Listed so far by the sweep of this year.
+    pub listed: i64,
+}
+
+/// The sweeps of the report years `from..=to` on `today`, newest first.
+pub async fn year_sweeps(
+    db: &Db,
+    cal: &Calendar,
+    from: i32,
+    to: i32,
+    today: NaiveDate,
+) -> Result<Vec<YearSweep>, AppError> {
+    let rows: Vec<(i32, i64, NaiveDate, Option<NaiveDate>)> = on_conn!(db, c => sqlx::query_as(
+        "SELECT year, listed, started_on, completed_on FROM abnormal_sweeps WHERE year >= $1 AND year <= $2",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(c)
+    .await?);
+    let first: Option<i32> = on_conn!(db, c => sqlx::query_scalar(
+        "SELECT MIN(year) FROM abnormal_sweeps",
+    )
+    .fetch_one(c)
+    .await?);
+    // The latest report year whose window has closed.
+    let mut latest_closed = to;
+    while rules::decision_deadline(cal, latest_closed)? >= today && latest_closed > from - 1 {
+        latest_closed -= 1;
+    }
+    let oldest_missable = first.map_or(latest_closed, |f| f.min(latest_closed));
+    let mut out = Vec::new();
+    for year in (from..=to).rev() {
+        let deadline = rules::decision_deadline(cal, year)?;
+        let row = rows.iter().find(|r| r.0 == year);
+        let opens = crate::annual::rules::season_end(year)
+            .succ_opt()
+            .expect("1 July exists");
+        let completed_on = row.and_then(|r| r.3);
+        let state = if completed_on.is_some() {
+            "completed"
+        } else if today < opens {
+            "waiting"
+        } else if today <= deadline {
+            "in_window"
+        } else if year >= oldest_missable {
+            "missed"
+        } else {
+            "before_system"
+        };
+        out.push(YearSweep {
+            year,
+            deadline,
+            state,
+            started_on: row.map(|r| r.2),
+            completed_on,
+            listed: row.map_or(0, |r| r.1),
+        });
     }
     Ok(out)
 }
@@ -756,6 +846,16 @@ async fn transfer_due(db: &Db, today: NaiveDate) -> Result<u64, AppError> {
             )
             .await?;
             audit_entry(&mut tx, &actor, &after, "abnormal.transfer", Some(json!(l))).await?;
+            requests::close_open(
+                &mut tx,
+                &actor,
+                l.id,
+                None,
+                &format!("该列入已于 {today} 列入严重违法失信名单（{no}），本申请随之办结"),
+                None,
+                today,
+            )
+            .await?;
             refresh_flags(
                 &mut tx,
                 &actor,

@@ -343,7 +343,7 @@ fn queue_state(s: &str) -> &str {
     }
 }
 
-/// `GET /api/v1/office/abnormal/requests?state=open|approved|refused&page=`: the removal
+/// `GET /api/v1/office/abnormal/requests?state=open|approved|refused|closed&page=`: the removal
 /// requests within the caller's jurisdiction (permission `read_records`).
 pub async fn api_queue(
     State(state): State<AppState>,
@@ -526,6 +526,191 @@ pub async fn post_decide_request(
     Ok(Redirect::to("/office/abnormal/requests").into_response())
 }
 
+// ----- the late listing decision ------------------------------------------------------------
+
+/// Years shown on the sweeps page: the last five report years.
+const SWEEP_YEARS: i32 = 5;
+
+/// One late decision at a time in this process: it pages through every entity of the province.
+static LATE_RUNNING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether `scope` covers a whole province (or more): the no-report listing is decided for
+/// every entity of the register, so only a province officer may decide it late.
+fn province_wide(scope: &Scope) -> bool {
+    scope.as_prefix().is_some_and(|p| p.len() <= 2)
+}
+
+fn require_late_decider(
+    role: Option<amr_kernel::auth::Role>,
+    scope: &Scope,
+) -> Result<(), AppError> {
+    if role.is_some_and(|r| r.can(Permission::RecordLifecycle)) && province_wide(scope) {
+        Ok(())
+    } else {
+        Err(AppError::forbidden())
+    }
+}
+
+async fn sweeps_of(state: &AppState) -> Result<Vec<store::YearSweep>, AppError> {
+    use chrono::Datelike;
+    let today = today(state);
+    let cal = amr_kernel::calendar_store::load(&state.db).await?;
+    let last = today.year() - 1;
+    store::year_sweeps(&state.db, &cal, last - SWEEP_YEARS + 1, last, today).await
+}
+
+/// Starts the late decision for `year` in the background (it pages through the register and
+/// resumes where it stopped; the sweeps page shows its progress). Checks everything a late
+/// decision needs first, so a refusal is answered at once.
+async fn start_late(
+    state: &AppState,
+    actor: amr_kernel::audit::Actor,
+    year: i32,
+    reason: &str,
+) -> Result<(), AppError> {
+    let sweeps = sweeps_of(state).await?;
+    let Some(y) = sweeps.iter().find(|y| y.year == year) else {
+        return Err(AppError::bad_request(
+            "year",
+            format!(
+                "只能补作最近 {SWEEP_YEARS} 个年度的列入决定 (only the last {SWEEP_YEARS} report years)"
+            ),
+        ));
+    };
+    if y.state != "missed" {
+        return Err(AppError::rejected(format!(
+            "{year} 年度的列入核查无需补作决定（{}） (the {year} listing needs no late decision: {})",
+            match y.state {
+                "completed" => "已完成",
+                "in_window" => "仍在决定期限内，由每日核查作出",
+                "before_system" => "该年度早于本系统的核查记录，应已在原系统中作出",
+                _ => "决定期限尚未开始",
+            },
+            y.state
+        )));
+    }
+    let reason = crate::lifecycle::rules::text_field("reason", reason, 500, true, true)?;
+    if LATE_RUNNING.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return Err(AppError::Conflict(
+            "已有补作决定正在进行 (a late decision is already running)".into(),
+        ));
+    }
+    let db = state.db.clone();
+    let today = today(state);
+    tokio::spawn(async move {
+        let run = async {
+            let cal = amr_kernel::calendar_store::load(&db).await?;
+            store::decide_late(&db, &cal, &actor, year, &reason, today).await
+        };
+        match run.await {
+            Ok(listed) => tracing::info!(year, listed, "late abnormal-list decision done"),
+            Err(e) => tracing::warn!(year, error = %e, "late abnormal-list decision failed"),
+        }
+        LATE_RUNNING.store(false, std::sync::atomic::Ordering::SeqCst);
+    });
+    Ok(())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LateBody {
+    reason: String,
+}
+
+/// `GET /api/v1/office/abnormal/sweeps`: the last five report years' no-report listing: window,
+/// state (`waiting`, `in_window`, `completed`, `missed`) and how many were listed.
+pub async fn api_sweeps(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::ReadRecords)?;
+    let years = sweeps_of(&state).await?;
+    Ok(Json(
+        json!({"years": years, "running": LATE_RUNNING.load(std::sync::atomic::Ordering::SeqCst)}),
+    ))
+}
+
+/// `POST /api/v1/office/abnormal/sweeps/{year}/late-decision` `{reason}`: starts the late
+/// listing decision for a year whose window passed without the sweep (province officers);
+/// 202, then follow `GET /api/v1/office/abnormal/sweeps`.
+pub async fn api_late(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(year): Path<i32>,
+    b: Result<Json<Value>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    require_late_decider(caller.role, &caller.scope)?;
+    let b: LateBody = body(b)?;
+    start_late(&state, caller.actor.clone(), year, &b.reason).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"year": year, "started": true})),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LateForm {
+    csrf: String,
+    reason: String,
+}
+
+async fn show_sweeps(
+    state: &AppState,
+    viewer: &Viewer,
+    status: StatusCode,
+    error: Option<(i32, String)>,
+) -> Result<Response, PageError> {
+    let s = viewer.require_login()?;
+    let role = s.account.role();
+    if !role.can(Permission::ReadRecords) {
+        return Err(AppError::forbidden().into());
+    }
+    let years = sweeps_of(state).await?;
+    render(
+        state,
+        viewer,
+        status,
+        "abnormal/sweeps.html",
+        json!({"years": years, "running": LATE_RUNNING.load(std::sync::atomic::Ordering::SeqCst),
+               "can_decide": require_late_decider(Some(role), &s.account.scope()).is_ok(),
+               "error_year": error.as_ref().map(|e| e.0), "error": error.map(|e| e.1)}),
+    )
+}
+
+/// `GET /office/abnormal/sweeps`: the no-report listing of the last five report years, with the
+/// late-decision form on a year whose window was missed.
+pub async fn sweeps_page(
+    viewer: Viewer,
+    State(state): State<AppState>,
+) -> Result<Response, PageError> {
+    show_sweeps(&state, &viewer, StatusCode::OK, None).await
+}
+
+/// `POST /office/abnormal/sweeps/{year}/late-decision`: the late-decision form.
+pub async fn post_late(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    Path(year): Path<i32>,
+    PageForm(f): PageForm<LateForm>,
+) -> Result<Response, PageError> {
+    let s = viewer.require_login()?;
+    viewer.check_csrf(&f.csrf)?;
+    require_late_decider(Some(s.account.role()), &s.account.scope())?;
+    let actor = viewer.actor().ok_or(AppError::Unauthenticated)?;
+    match start_late(&state, actor, year, &f.reason).await {
+        Ok(()) => Ok(Redirect::to("/office/abnormal/sweeps").into_response()),
+        Err(
+            e @ (AppError::BadRequest { .. } | AppError::Rejected { .. } | AppError::Conflict(_)),
+        ) => {
+            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            show_sweeps(&state, &viewer, status, Some((year, e.public_message()))).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The JSON routes (merged outside the page frame).
 pub fn api_routes() -> Router<AppState> {
     Router::new()
@@ -542,6 +727,11 @@ pub fn api_routes() -> Router<AppState> {
             post(api_request),
         )
         .route("/api/v1/office/abnormal/requests", get(api_queue))
+        .route("/api/v1/office/abnormal/sweeps", get(api_sweeps))
+        .route(
+            "/api/v1/office/abnormal/sweeps/{year}/late-decision",
+            post(api_late),
+        )
         .route(
             "/api/v1/office/abnormal/requests/{id}/decision",
             post(api_decide_request),
@@ -563,6 +753,11 @@ pub fn page_routes() -> Router<AppState> {
             post(post_request),
         )
         .route("/office/abnormal/requests", get(queue_page))
+        .route("/office/abnormal/sweeps", get(sweeps_page))
+        .route(
+            "/office/abnormal/sweeps/{year}/late-decision",
+            post(post_late),
+        )
         .route(
             "/office/abnormal/requests/{id}/decision",
             post(post_decide_request),

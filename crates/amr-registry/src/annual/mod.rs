@@ -57,6 +57,10 @@ pub fn module() -> WebModule {
                 "abnormal/requests.html",
                 include_str!("../../templates/abnormal/requests.html"),
             ),
+            (
+                "abnormal/sweeps.html",
+                include_str!("../../templates/abnormal/sweeps.html"),
+            ),
         ],
         zh: include_str!("../../locales/annual.zh.json"),
         en: include_str!("../../locales/annual.en.json"),

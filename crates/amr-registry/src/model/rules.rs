@@ -1,6 +1,6 @@
 //! The rules of a registration: [`NewEntity::validate`] and its field errors.
 
-use chrono::{FixedOffset, NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::Serialize;
 
 use amr_kernel::codes::division::{Level as DivisionLevel, divisions};
@@ -49,11 +49,8 @@ pub fn field_errors_to_app(errors: &[FieldError]) -> AppError {
 /// The earliest establishment date accepted: the founding of the People's Republic.
 pub const EARLIEST_ESTABLISHED: NaiveDate = NaiveDate::from_ymd_opt(1949, 10, 1).unwrap();
 
-/// Today in China (UTC+8), the reference for "not in the future".
-pub fn today_in_china() -> NaiveDate {
-    let cst = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
-    Utc::now().with_timezone(&cst).date_naive()
-}
+/// Today in China (UTC+8), the reference for "not in the future" (the kernel's one clock).
+pub use amr_kernel::matter::today as today_in_china;
 
 fn has_control(s: &str) -> bool {
     s.chars().any(char::is_control)

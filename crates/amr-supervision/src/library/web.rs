@@ -131,14 +131,6 @@ pub fn page_routes(deps: Deps) -> Router<AppState> {
 
 // ----- helpers ----------------------------------------------------------------------------
 
-/// Today in China (UTC+8), for certificate expiry.
-fn today() -> chrono::NaiveDate {
-    let now = chrono::Utc::now();
-    chrono::FixedOffset::east_opt(8 * 3600)
-        .map(|cst| now.with_timezone(&cst).date_naive())
-        .unwrap_or_else(|| now.date_naive())
-}
-
 /// An officer who reads records: scope and actor.
 fn reader(viewer: &Viewer) -> Result<(Scope, Actor, bool), PageError> {
     let session = viewer.require_login()?;
@@ -284,7 +276,7 @@ pub async fn overview_page(
     State(state): State<AppState>,
 ) -> Result<Response, PageError> {
     let (scope, _, manage) = reader(&viewer)?;
-    let counts = store::counts(&state.db, &scope, today()).await?;
+    let counts = store::counts(&state.db, &scope, state.config.today()).await?;
     let departments = store::department_summaries(&state.db, &scope).await?;
     let per = |a: i64, b: i64| {
         if b == 0 {
@@ -343,7 +335,7 @@ pub async fn inspectors_page(
 ) -> Result<Response, PageError> {
     let (scope, _, manage) = reader(&viewer)?;
     let filter = inspector_filter(&q)?;
-    let list = store::inspectors(&state.db, &scope, &filter, today()).await?;
+    let list = store::inspectors(&state.db, &scope, &filter, state.config.today()).await?;
     let page = json!({
         "inspectors": list,
         "limit": PAGE_INSPECTORS,
@@ -603,7 +595,7 @@ pub async fn api_overview(
     caller: ApiCaller,
 ) -> Result<Json<Value>, ApiError> {
     let scope = api_reader(&caller)?;
-    let counts = store::counts(&state.db, &scope, today()).await?;
+    let counts = store::counts(&state.db, &scope, state.config.today()).await?;
     let departments = store::department_summaries(&state.db, &scope).await?;
     Ok(Json(json!({"counts": counts, "departments": departments})))
 }
@@ -629,7 +621,7 @@ pub async fn api_inspectors(
 ) -> Result<Json<Value>, ApiError> {
     let scope = api_reader(&caller)?;
     let filter = inspector_filter(&q)?;
-    let list = store::inspectors(&state.db, &scope, &filter, today()).await?;
+    let list = store::inspectors(&state.db, &scope, &filter, state.config.today()).await?;
     Ok(Json(json!({"items": list, "limit": PAGE_INSPECTORS})))
 }
 

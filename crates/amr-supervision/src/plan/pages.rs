@@ -172,7 +172,7 @@ pub async fn new_page(
         return Err(AppError::forbidden().into());
     }
     let scope = o.scope.as_prefix().unwrap_or_default().to_string();
-    let input = PlanInput::defaults(&scope, chrono::Utc::now().date_naive());
+    let input = PlanInput::defaults(&scope, state.config.today());
     render(
         &state,
         &viewer,

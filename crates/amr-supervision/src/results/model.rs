@@ -2,7 +2,7 @@
 //! publicity, what a recording form must hold, the publication deadline on the working-day
 //! calendar, and what an attachment's bytes say it is.
 
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use amr_kernel::calendar::Calendar;
@@ -212,10 +212,8 @@ pub fn publish_due(calendar: &Calendar, inspected_on: NaiveDate) -> Result<Naive
         })
 }
 
-/// Today in China (UTC+8), the day every deadline is counted in.
-pub fn today_in_china() -> NaiveDate {
-    (Utc::now() + Duration::hours(8)).date_naive()
-}
+/// Today in China (UTC+8), the day every deadline is counted in (the kernel's one clock).
+pub use amr_kernel::matter::today as today_in_china;
 
 /// What the bytes of an upload are, by their signature (the name's extension only tells the
 /// ZIP-based office formats apart). `None`: a kind not accepted as an attachment.

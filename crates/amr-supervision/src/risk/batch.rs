@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use chrono::{FixedOffset, NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::json;
 
@@ -32,11 +32,8 @@ use crate::targets::{EntityFacts, RegistrySource};
 /// Entities a page.
 pub const PAGE: usize = 10_000;
 
-/// Today in China (UTC+8): the day windows and ages count to.
-pub fn today_in_china() -> NaiveDate {
-    let cst = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
-    Utc::now().with_timezone(&cst).date_naive()
-}
+/// Today in China (UTC+8): the day windows and ages count to (the kernel's one clock).
+pub use amr_kernel::matter::today as today_in_china;
 
 /// Whether an entity is scored (deregistered ones are not; their rows are removed).
 pub fn scored_status(status: &str) -> bool {
