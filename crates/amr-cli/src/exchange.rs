@@ -511,6 +511,15 @@ async fn demo_bank(db: &Db, amr_url: &str) -> Result<amr_exchange::sim::Running,
         subscription_list: None,
         public_key,
     };
+    // The bank's endpoint is where its simulator listens now.
+    let point_to = |sim: &amr_exchange::sim::Running| {
+        let input = input(sim.url(), sim.public_key.clone());
+        async move {
+            let mut tx = db.begin().await?;
+            agency::change(&mut tx, &Actor::system(), DEMO_BANK, &input).await?;
+            tx.commit().await
+        }
+    };
     let sim = match agency::by_name(db, DEMO_BANK).await? {
         None => {
             // Registered first to learn its API key, then started again to report loans
@@ -526,29 +535,13 @@ async fn demo_bank(db: &Db, amr_url: &str) -> Result<amr_exchange::sim::Running,
             tx.commit().await?;
             first.stop().await;
             let sim = start(Some((amr_url.to_string(), key))).await?;
-            let mut tx = db.begin().await?;
-            agency::change(
-                &mut tx,
-                &Actor::system(),
-                DEMO_BANK,
-                &input(sim.url(), sim.public_key.clone()),
-            )
-            .await?;
-            tx.commit().await?;
+            point_to(&sim).await?;
             sim
         }
         Some(a) => {
             let sim = start(None).await?;
             if a.active {
-                let mut tx = db.begin().await?;
-                agency::change(
-                    &mut tx,
-                    &Actor::system(),
-                    DEMO_BANK,
-                    &input(sim.url(), sim.public_key.clone()),
-                )
-                .await?;
-                tx.commit().await?;
+                point_to(&sim).await?;
             }
             sim
         }

@@ -95,36 +95,37 @@ pub(crate) async fn undo_rejected(
         .execute(&mut *c)
         .await?
         .rows_affected());
-        changed += on_tx!(tx, c => sqlx::query(
-            "UPDATE bank_pushed SET listed = $4, updated_at = $5 WHERE agency_id = $1 AND uscc = $2 \
-             AND last_run_id = $3 AND listed = $6",
-        )
-        .bind(agency_id)
-        .bind(&u)
-        .bind(run)
-        .bind(false)
-        .bind(at)
-        .bind(true)
-        .execute(&mut *c)
-        .await?
-        .rows_affected());
+        changed += relist(tx, agency_id, &u, run, false, at).await?;
     }
     for u in codes("removed") {
-        changed += on_tx!(tx, c => sqlx::query(
-            "UPDATE bank_pushed SET listed = $4, updated_at = $5 WHERE agency_id = $1 AND uscc = $2 \
-             AND last_run_id = $3 AND listed = $6",
-        )
-        .bind(agency_id)
-        .bind(&u)
-        .bind(run)
-        .bind(true)
-        .bind(at)
-        .bind(false)
-        .execute(&mut *c)
-        .await?
-        .rows_affected());
+        changed += relist(tx, agency_id, &u, run, true, at).await?;
     }
     Ok(changed)
+}
+
+/// Sets `uscc`'s place on bank `agency_id`'s list to `listed`, if run `run` was the last to
+/// change it and it is not there already.
+async fn relist(
+    tx: &mut amr_kernel::db::Tx,
+    agency_id: i64,
+    uscc: &str,
+    run: i64,
+    listed: bool,
+    at: DateTime<Utc>,
+) -> Result<u64, AppError> {
+    Ok(on_tx!(tx, c => sqlx::query(
+        "UPDATE bank_pushed SET listed = $4, updated_at = $5 WHERE agency_id = $1 AND uscc = $2 \
+         AND last_run_id = $3 AND listed = $6",
+    )
+    .bind(agency_id)
+    .bind(uscc)
+    .bind(run)
+    .bind(listed)
+    .bind(at)
+    .bind(!listed)
+    .execute(&mut *c)
+    .await?
+    .rows_affected()))
 }
 
 /// A run as stored.

@@ -246,55 +246,14 @@ pub async fn decide(
     } else {
         ("refused", l)
     };
-    let n = on_tx!(tx, c => sqlx::query(
-        "UPDATE abnormal_removal_requests SET state = $2, decided_on = $3, decided_by = $4, \
-         decision_note = $5, removal_decision_no = $6 WHERE id = $1 AND state = 'open'",
-    )
-    .bind(r.id)
-    .bind(state)
-    .bind(today)
-    .bind(actor.label())
-    .bind(&note)
-    .bind(if approve { listing.removal_decision_no.clone() } else { None })
-    .execute(&mut *c)
-    .await?
-    .rows_affected());
-    if n == 0 {
-        return Err(AppError::rejected(
-            "该申请已处理 (the request has already been decided)",
-        ));
-    }
-    let after = get_in(tx, r.id).await?;
-    events::append(
-        tx,
-        NewEvent::internal(
-            "registry.abnormal.removal_request_decided",
-            json!({"request_id": r.id, "listing_id": r.listing_id, "uscc": r.uscc,
-                   "decision": state, "decided_on": today,
-                   "removal_decision_no": after.removal_decision_no}),
-        )
-        .uscc(&r.uscc)
-        .division(&r.division)
-        .actor(actor.label()),
-    )
-    .await?;
-    audit::record(
-        tx,
-        actor,
-        audit::Change {
-            action: if approve {
-                "abnormal.request_approve"
-            } else {
-                "abnormal.request_refuse"
-            },
-            target_kind: "entity",
-            target_id: r.uscc.clone(),
-            division: Some(r.division.clone()),
-            before: Some(json!(r)),
-            after: Some(json!(after)),
-        },
-    )
-    .await?;
+    let removal_no = if approve {
+        listing.removal_decision_no.as_deref()
+    } else {
+        None
+    };
+    let after = settle(tx, actor, &r, state, &note, removal_no, today)
+        .await?
+        .ok_or_else(|| AppError::rejected("该申请已处理 (the request has already been decided)"))?;
     Ok((after, listing))
 }
 
@@ -323,11 +282,27 @@ pub(crate) async fn close_open(
     let Some(r) = open else {
         return Ok(None);
     };
-    on_tx!(tx, c => sqlx::query(
-        "UPDATE abnormal_removal_requests SET state = 'closed', decided_on = $2, decided_by = $3, \
-         decision_note = $4, removal_decision_no = $5 WHERE id = $1 AND state = 'open'",
+    settle(tx, actor, &r, "closed", note, removal_decision_no, today).await
+}
+
+/// Moves open request `r` to `state` (`approved`, `refused`, `closed`) with `note` and the
+/// removal's decision number, with its internal event and audit entry; `None` when it was no
+/// longer open.
+async fn settle(
+    tx: &mut Tx,
+    actor: &Actor,
+    r: &Request,
+    state: &str,
+    note: &str,
+    removal_decision_no: Option<&str>,
+    today: NaiveDate,
+) -> Result<Option<Request>, AppError> {
+    let n = on_tx!(tx, c => sqlx::query(
+        "UPDATE abnormal_removal_requests SET state = $2, decided_on = $3, decided_by = $4, \
+         decision_note = $5, removal_decision_no = $6 WHERE id = $1 AND state = 'open'",
     )
     .bind(r.id)
+    .bind(state)
     .bind(today)
     .bind(actor.label())
     .bind(note)
@@ -335,13 +310,16 @@ pub(crate) async fn close_open(
     .execute(&mut *c)
     .await?
     .rows_affected());
+    if n == 0 {
+        return Ok(None);
+    }
     let after = get_in(tx, r.id).await?;
     events::append(
         tx,
         NewEvent::internal(
             "registry.abnormal.removal_request_decided",
             json!({"request_id": r.id, "listing_id": r.listing_id, "uscc": r.uscc,
-                   "decision": "closed", "decided_on": today,
+                   "decision": state, "decided_on": today,
                    "removal_decision_no": after.removal_decision_no}),
         )
         .uscc(&r.uscc)
@@ -353,7 +331,11 @@ pub(crate) async fn close_open(
         tx,
         actor,
         audit::Change {
-            action: "abnormal.request_close",
+            action: match state {
+                "approved" => "abnormal.request_approve",
+                "refused" => "abnormal.request_refuse",
+                _ => "abnormal.request_close",
+            },
             target_kind: "entity",
             target_id: r.uscc.clone(),
             division: Some(r.division.clone()),
