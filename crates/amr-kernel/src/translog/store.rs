@@ -184,7 +184,7 @@ async fn fetch(
             q = q.bind(i as i64);
         }
         match r {
-            Reader::Db(Db::Sqlite(p)) => q.fetch_all(&*p).await?,
+            Reader::Db(Db::Sqlite(p)) => q.fetch_all(p).await?,
             Reader::Tx(tx) => match &mut tx.inner {
                 TxInner::Sqlite(c) => q.fetch_all(&mut **c).await?,
                 TxInner::Postgres(_) => unreachable!("checked above"),
@@ -198,7 +198,7 @@ async fn fetch(
             .bind(nodes)
             .bind(row.map_or(-1, |i| i as i64));
         match r {
-            Reader::Db(Db::Postgres(p)) => q.fetch_all(&*p).await?,
+            Reader::Db(Db::Postgres(p)) => q.fetch_all(p).await?,
             Reader::Tx(tx) => match &mut tx.inner {
                 TxInner::Postgres(c) => q.fetch_all(&mut **c).await?,
                 TxInner::Sqlite(_) => unreachable!("checked above"),
