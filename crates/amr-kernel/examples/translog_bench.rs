@@ -5,6 +5,7 @@
 //! cargo run --release -p amr-kernel --example translog_bench -- URL TOTAL [BATCH [sign]]
 //! cargo run --release -p amr-kernel --example translog_bench -- sqlite:///tmp/log.db 10000000 10000
 //! cargo run --release -p amr-kernel --example translog_bench -- sqlite:///tmp/log.db 1000000 256 sign
+//! cargo run --release -p amr-kernel --example translog_bench -- sqlite:///tmp/log.db proofs 3
 //! ```
 //!
 //! `URL` must name an empty database (it is migrated here). With `sign`, every batch also
@@ -12,6 +13,8 @@
 //! hold at most 256 events). Proofs are timed at every power of
 //! ten of the tree size and at `TOTAL`: 1,000 inclusion proofs of random leaves against the
 //! whole tree and 1,000 consistency proofs from random older sizes, each read and verified.
+//! With `proofs`, nothing is appended: the proofs are timed `ROUNDS` times against the log
+//! already in the database (to compare builds on one large file).
 
 use std::time::{Duration, Instant};
 
@@ -38,12 +41,15 @@ async fn time_proofs(db: &Db, size: u64, rng: &mut rand::rngs::StdRng) {
     for _ in 0..samples {
         let index = rng.random_range(0..size);
         let t = Instant::now();
-        let path = store::inclusion_proof(db, index, size).await.unwrap();
-        let leaf = store::entries(db, index, index + 1).await.unwrap();
+        // The leaf and its path, as the proof endpoint reads them.
+        let (leaf, path) = store::inclusion_proof_with_leaf(db, index, size)
+            .await
+            .unwrap();
+        assert_eq!(leaf.index, index);
         assert!(merkle::verify_inclusion(
             index,
             size,
-            &leaf[0].leaf_hash,
+            &leaf.leaf_hash,
             &path,
             &root
         ));
@@ -73,10 +79,11 @@ async fn time_proofs(db: &Db, size: u64, rng: &mut rand::rngs::StdRng) {
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 3 {
-        eprintln!("usage: translog_bench URL TOTAL [BATCH [sign]]");
+        eprintln!(
+            "usage: translog_bench URL TOTAL [BATCH [sign]] | translog_bench URL proofs [ROUNDS]"
+        );
         std::process::exit(2);
     }
-    let total: u64 = args[2].parse().expect("TOTAL is a number");
     let batch: u64 = args
         .get(3)
         .map(|b| b.parse().expect("BATCH"))
@@ -89,11 +96,29 @@ async fn main() {
     let keys = Keyring::from_secret([7u8; 32]);
     let db = Db::connect(&args[1]).await.expect("connect");
     run_migrations(&db).await.expect("migrate");
+    if args[2] == "proofs" {
+        // Proofs only, against the whole log already in the database, `ROUNDS` times.
+        let rounds: u32 = args.get(3).map_or(1, |r| r.parse().expect("ROUNDS"));
+        let size = store::size(&db).await.unwrap();
+        assert!(size > 0, "the database holds no log");
+        let mut rng = rand::rngs::StdRng::seed_from_u64(6962);
+        println!(
+            "backend {}, proofs against the {size} leaves stored",
+            db.backend().name()
+        );
+        println!("| tree size    | hashes | incl. ms | cons. ms |");
+        println!("|---|---|---|---|");
+        for _ in 0..rounds {
+            time_proofs(&db, size, &mut rng).await;
+        }
+        return;
+    }
     assert_eq!(
         store::size(&db).await.unwrap(),
         0,
         "the database must be empty"
     );
+    let total: u64 = args[2].parse().expect("TOTAL is a number");
     let mut rng = rand::rngs::StdRng::seed_from_u64(6962);
     let mut milestones: Vec<u64> = (3..=12)
         .map(|p| 10u64.pow(p))

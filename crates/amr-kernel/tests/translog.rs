@@ -67,6 +67,16 @@ async fn batches_of_any_size_build_the_rfc_tree_and_every_proof_verifies() {
             );
             for index in [0, size / 3, size / 2, size - 1] {
                 let p = store::inclusion_proof(&t.db, index, size).await.unwrap();
+                // The leaf read with its path, in one statement: the same path, the stored row.
+                let (leaf, with_leaf) = store::inclusion_proof_with_leaf(&t.db, index, size)
+                    .await
+                    .unwrap();
+                assert_eq!(with_leaf, p, "{b:?} {index}/{size}");
+                assert_eq!(
+                    leaf,
+                    store::entries(&t.db, index, index + 1).await.unwrap()[0],
+                    "{b:?} {index}/{size}"
+                );
                 assert!(
                     merkle::verify_inclusion(index, size, &leaves[index as usize], &p, &root),
                     "{b:?} inclusion {index}/{size}"
@@ -95,7 +105,25 @@ async fn batches_of_any_size_build_the_rfc_tree_and_every_proof_verifies() {
         let e = store::inclusion_proof(&t.db, 300, 300).await.unwrap_err();
         assert!(e.to_string().contains("应小于树大小"), "{e}");
         let e = store::inclusion_proof(&t.db, 0, 301).await.unwrap_err();
-        assert!(e.to_string().contains("超出日志当前大小"), "{e}");
+        assert!(e.to_string().contains("超出日志当前大小 300"), "{e}");
+        let e = store::inclusion_proof_with_leaf(&t.db, 299, 301)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("超出日志当前大小 300"), "{e}");
+        let e = store::inclusion_proof_with_leaf(&t.db, 301, 301)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("应小于树大小"), "{e}");
+        let e = store::consistency_proof(&t.db, 1, 301).await.unwrap_err();
+        assert!(e.to_string().contains("超出日志当前大小 300"), "{e}");
+        let e = store::consistency_proof(&t.db, 301, 301).await.unwrap_err();
+        assert!(e.to_string().contains("超出日志当前大小 300"), "{e}");
+        let e = store::root_at(&t.db, 301).await.unwrap_err();
+        assert!(e.to_string().contains("超出日志当前大小 300"), "{e}");
+        assert_eq!(
+            store::consistency_proof(&t.db, 300, 300).await.unwrap(),
+            Vec::<Hash>::new()
+        );
         assert!(store::consistency_proof(&t.db, 0, 10).await.is_err());
         assert!(store::consistency_proof(&t.db, 11, 10).await.is_err());
         // Entries come back as appended.

@@ -4,9 +4,13 @@
 //!   event it came from, when it was appended).
 //! - `translog_nodes`: the hash of every complete aligned subtree of level ≥ [`STORED_LEVEL`]
 //!   (16 leaves and up), keyed by `level << 40 | index`, written once when its last leaf is
-//!   appended: about one row for every 8 leaves. Smaller subtrees are computed from at most 8
-//!   leaf hashes read in the same query, so any tree head or proof of a tree of `n` leaves
-//!   reads O(log n) rows in two queries, whatever `n` is.
+//!   appended: about one row for every 8 leaves. Smaller subtrees are computed from their
+//!   leaf hashes (at most 15 a range), read in the same statement, so any tree head or proof
+//!   of a tree of `n` leaves reads O(log n) rows in **one** statement, whatever `n` is. That
+//!   statement also checks the tree size (it reads leaf `size - 1`: no `MAX(idx)`) and, for
+//!   an inclusion proof, can bring the leaf's own row. On SQLite it reads the leaves as
+//!   ranges and pads the node ids to a multiple of [`SQLITE_NODE_SLOTS`], so a few statement
+//!   shapes stay prepared; on PostgreSQL it is one prepared statement over arrays.
 //! - `translog_checkpoints`: every signed checkpoint, by tree size, kept.
 //!
 //! Rows are only ever inserted. One writer appends at a time (the follower's cursor lock).
@@ -70,134 +74,267 @@ enum Reader<'a> {
     Tx(&'a mut Tx),
 }
 
-fn in_list(from: usize, n: usize) -> String {
-    (from..from + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(",")
+/// One row of a proof read: `(kind, key, hash, entry, timepoint, appended_at)`, kind
+/// [`ROW_LEAF`] (key = leaf index), [`ROW_NODE`] (key = node id) or [`ROW_FULL`] (a whole leaf
+/// row; the last three columns are set only for it).
+type FetchRow = (
+    i64,
+    i64,
+    Vec<u8>,
+    Option<String>,
+    Option<i64>,
+    Option<DateTime<Utc>>,
+);
+const ROW_LEAF: i64 = 0;
+const ROW_NODE: i64 = 1;
+const ROW_FULL: i64 = 2;
+
+/// Node ids bound by a SQLite read are padded to a multiple of this with `-1` (no node has a
+/// negative id), so that a handful of statement shapes serve every proof and stay prepared in
+/// the connection's statement cache.
+const SQLITE_NODE_SLOTS: usize = 16;
+/// Leaves needed by a SQLite read are read as ranges `idx >= ? AND idx < ?`; a leaf within
+/// this distance of the previous range extends it (one B-tree seek and a few rows on the same
+/// page rather than one seek a leaf).
+const SQLITE_RANGE_GAP: u64 = 16;
+
+/// What one read returned.
+#[derive(Default)]
+struct Fetched {
+    leaves: HashMap<u64, Hash>,
+    nodes: HashMap<i64, Hash>,
+    row: Option<Leaf>,
 }
 
-async fn fetch_leaf_hashes(
+/// The leaf ranges `[a, b)` that cover the sorted leaf indices `leaves` (see
+/// [`SQLITE_RANGE_GAP`]).
+fn leaf_ranges(leaves: &[u64]) -> Vec<(i64, i64)> {
+    let mut out: Vec<(i64, i64)> = Vec::new();
+    for &i in leaves {
+        let i = i as i64;
+        match out.last_mut() {
+            Some((_, b)) if i < *b + SQLITE_RANGE_GAP as i64 => *b = (*b).max(i + 1),
+            _ => out.push((i, i + 1)),
+        }
+    }
+    out
+}
+
+/// The SQLite statement of a read: `ranges` leaf ranges, `slots` node ids, the whole row of
+/// one leaf with `row`. Anonymous `?` parameters (see [`sqlite_insert`]).
+fn sqlite_fetch_sql(ranges: usize, slots: usize, row: bool) -> String {
+    let mut parts: Vec<String> = Vec::with_capacity(ranges + 2);
+    for _ in 0..ranges {
+        parts.push(format!(
+            "SELECT {ROW_LEAF}, idx, leaf_hash, NULL, NULL, NULL FROM translog_leaves \
+             WHERE idx >= ? AND idx < ?"
+        ));
+    }
+    if slots > 0 {
+        let mut list = "?,".repeat(slots);
+        list.pop();
+        parts.push(format!(
+            "SELECT {ROW_NODE}, id, hash, NULL, NULL, NULL FROM translog_nodes WHERE id IN ({list})"
+        ));
+    }
+    if row {
+        parts.push(format!(
+            "SELECT {ROW_FULL}, idx, leaf_hash, entry, timepoint, appended_at \
+             FROM translog_leaves WHERE idx = ?"
+        ));
+    }
+    parts.join(" UNION ALL ")
+}
+
+/// The PostgreSQL statement of a read: one prepared statement for every read (arrays).
+const PG_FETCH: &str = "SELECT 0::int8, idx, leaf_hash, NULL::text, NULL::int8, NULL::timestamptz \
+     FROM translog_leaves WHERE idx = ANY($1::int8[]) \
+     UNION ALL SELECT 1, id, hash, NULL, NULL, NULL FROM translog_nodes WHERE id = ANY($2::int8[]) \
+     UNION ALL SELECT 2, idx, leaf_hash, entry, timepoint, appended_at FROM translog_leaves \
+     WHERE idx = $3";
+
+/// Reads in one statement the hashes of the leaves `leaves` and of the stored subtrees `nodes`
+/// (both sorted, without duplicates), and with `row` the whole row of that leaf. What is not
+/// stored is simply not in the answer.
+async fn fetch(
     r: &mut Reader<'_>,
-    idx: &[i64],
-) -> Result<HashMap<u64, Hash>, AppError> {
-    let mut out = HashMap::new();
-    for chunk in idx.chunks(500) {
-        let sql = format!(
-            "SELECT idx, leaf_hash FROM translog_leaves WHERE idx IN ({})",
-            in_list(1, chunk.len())
-        );
-        let rows: Vec<(i64, Vec<u8>)> = match r {
-            Reader::Db(db) => on_conn!(*db, c => {
-                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-                for i in chunk { q = q.bind(*i); }
-                q.fetch_all(c).await?
-            }),
-            Reader::Tx(tx) => on_tx!(tx, c => {
-                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-                for i in chunk { q = q.bind(*i); }
-                q.fetch_all(&mut *c).await?
-            }),
-        };
-        for (i, h) in rows {
-            out.insert(i as u64, to_hash(&h, "leaf hash")?);
+    leaves: &[u64],
+    nodes: &[i64],
+    row: Option<u64>,
+) -> Result<Fetched, AppError> {
+    if leaves.is_empty() && nodes.is_empty() && row.is_none() {
+        return Ok(Fetched::default());
+    }
+    let sqlite = match r {
+        Reader::Db(db) => db.backend() == crate::db::Backend::Sqlite,
+        Reader::Tx(tx) => matches!(tx.inner, TxInner::Sqlite(_)),
+    };
+    let rows: Vec<FetchRow> = if sqlite {
+        let ranges = leaf_ranges(leaves);
+        let slots = nodes.len().div_ceil(SQLITE_NODE_SLOTS) * SQLITE_NODE_SLOTS;
+        let sql = sqlite_fetch_sql(ranges.len(), slots, row.is_some());
+        let mut q = sqlx::query_as::<sqlx::Sqlite, FetchRow>(sqlx::AssertSqlSafe(sql));
+        for (a, b) in &ranges {
+            q = q.bind(*a).bind(*b);
+        }
+        for k in 0..slots {
+            q = q.bind(nodes.get(k).copied().unwrap_or(-1));
+        }
+        if let Some(i) = row {
+            q = q.bind(i as i64);
+        }
+        match r {
+            Reader::Db(Db::Sqlite(p)) => q.fetch_all(p).await?,
+            Reader::Tx(tx) => match &mut tx.inner {
+                TxInner::Sqlite(c) => q.fetch_all(&mut **c).await?,
+                TxInner::Postgres(_) => unreachable!("checked above"),
+            },
+            Reader::Db(Db::Postgres(_)) => unreachable!("checked above"),
+        }
+    } else {
+        let leaves: Vec<i64> = leaves.iter().map(|&i| i as i64).collect();
+        let q = sqlx::query_as::<sqlx::Postgres, FetchRow>(PG_FETCH)
+            .bind(leaves)
+            .bind(nodes)
+            .bind(row.map_or(-1, |i| i as i64));
+        match r {
+            Reader::Db(Db::Postgres(p)) => q.fetch_all(p).await?,
+            Reader::Tx(tx) => match &mut tx.inner {
+                TxInner::Postgres(c) => q.fetch_all(&mut **c).await?,
+                TxInner::Sqlite(_) => unreachable!("checked above"),
+            },
+            Reader::Db(Db::Sqlite(_)) => unreachable!("checked above"),
+        }
+    };
+    let mut out = Fetched {
+        leaves: HashMap::with_capacity(leaves.len() + 16),
+        nodes: HashMap::with_capacity(nodes.len()),
+        row: None,
+    };
+    for (kind, key, hash, entry, timepoint, appended_at) in rows {
+        match kind {
+            ROW_LEAF => {
+                out.leaves.insert(key as u64, to_hash(&hash, "leaf hash")?);
+            }
+            ROW_NODE => {
+                out.nodes.insert(key, to_hash(&hash, "node hash")?);
+            }
+            _ => {
+                let (Some(entry), Some(timepoint), Some(appended_at)) =
+                    (entry, timepoint, appended_at)
+                else {
+                    return Err(AppError::Internal(anyhow::anyhow!(
+                        "translog: leaf {key} has an incomplete row"
+                    )));
+                };
+                out.row = Some(leaf_of((key, timepoint, hash, entry, appended_at))?);
+            }
         }
     }
     Ok(out)
 }
 
-async fn fetch_nodes(r: &mut Reader<'_>, ids: &[i64]) -> Result<HashMap<i64, Hash>, AppError> {
-    let mut out = HashMap::new();
-    for chunk in ids.chunks(500) {
-        let sql = format!(
-            "SELECT id, hash FROM translog_nodes WHERE id IN ({})",
-            in_list(1, chunk.len())
-        );
-        let rows: Vec<(i64, Vec<u8>)> = match r {
-            Reader::Db(db) => on_conn!(*db, c => {
-                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-                for i in chunk { q = q.bind(*i); }
-                q.fetch_all(c).await?
-            }),
-            Reader::Tx(tx) => on_tx!(tx, c => {
-                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-                for i in chunk { q = q.bind(*i); }
-                q.fetch_all(&mut *c).await?
-            }),
-        };
-        for (i, h) in rows {
-            out.insert(i, to_hash(&h, "node hash")?);
-        }
-    }
-    Ok(out)
+/// A read of the subtrees behind some ranges of a tree of `size` leaves.
+struct Read {
+    /// The complete subtrees of each range, biggest first.
+    pieces: Vec<Vec<Subtree>>,
+    fetched: Fetched,
 }
 
-/// The hashes of complete subtrees (all within the stored tree), in two queries.
-async fn subtree_hashes(
+/// Reads, in one statement, the subtree hashes behind `ranges` (all within the first `size`
+/// leaves) and with `row` the whole row of that leaf. With `check = Some(field)`, the read
+/// also includes leaf `size - 1` and fails with a bad request on `field` when the log is
+/// smaller than `size` (leaves are numbered from 0 without gaps, so that leaf exists exactly
+/// when the log has at least `size` leaves).
+async fn read(
     r: &mut Reader<'_>,
-    subtrees: &[Subtree],
-) -> Result<HashMap<Subtree, Hash>, AppError> {
+    ranges: &[(u64, u64)],
+    size: u64,
+    row: Option<u64>,
+    check: Option<&str>,
+) -> Result<Read, AppError> {
+    let pieces: Vec<Vec<Subtree>> = ranges
+        .iter()
+        .map(|&(a, b)| merkle::range_subtrees(a, b))
+        .collect();
     let mut ids: Vec<i64> = Vec::new();
-    let mut leaves: Vec<i64> = Vec::new();
-    for s in subtrees {
+    let mut leaves: Vec<u64> = Vec::new();
+    for s in pieces.iter().flatten() {
         if s.level >= STORED_LEVEL {
             ids.push(node_id(*s));
         } else {
-            leaves.extend((s.start()..s.end()).map(|i| i as i64));
+            leaves.extend(s.start()..s.end());
         }
+    }
+    if check.is_some() && size > 0 {
+        leaves.push(size - 1);
     }
     ids.sort_unstable();
     ids.dedup();
     leaves.sort_unstable();
     leaves.dedup();
-    let nodes = if ids.is_empty() {
-        HashMap::new()
-    } else {
-        fetch_nodes(r, &ids).await?
-    };
-    let leaf_hashes = if leaves.is_empty() {
-        HashMap::new()
-    } else {
-        fetch_leaf_hashes(r, &leaves).await?
-    };
-    let missing = |s: &Subtree| {
-        AppError::Internal(anyhow::anyhow!(
-            "translog: subtree level {} index {} is not stored",
-            s.level,
-            s.index
-        ))
-    };
-    let mut out = HashMap::with_capacity(subtrees.len());
-    for s in subtrees {
-        let h = if s.level >= STORED_LEVEL {
-            *nodes.get(&node_id(*s)).ok_or_else(|| missing(s))?
-        } else {
-            let hs = (s.start()..s.end())
-                .map(|i| leaf_hashes.get(&i).copied().ok_or_else(|| missing(s)))
-                .collect::<Result<Vec<Hash>, AppError>>()?;
-            merkle::root_of(&hs)
+    let fetched = fetch(r, &leaves, &ids, row).await?;
+    if let Some(field) = check
+        && size > 0
+        && !fetched.leaves.contains_key(&(size - 1))
+    {
+        // Only on this refusal is the log's size read, for the message.
+        let n = match r {
+            Reader::Db(db) => self::size(db).await?,
+            Reader::Tx(tx) => size_in(tx).await?,
         };
-        out.insert(*s, h);
+        if size > n {
+            return Err(size_error(
+                field,
+                format!("树大小 {size} 超出日志当前大小 {n} (the log has {n} entries)"),
+            ));
+        }
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "translog: leaf {} is not stored",
+            size - 1
+        )));
     }
-    Ok(out)
+    Ok(Read { pieces, fetched })
 }
 
-/// The tree hashes of `ranges`, in order.
-async fn range_hashes(r: &mut Reader<'_>, ranges: &[(u64, u64)]) -> Result<Vec<Hash>, AppError> {
-    let pieces: Vec<Vec<Subtree>> = ranges
-        .iter()
-        .map(|&(a, b)| merkle::range_subtrees(a, b))
-        .collect();
-    let all: Vec<Subtree> = pieces.iter().flatten().copied().collect();
-    let known = subtree_hashes(r, &all).await?;
-    pieces
-        .iter()
-        .map(|p| {
-            let hs: Vec<Hash> = p.iter().map(|s| known[s]).collect();
-            merkle::fold_range(&hs)
-                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("translog: empty range")))
-        })
-        .collect()
+impl Read {
+    /// The hash of the complete subtree `s` (one of those read).
+    fn subtree_hash(&self, s: &Subtree) -> Result<Hash, AppError> {
+        let missing = || {
+            AppError::Internal(anyhow::anyhow!(
+                "translog: subtree level {} index {} is not stored",
+                s.level,
+                s.index
+            ))
+        };
+        if s.level >= STORED_LEVEL {
+            self.fetched
+                .nodes
+                .get(&node_id(*s))
+                .copied()
+                .ok_or_else(missing)
+        } else {
+            let hs = (s.start()..s.end())
+                .map(|i| self.fetched.leaves.get(&i).copied().ok_or_else(missing))
+                .collect::<Result<Vec<Hash>, AppError>>()?;
+            Ok(merkle::root_of(&hs))
+        }
+    }
+
+    /// The tree hashes of the ranges read, in order.
+    fn range_hashes(&self) -> Result<Vec<Hash>, AppError> {
+        self.pieces
+            .iter()
+            .map(|p| {
+                let hs = p
+                    .iter()
+                    .map(|s| self.subtree_hash(s))
+                    .collect::<Result<Vec<Hash>, AppError>>()?;
+                merkle::fold_range(&hs)
+                    .ok_or_else(|| AppError::Internal(anyhow::anyhow!("translog: empty range")))
+            })
+            .collect()
+    }
 }
 
 /// The number of leaves.
@@ -223,43 +360,68 @@ fn size_error(field: &str, msg: String) -> AppError {
     AppError::bad_request(field, msg)
 }
 
-/// Checks `size` against the stored tree.
-async fn check_size(db: &Db, field: &str, size: u64) -> Result<(), AppError> {
-    let n = self::size(db).await?;
-    if size > n {
-        return Err(size_error(
-            field,
-            format!("树大小 {size} 超出日志当前大小 {n} (the log has {n} entries)"),
-        ));
-    }
-    Ok(())
-}
-
-/// The root of the tree of the first `size` leaves.
+/// The root of the tree of the first `size` leaves (one statement).
 pub async fn root_at(db: &Db, size: u64) -> Result<Hash, AppError> {
-    check_size(db, "size", size).await?;
     if size == 0 {
         return Ok(merkle::empty_root());
     }
     let mut r = Reader::Db(db);
-    Ok(range_hashes(&mut r, &[(0, size)]).await?[0])
+    let read = read(&mut r, &[(0, size)], size, None, Some("size")).await?;
+    Ok(read.range_hashes()?[0])
 }
 
-/// The audit path of leaf `index` in the tree of `size` leaves (RFC 6962 §2.1.1).
-pub async fn inclusion_proof(db: &Db, index: u64, size: u64) -> Result<Vec<Hash>, AppError> {
+fn check_index(index: u64, size: u64) -> Result<(), AppError> {
     if index >= size {
         return Err(size_error(
             "index",
             format!("序号 {index} 应小于树大小 {size} (the index must be below the tree size)"),
         ));
     }
-    check_size(db, "size", size).await?;
+    Ok(())
+}
+
+/// The audit path of leaf `index` in the tree of `size` leaves (RFC 6962 §2.1.1), read in one
+/// statement.
+pub async fn inclusion_proof(db: &Db, index: u64, size: u64) -> Result<Vec<Hash>, AppError> {
+    check_index(index, size)?;
     let mut r = Reader::Db(db);
-    range_hashes(&mut r, &merkle::inclusion_ranges(index, size)).await
+    read(
+        &mut r,
+        &merkle::inclusion_ranges(index, size),
+        size,
+        None,
+        Some("size"),
+    )
+    .await?
+    .range_hashes()
+}
+
+/// Leaf `index` and its audit path in the tree of `size` leaves, read together in one
+/// statement (what a proof endpoint answers).
+pub async fn inclusion_proof_with_leaf(
+    db: &Db,
+    index: u64,
+    size: u64,
+) -> Result<(Leaf, Vec<Hash>), AppError> {
+    check_index(index, size)?;
+    let mut r = Reader::Db(db);
+    let mut read = read(
+        &mut r,
+        &merkle::inclusion_ranges(index, size),
+        size,
+        Some(index),
+        Some("size"),
+    )
+    .await?;
+    let path = read.range_hashes()?;
+    let leaf = read.fetched.row.take().ok_or_else(|| {
+        AppError::Internal(anyhow::anyhow!("translog: leaf {index} is not stored"))
+    })?;
+    Ok((leaf, path))
 }
 
 /// The consistency proof from the tree of `from` leaves to the tree of `to` leaves
-/// (RFC 6962 §2.1.2); `1 ≤ from ≤ to`.
+/// (RFC 6962 §2.1.2); `1 ≤ from ≤ to`. One statement.
 pub async fn consistency_proof(db: &Db, from: u64, to: u64) -> Result<Vec<Hash>, AppError> {
     if from == 0 || from > to {
         return Err(size_error(
@@ -267,9 +429,16 @@ pub async fn consistency_proof(db: &Db, from: u64, to: u64) -> Result<Vec<Hash>,
             format!("from 应在 1 到 to（{to}）之间 (from must be 1..=to)"),
         ));
     }
-    check_size(db, "to", to).await?;
     let mut r = Reader::Db(db);
-    range_hashes(&mut r, &merkle::consistency_ranges(from, to)).await
+    read(
+        &mut r,
+        &merkle::consistency_ranges(from, to),
+        to,
+        None,
+        Some("to"),
+    )
+    .await?
+    .range_hashes()
 }
 
 type LeafRow = (i64, i64, Vec<u8>, String, DateTime<Utc>);
@@ -368,12 +537,14 @@ pub struct TreeHead {
 pub async fn append(tx: &mut Tx, entries: &[NewEntry]) -> Result<TreeHead, AppError> {
     let n = size_in(tx).await?;
     // The right edge of the tree (one complete subtree per set bit of n).
-    let edge = merkle::range_subtrees(0, n);
-    let known = {
+    let mut frontier: Vec<(Subtree, Hash)> = {
         let mut r = Reader::Tx(tx);
-        subtree_hashes(&mut r, &edge).await?
+        let edge = read(&mut r, &[(0, n)], n, None, None).await?;
+        edge.pieces[0]
+            .iter()
+            .map(|s| Ok((*s, edge.subtree_hash(s)?)))
+            .collect::<Result<_, AppError>>()?
     };
-    let mut frontier: Vec<(Subtree, Hash)> = edge.iter().map(|s| (*s, known[s])).collect();
     let mut node_ids: Vec<i64> = Vec::with_capacity(entries.len() / 8 + 8);
     let mut node_hashes: Vec<Hash> = Vec::with_capacity(entries.len() / 8 + 8);
     let mut hashes: Vec<Hash> = Vec::with_capacity(entries.len());

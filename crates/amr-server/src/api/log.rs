@@ -135,11 +135,7 @@ async fn inclusion(
         Some(s) => s,
         None => checkpoint_size(&state).await?,
     };
-    let path = store::inclusion_proof(&state.db, index, size).await?;
-    let leaf = store::entries(&state.db, index, index + 1)
-        .await?
-        .pop()
-        .ok_or(AppError::NotFound)?;
+    let (leaf, path) = store::inclusion_proof_with_leaf(&state.db, index, size).await?;
     Ok(Json(json!({
         "index": index,
         "tree_size": size,
