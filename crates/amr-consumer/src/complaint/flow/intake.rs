@@ -353,7 +353,7 @@ pub async fn record_known(
     r: &Routed<'_>,
     files: &[NewAttachment],
     today: NaiveDate,
-    mut known: Option<&mut Known>,
+    known: Option<&mut Known>,
 ) -> Result<(Matter, bool), FileError> {
     let intake = r.intake;
     let uscc: Option<String> = r.uscc.map(str::to_string);
@@ -477,7 +477,7 @@ pub async fn record_known(
         },
     )
     .await?;
-    if let Some(k) = known.as_deref_mut() {
+    if let Some(k) = known {
         k.open.insert(dup_key, m.number.clone());
     }
     Ok((m, odr))
