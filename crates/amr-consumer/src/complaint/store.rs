@@ -151,6 +151,62 @@ pub async fn open_duplicate(tx: &mut Tx, dup_key: &str) -> Result<Option<String>
     .await?))
 }
 
+/// `$1, $2, ... $n`.
+fn placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The open matters holding any of `dup_keys` (duplicate key → matter number), read in `tx`:
+/// [`open_duplicate`] for many keys in one statement a 500.
+pub async fn open_duplicates(
+    tx: &mut Tx,
+    dup_keys: &[&str],
+) -> Result<std::collections::HashMap<String, String>, AppError> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in dup_keys.chunks(500) {
+        let sql = format!(
+            "SELECT open_dup_key, matter_number FROM complaints WHERE open_dup_key IN ({})",
+            placeholders(chunk.len())
+        );
+        let rows: Vec<(String, String)> = on_tx!(tx, c => {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+            for k in chunk {
+                q = q.bind(*k);
+            }
+            q.fetch_all(&mut *c).await?
+        });
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// Which of `usccs` take part in ODR (those listed, active or not; [`is_odr`] for many in
+/// one statement a 500), read in `tx`.
+pub async fn odr_among(
+    tx: &mut Tx,
+    usccs: &[&str],
+) -> Result<std::collections::HashMap<String, bool>, AppError> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in usccs.chunks(500) {
+        let sql = format!(
+            "SELECT uscc, active FROM odr_enterprises WHERE uscc IN ({})",
+            placeholders(chunk.len())
+        );
+        let rows: Vec<(String, bool)> = on_tx!(tx, c => {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+            for u in chunk {
+                q = q.bind(*u);
+            }
+            q.fetch_all(&mut *c).await?
+        });
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
 /// Brings the mirrors (state, deadline, jurisdiction, outcome, close) in step with the
 /// matter after an engine call; a closed matter frees its duplicate key.
 pub async fn sync(tx: &mut Tx, m: &Matter) -> Result<(), AppError> {

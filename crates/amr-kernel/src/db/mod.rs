@@ -17,6 +17,7 @@ pub use migrate::{
     MigrationSet, MigrationStatus, kernel_migrations, migration_status, migration_status_of,
     run_migration_sets, run_migrations,
 };
+pub(crate) use tx::EventCounter;
 pub use tx::{Savepoint, Tx, TxInner};
 
 use std::str::FromStr;

@@ -19,11 +19,24 @@ pub struct Tx {
     pub inner: TxInner,
     /// The highest event timepoint written in this transaction, announced after commit.
     pub(crate) last_event: Option<i64>,
+    /// The event counter once this transaction has taken it (its row is then this
+    /// transaction's until the end): the last timepoint handed out, and the value the
+    /// `event_seq` row holds in this transaction. The events after the first take their
+    /// timepoints here, and [`Tx::commit`] stores the last one (one statement for a
+    /// transaction's events rather than one an event).
+    pub(crate) event_counter: Option<EventCounter>,
     /// SQLite: this process's write gate for the database file, held until the transaction
     /// ends (dropped after `inner`, so after its commit or rollback).
     pub(crate) gate: Option<tokio::sync::OwnedMutexGuard<()>>,
     /// How many savepoints are open (their names are `amr_sp1`, `amr_sp2`, ... by depth).
     savepoints: u32,
+}
+
+/// See [`Tx::event_counter`](Tx).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EventCounter {
+    pub(crate) handed: i64,
+    pub(crate) stored: i64,
 }
 
 /// A savepoint inside a [`Tx`] (see [`Tx::savepoint`]): what was written after it can be
@@ -33,6 +46,7 @@ pub struct Tx {
 pub struct Savepoint {
     depth: u32,
     last_event: Option<i64>,
+    event_counter: Option<EventCounter>,
 }
 
 impl Tx {
@@ -40,6 +54,7 @@ impl Tx {
         Tx {
             inner,
             last_event: None,
+            event_counter: None,
             gate,
             savepoints: 0,
         }
@@ -74,6 +89,7 @@ impl Tx {
         Ok(Savepoint {
             depth,
             last_event: self.last_event,
+            event_counter: self.event_counter,
         })
     }
 
@@ -106,12 +122,21 @@ impl Tx {
         self.execute(format!("RELEASE SAVEPOINT amr_sp{}", sp.depth))
             .await?;
         self.savepoints = sp.depth - 1;
+        // The counter as it was at the savepoint: had the row been taken after it, the
+        // rollback gave the row its value back and the next event takes it again.
         self.last_event = sp.last_event;
+        self.event_counter = sp.event_counter;
         Ok(())
     }
 
-    /// Commits, then wakes the event followers of this process if events were written.
-    pub async fn commit(self) -> Result<(), AppError> {
+    /// Commits (storing the event counter's last timepoint first, when more than one event
+    /// took one), then wakes the event followers of this process if events were written.
+    pub async fn commit(mut self) -> Result<(), AppError> {
+        if let Some(c) = self.event_counter
+            && c.handed > c.stored
+        {
+            crate::events::store_counter(&mut self, c.handed).await?;
+        }
         let Tx {
             inner,
             last_event,

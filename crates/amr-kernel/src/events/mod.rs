@@ -159,12 +159,28 @@ pub async fn append(tx: &mut Tx, event: NewEvent) -> Result<i64, AppError> {
         )));
     }
     let now = Utc::now();
+    // The first event of a transaction takes the counter's row (on PostgreSQL its lock, held
+    // to the end, orders the writers of events) and the next timepoint; the later ones count
+    // on from there, and the commit stores the last (Tx::commit).
+    let counter = match tx.event_counter {
+        Some(c) => crate::db::EventCounter {
+            handed: c.handed + 1,
+            stored: c.stored,
+        },
+        None => {
+            let tp: i64 = crate::on_tx!(tx, c => sqlx::query_scalar(
+                "UPDATE event_seq SET last_timepoint = last_timepoint + 1 WHERE id = 1 RETURNING last_timepoint",
+            )
+            .fetch_one(&mut *c)
+            .await?);
+            crate::db::EventCounter {
+                handed: tp,
+                stored: tp,
+            }
+        }
+    };
+    let tp = counter.handed;
     let timepoint: i64 = crate::on_tx!(tx, c => {
-        let tp: i64 = sqlx::query_scalar(
-            "UPDATE event_seq SET last_timepoint = last_timepoint + 1 WHERE id = 1 RETURNING last_timepoint",
-        )
-        .fetch_one(&mut *c)
-        .await?;
         sqlx::query(
             "INSERT INTO events (timepoint, kind, uscc, division, public, payload, actor, recorded_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -181,8 +197,19 @@ pub async fn append(tx: &mut Tx, event: NewEvent) -> Result<i64, AppError> {
         .await?;
         tp
     });
+    tx.event_counter = Some(counter);
     tx.last_event = Some(timepoint);
     Ok(timepoint)
+}
+
+/// Stores the last timepoint a transaction handed out in the counter (before its commit).
+pub(crate) async fn store_counter(tx: &mut Tx, last: i64) -> Result<(), AppError> {
+    crate::on_tx!(tx, c => sqlx::query("UPDATE event_seq SET last_timepoint = $1 WHERE id = 1")
+        .bind(last)
+        .execute(&mut *c)
+        .await?
+        .rows_affected());
+    Ok(())
 }
 
 const COLUMNS: &str = "timepoint, kind, uscc, division, public, payload, actor, recorded_at";

@@ -646,13 +646,16 @@ impl Engine {
         let seq = next_seq(tx, kind.prefix(), year).await?;
         let number = MatterNumber::new(kind.prefix(), year, seq as u64)?.to_string();
         let at = now();
-        let id: i64 = on_tx!(tx, c => sqlx::query_scalar(
+        // The new row as stored: the matter itself when no clock starts on creation (its
+        // due date is then none), else read again after the clocks set it.
+        let sql = format!(
             "INSERT INTO matters (number, kind, title, division, uscc, assignee_account, \
              assignee_unit, state, version, payload, outcome, due_on, late, escalated_to, \
              created_by, created_by_account, created_at, updated_at, closed_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, NULL, NULL, $10, NULL, $11, $12, \
-             $13, $13, NULL) RETURNING id",
-        )
+             $13, $13, NULL) RETURNING {RETURNING}"
+        );
+        let inserted: MatterRow = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(&number)
         .bind(kind.name())
         .bind(&title)
@@ -668,6 +671,7 @@ impl Engine {
         .bind(at)
         .fetch_one(&mut *c)
         .await?);
+        let id = inserted.id;
         timeline_entry(
             tx,
             id,
@@ -680,8 +684,12 @@ impl Engine {
             false,
         )
         .await?;
-        apply_clocks(tx, &cal, kind, acting, id, kind.spec().on_create, today).await?;
-        let created = refresh_due_and_read(tx, id).await?;
+        let created = if kind.spec().on_create.is_empty() {
+            inserted.try_into()?
+        } else {
+            apply_clocks(tx, &cal, kind, acting, id, kind.spec().on_create, today).await?;
+            refresh_due_and_read(tx, id).await?
+        };
         let mut event = NewEvent::internal(
             "kernel.matter.created",
             json!({"id": id, "number": number, "kind": kind.name(), "state": kind.spec().initial}),

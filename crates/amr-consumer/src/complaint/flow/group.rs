@@ -4,22 +4,28 @@
 //! that needs the write lock). What needs the lock — the duplicate check, the matter and its
 //! number, the complaint row, the counters, the notice, the evidence, the events and the
 //! audit entries ([`record`]) — is queued to an [`IntakeWriter`]. One writer at a time takes
-//! up to [`IntakeWriter::max_batch`] queued filings, opens one transaction, records each
-//! inside a savepoint (so a filing that fails there — a duplicate, a constraint — is undone
-//! alone and answered with its own error while the others go on), commits once, and only
-//! then answers every waiter. So:
+//! up to [`IntakeWriter::max_batch`] queued filings, opens one transaction, reads the batch's
+//! open duplicates and ODR participants once ([`Known`]), records the filings one after the
+//! other, commits once, and only then answers every waiter. A duplicate is refused before it
+//! writes anything; should any other filing fail inside the transaction, the transaction is
+//! rolled back whole and the batch runs again with each filing inside a savepoint (so the
+//! failing one — a constraint, a failed statement — is undone alone and answered with its own
+//! error while the others go on). So:
 //!
 //! - a filing is answered as filed only after the commit that holds it; a crash before the
 //!   commit loses only filings nobody was told about;
-//! - matter numbers and event timepoints stay gapless: an undone filing's savepoint gives its
-//!   number and timepoints back, and the next filing in the batch takes them;
-//! - the second of two duplicates in one batch sees the first inside the transaction and is
+//! - matter numbers and event timepoints stay gapless: a rolled-back transaction, or an
+//!   undone filing's savepoint, gives its numbers and timepoints back, and the next filing
+//!   takes them;
+//! - the second of two duplicates in one batch sees the first (in [`Known`], which each
+//!   filing recorded joins, or inside the transaction when the batch runs again) and is
 //!   refused as today;
 //! - nobody waits for a timer: the first filing starts a batch at once, and the filings that
 //!   arrive while it runs make up the next one. Under no load a batch is one filing.
 //!
-//! There is no writer task to start or stop: the filing that finds the writer idle spawns it
-//! on the current runtime, and it ends when the queue is empty.
+//! There is no writer to start or stop: the filing that finds the writer idle starts it (a
+//! thread of its own on the current runtime, see `start_drain`), and it ends when the queue
+//! is empty.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,7 +38,7 @@ use amr_kernel::db::{Db, Tx};
 use amr_kernel::error::AppError;
 use amr_kernel::matter::{Acting, Matter, NewAttachment};
 
-use super::intake::{FileError, Routed, record};
+use super::intake::{FileError, Known, Routed, record, record_known};
 use crate::complaint::model;
 
 /// The most filings one transaction takes.
@@ -168,9 +174,7 @@ impl IntakeWriter {
             !std::mem::replace(&mut q.running, true)
         };
         if start {
-            // A task of its own, so a client that goes away cannot cancel a batch that holds
-            // other filings.
-            tokio::spawn(drain(self.inner.clone()));
+            start_drain(self.inner.clone());
         }
         answer.await.unwrap_or_else(|_| {
             Err(FileError::App(AppError::Internal(anyhow::anyhow!(
@@ -197,6 +201,37 @@ impl Drop for Running {
             q.running = false;
         }
     }
+}
+
+/// Starts the writer: a thread of its own that runs the drain on this runtime
+/// ([`tokio::runtime::Handle::block_on`]), so a client that goes away cannot cancel a batch
+/// that holds other filings, and the writer, which waits for the database once for every
+/// statement of every filing, is woken straight away rather than queued behind the
+/// runtime's other tasks (the requests, the clients). Should the thread not start, a task on
+/// the runtime does the same work.
+fn start_drain(inner: Arc<Inner>) {
+    let handle = tokio::runtime::Handle::current();
+    let slot = Arc::new(Mutex::new(Some(inner)));
+    let taken = slot.clone();
+    let h = handle.clone();
+    let spawned = std::thread::Builder::new()
+        .name("amr-intake-writer".into())
+        .spawn(move || {
+            if let Some(inner) = take(&taken) {
+                h.block_on(drain(inner));
+            }
+        });
+    if spawned.is_err()
+        && let Some(inner) = take(&slot)
+    {
+        handle.spawn(drain(inner));
+    }
+}
+
+fn take(slot: &Mutex<Option<Arc<Inner>>>) -> Option<Arc<Inner>> {
+    slot.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take()
 }
 
 async fn drain(inner: Arc<Inner>) {
@@ -229,7 +264,109 @@ fn batch_error(e: &AppError) -> FileError {
     })
 }
 
+/// What the first try at a batch, without savepoints, came to.
+enum Quick {
+    /// Committed: every filing's answer (filed, or refused as a duplicate).
+    Committed(Vec<Result<(Matter, bool), FileError>>),
+    /// A filing failed after it had written something: the transaction was rolled back as a
+    /// whole, and the batch is run again with a savepoint a filing.
+    Again,
+    /// The transaction could not begin or commit: every filing gets this error.
+    Failed(AppError),
+}
+
+/// A batch: first in one transaction without savepoints, which is all a batch needs when no
+/// filing fails inside it (two statements a filing fewer); should one fail, that
+/// transaction is rolled back whole and the batch runs again with a savepoint a filing
+/// ([`careful`]), so the failing filing is undone alone.
 async fn run_batch(db: &Db, batch: Vec<Job>) {
+    match quick(db, &batch).await {
+        Quick::Committed(answers) => {
+            let mut filed = 0u64;
+            for (job, answer) in batch.into_iter().zip(answers) {
+                filed += u64::from(answer.is_ok());
+                let _ = job.reply.send(answer);
+            }
+            count(filed);
+        }
+        Quick::Failed(e) => {
+            for job in batch {
+                let _ = job.reply.send(Err(batch_error(&e)));
+            }
+        }
+        Quick::Again => careful(db, batch).await,
+    }
+}
+
+fn count(filed: u64) {
+    BATCHES.fetch_add(1, Ordering::Relaxed);
+    FILINGS.fetch_add(filed, Ordering::Relaxed);
+    LARGEST.fetch_max(filed, Ordering::Relaxed);
+}
+
+async fn quick(db: &Db, batch: &[Job]) -> Quick {
+    let mut tx = match db.begin().await {
+        Ok(tx) => tx,
+        Err(e) => return Quick::Failed(e),
+    };
+    let mut known = match known(&mut tx, batch).await {
+        Ok(k) => k,
+        Err(e) => return Quick::Failed(e),
+    };
+    let mut answers = Vec::with_capacity(batch.len());
+    for job in batch {
+        match record_known(
+            &mut tx,
+            &job.acting,
+            &job.routed.as_routed(),
+            &job.files,
+            job.today,
+            Some(&mut known),
+        )
+        .await
+        {
+            // `record` refuses a duplicate before it writes anything: nothing to undo.
+            Err(FileError::Duplicate { number }) => {
+                answers.push(Err(FileError::Duplicate { number }))
+            }
+            Err(_) => {
+                return match tx.rollback().await {
+                    Ok(()) => Quick::Again,
+                    Err(e) => Quick::Failed(e),
+                };
+            }
+            Ok(v) => answers.push(Ok(v)),
+        }
+    }
+    match tx.commit().await {
+        Ok(()) => Quick::Committed(answers),
+        Err(e) => Quick::Failed(e),
+    }
+}
+
+/// The open duplicates and the ODR participants of a batch's filings, read in two
+/// statements rather than two a filing.
+async fn known(tx: &mut Tx, batch: &[Job]) -> Result<Known, AppError> {
+    let keys: Vec<String> = batch
+        .iter()
+        .map(|j| j.routed.as_routed().dup_key())
+        .collect();
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let mut usccs: Vec<&str> = batch
+        .iter()
+        .filter_map(|j| j.routed.uscc.as_deref())
+        .collect();
+    usccs.sort_unstable();
+    usccs.dedup();
+    Ok(Known {
+        open: crate::complaint::store::open_duplicates(tx, &keys).await?,
+        odr: crate::complaint::store::odr_among(tx, &usccs).await?,
+    })
+}
+
+/// A batch with a savepoint a filing: a filing that fails inside is undone alone and
+/// answered with its own error while the others go on.
+async fn careful(db: &Db, batch: Vec<Job>) {
     let mut tx = match db.begin().await {
         Ok(tx) => tx,
         Err(e) => {
@@ -281,9 +418,7 @@ async fn run_batch(db: &Db, batch: Vec<Job>) {
         let _ = job.reply.send(answer);
     }
     if failure.is_none() {
-        BATCHES.fetch_add(1, Ordering::Relaxed);
-        FILINGS.fetch_add(filed, Ordering::Relaxed);
-        LARGEST.fetch_max(filed, Ordering::Relaxed);
+        count(filed);
     }
 }
 

@@ -306,10 +306,35 @@ pub struct Routed<'a> {
     pub media_url: Option<&'a str>,
 }
 
+impl Routed<'_> {
+    /// The duplicate key: the same complainant (phone), business and facts.
+    pub fn dup_key(&self) -> String {
+        let business_key = self.uscc.unwrap_or(self.business_name);
+        model::dup_key(
+            self.intake.kind,
+            &self.intake.phone,
+            business_key,
+            &self.intake.facts,
+        )
+    }
+}
+
+/// What the group commit read once for a whole batch, inside its transaction before the
+/// first filing ([`record_known`]): the open matters holding the batch's duplicate keys,
+/// with those the batch has filed since added, and the ODR participants among its
+/// businesses.
+#[derive(Debug, Default)]
+pub struct Known {
+    /// Duplicate key → the open matter's number.
+    pub open: std::collections::HashMap<String, String>,
+    /// USCC → whether its ODR participation is active (absent: not a participant).
+    pub odr: std::collections::HashMap<String, bool>,
+}
+
 /// Records a routed intake in the caller's transaction: the duplicate refusal, the matter
 /// (to the business first if it takes part in ODR), the complaint row, the counters and
 /// the notice, the evidence, the event and the audit entry. Returns the matter and whether
-/// it went to ODR.
+/// it went to ODR. A duplicate is refused before anything is written.
 pub async fn record(
     tx: &mut amr_kernel::db::Tx,
     acting: &Acting,
@@ -317,20 +342,39 @@ pub async fn record(
     files: &[NewAttachment],
     today: NaiveDate,
 ) -> Result<(Matter, bool), FileError> {
+    record_known(tx, acting, r, files, today, None).await
+}
+
+/// [`record`], the duplicate check and the ODR participation taken from `known` (read in
+/// this transaction) rather than read again; a filing recorded adds its key to `known`.
+pub async fn record_known(
+    tx: &mut amr_kernel::db::Tx,
+    acting: &Acting,
+    r: &Routed<'_>,
+    files: &[NewAttachment],
+    today: NaiveDate,
+    known: Option<&mut Known>,
+) -> Result<(Matter, bool), FileError> {
     let intake = r.intake;
     let uscc: Option<String> = r.uscc.map(str::to_string);
     let business_name = r.business_name.to_string();
     let business_address: Option<String> = r.business_address.map(str::to_string);
     let county = r.county.to_string();
     let source = r.source;
-    let business_key = uscc.clone().unwrap_or_else(|| business_name.clone());
-    let dup_key = model::dup_key(intake.kind, &intake.phone, &business_key, &intake.facts);
-    if let Some(number) = store::open_duplicate(tx, &dup_key).await? {
+    let dup_key = r.dup_key();
+    let open = match known.as_deref() {
+        Some(k) => k.open.get(&dup_key).cloned(),
+        None => store::open_duplicate(tx, &dup_key).await?,
+    };
+    if let Some(number) = open {
         return Err(FileError::Duplicate { number });
     }
     let odr = intake.kind == IntakeKind::Complaint
         && match &uscc {
-            Some(u) => store::is_odr(tx, u).await?,
+            Some(u) => match known.as_deref() {
+                Some(k) => k.odr.get(u).copied().unwrap_or(false),
+                None => store::is_odr(tx, u).await?,
+            },
             None => false,
         };
     let title = format!(
@@ -433,6 +477,9 @@ pub async fn record(
         },
     )
     .await?;
+    if let Some(k) = known {
+        k.open.insert(dup_key, m.number.clone());
+    }
     Ok((m, odr))
 }
 
