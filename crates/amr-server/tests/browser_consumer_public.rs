@@ -110,6 +110,18 @@ async fn walk(app: &TestApp, b: &Client, unit: i64) -> Result<(), fantoccini::er
         .await?
         .click()
         .await?;
+    // The search is a GET: wait for its answer, not the page it was typed on (which lists
+    // every pledge under the same id).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !b
+        .current_url()
+        .await?
+        .query()
+        .is_some_and(|q| q.contains("category=clothing"))
+    {
+        assert!(Instant::now() < deadline, "the search never answered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let html = wait_for_text(b, "pledge-results").await?;
     assert!(
         html.contains("济南泉城服饰有限公司") && !html.contains("历城数码"),
