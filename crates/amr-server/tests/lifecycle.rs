@@ -58,19 +58,7 @@ async fn world(b: support::Backend) -> World {
 }
 
 async fn post(app: &TestApp, s: Option<&Session>, path: &str, body: Value) -> (StatusCode, Value) {
-    let mut r = client().post(app.url(path)).json(&body);
-    if let Some(s) = s {
-        r = r
-            .header("cookie", &s.cookie)
-            .header("x-csrf-token", &s.csrf);
-    }
-    let resp = r.send().await.unwrap();
-    let status = resp.status();
-    let text = resp.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
+    support::request(app, s, reqwest::Method::POST, path, Some(body)).await
 }
 
 async fn public(app: &TestApp, uscc: &str) -> Value {
