@@ -221,30 +221,52 @@ impl Tokenizer for JiebaListTokenizer {
 pub struct BigramTokenizer;
 
 impl Tokenizer for BigramTokenizer {
-    type TokenStream<'a> = JiebaTokenStream;
+    type TokenStream<'a> = BigramTokenStream<'a>;
 
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> JiebaTokenStream {
-        let folded = fold_case(text);
-        let chars: Vec<(usize, char)> = folded.char_indices().collect();
-        let tokens = chars
-            .windows(2)
-            .enumerate()
-            .map(|(position, w)| {
-                let (from, a) = w[0];
-                let (_, b) = w[1];
-                let mut t = String::with_capacity(a.len_utf8() + b.len_utf8());
-                t.push(a);
-                t.push(b);
-                Token {
-                    offset_from: from,
-                    offset_to: from + a.len_utf8() + b.len_utf8(),
-                    position,
-                    text: t,
-                    position_length: 1,
-                }
-            })
-            .collect();
-        JiebaTokenStream { tokens, index: 0 }
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> BigramTokenStream<'a> {
+        BigramTokenStream {
+            text: fold_case(text),
+            next: 0,
+            token: Token::default(),
+        }
+    }
+}
+
+/// The pairs of [`BigramTokenizer`], produced one at a time in one reused token (no
+/// allocation a pair: the index build tokenizes every name).
+#[derive(Debug)]
+pub struct BigramTokenStream<'a> {
+    text: Cow<'a, str>,
+    /// Byte offset of the next pair's first character.
+    next: usize,
+    token: Token,
+}
+
+impl TokenStream for BigramTokenStream<'_> {
+    fn advance(&mut self) -> bool {
+        let mut chars = self.text[self.next..].chars();
+        let (Some(a), Some(b)) = (chars.next(), chars.next()) else {
+            return false;
+        };
+        let from = self.next;
+        let t = &mut self.token;
+        t.text.clear();
+        t.text.push(a);
+        t.text.push(b);
+        t.position = if from == 0 { 0 } else { t.position + 1 };
+        t.offset_from = from;
+        t.offset_to = from + a.len_utf8() + b.len_utf8();
+        t.position_length = 1;
+        self.next = from + a.len_utf8();
+        true
+    }
+
+    fn token(&self) -> &Token {
+        &self.token
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.token
     }
 }
 
@@ -301,7 +323,9 @@ pub fn open_or_create(dir: &Path, schema: Schema) -> anyhow::Result<Index> {
         .map_err(|e| anyhow::anyhow!("cannot open the index folder {}: {e}", dir.display()))?;
     let index = Index::open_or_create(directory, schema).map_err(|e| {
         anyhow::anyhow!(
-            "the index in {} cannot be opened ({e}); rebuild it",
+            "检索索引 {} 无法打开（{e}），请用 amr search reindex 重建 \
+             (the index in {} cannot be opened ({e}); rebuild it with `amr search reindex`)",
+            dir.display(),
             dir.display()
         )
     })?;
@@ -355,6 +379,26 @@ mod tests {
         assert_eq!(texts(BigramTokenizer, "济南AB"), ["济南", "南a", "ab"]);
         assert!(texts(BigramTokenizer, "济").is_empty());
         assert!(texts(BigramTokenizer, "").is_empty());
+        // One token reused: positions count from 0, offsets point into the folded text.
+        let mut t = BigramTokenizer;
+        let mut s = t.token_stream("济南AB");
+        let mut seen = Vec::new();
+        while let Some(tok) = s.next() {
+            seen.push((
+                tok.position,
+                tok.offset_from,
+                tok.offset_to,
+                tok.text.clone(),
+            ));
+        }
+        assert_eq!(
+            seen,
+            [
+                (0, 0, 6, "济南".to_string()),
+                (1, 3, 7, "南a".to_string()),
+                (2, 6, 8, "ab".to_string())
+            ]
+        );
     }
 
     #[test]

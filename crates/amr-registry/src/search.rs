@@ -6,12 +6,15 @@
 //!
 //! | field | indexed as | why |
 //! |---|---|---|
-//! | `uscc` | raw term | upsert key; prefix search by regex on the term dictionary |
-//! | `name` | jieba words | whole words rank high |
-//! | `name_bigram` | character pairs | two or three characters typed (`泉城`, `老李`) always match |
-//! | `scope` | jieba words | words of the business scope |
-//! | `city`, `county` | raw 4- and 6-digit codes | filters |
-//! | `entity_type`, `status` | raw keys | filters |
+//! | `uscc` | raw term, no field length | upsert key; prefix search by regex on the term dictionary |
+//! | `name` | jieba words, with frequencies | whole words rank high |
+//! | `name_bigram` | character pairs, documents only | two or three characters typed (`泉城`, `老李`) always match |
+//! | `scope` | jieba words once each, documents only | words of the business scope |
+//! | `city`, `county` | raw 4- and 6-digit codes, no field length | filters |
+//! | `entity_type`, `status` | raw keys, no field length | filters |
+//!
+//! A server that finds an index built with another schema (an earlier version) rebuilds it
+//! before it answers ([`open_current`]).
 //!
 //! [`reindex`] builds a fresh index next to the target from a streaming read of every entity
 //! and swaps it in when complete; [`SearchFollower`] keeps it current from the event log.
@@ -28,7 +31,7 @@ use tantivy::query::{
     BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RegexQuery, TermQuery,
 };
 use tantivy::schema::{
-    FAST, Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
+    Field, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions, Value,
 };
 use tantivy::tokenizer::TokenStream;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
@@ -38,7 +41,9 @@ use amr_kernel::search::{self as ks, BIGRAM, JIEBA};
 
 use crate::model::{Entity, EntityType, Status};
 
-pub use update::{SearchFollower, reindex, reindex_command};
+pub use update::{
+    SearchFollower, built_by_another_version, open_current, reindex, reindex_command,
+};
 
 /// The durable name of the follower's cursor.
 pub const CONSUMER: &str = "registry.search";
@@ -126,23 +131,39 @@ fn open_index(dir: &Path, schema: Schema) -> Result<tantivy::Index, AppError> {
 }
 
 fn schema() -> (Schema, Fields) {
-    let text = |tokenizer: &str| {
+    // Ranked text: BM25 needs the field lengths (fieldnorms). Term frequencies are kept only
+    // for the name's words: a scope word is indexed once a document (the list tokenizer
+    // drops repeats) and a character pair almost never repeats within a name, so their
+    // frequencies would always be 1 — what BM25 assumes for a field without them.
+    let text = |tokenizer: &str, record: IndexRecordOption| {
         TextOptions::default().set_indexing_options(
             TextFieldIndexing::default()
                 .set_tokenizer(tokenizer)
-                .set_index_option(IndexRecordOption::WithFreqs),
+                .set_index_option(record),
+        )
+    };
+    // Exact keys (the code, the filters): matched, never ranked, so no field lengths.
+    let key = || {
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer("raw")
+                .set_fieldnorms(false)
+                .set_index_option(IndexRecordOption::Basic),
         )
     };
     let mut b = Schema::builder();
     let f = Fields {
-        uscc: b.add_text_field("uscc", STRING | STORED),
-        name: b.add_text_field("name", text(JIEBA).set_stored()),
-        name_bigram: b.add_text_field("name_bigram", text(BIGRAM)),
-        scope: b.add_text_field("scope", text(SCOPE_TOKENIZER)),
-        city: b.add_text_field("city", STRING | FAST),
-        county: b.add_text_field("county", STRING | FAST),
-        entity_type: b.add_text_field("entity_type", STRING | STORED),
-        status: b.add_text_field("status", STRING | STORED),
+        uscc: b.add_text_field("uscc", key().set_stored()),
+        name: b.add_text_field(
+            "name",
+            text(JIEBA, IndexRecordOption::WithFreqs).set_stored(),
+        ),
+        name_bigram: b.add_text_field("name_bigram", text(BIGRAM, IndexRecordOption::Basic)),
+        scope: b.add_text_field("scope", text(SCOPE_TOKENIZER, IndexRecordOption::Basic)),
+        city: b.add_text_field("city", key()),
+        county: b.add_text_field("county", key()),
+        entity_type: b.add_text_field("entity_type", key().set_stored()),
+        status: b.add_text_field("status", key().set_stored()),
         division: b.add_text_field("division", STORED),
     };
     (b.build(), f)

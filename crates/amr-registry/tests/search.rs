@@ -14,7 +14,9 @@ use amr_kernel::events::runner::run_once;
 use amr_kernel::testing::{TestDb, backends};
 use amr_registry::demo::{DemoSpec, Generator};
 use amr_registry::model::NewEntity;
-use amr_registry::search::{EntityIndex, SearchFollower, SearchQuery, reindex};
+use amr_registry::search::{
+    EntityIndex, SearchFollower, SearchQuery, built_by_another_version, open_current, reindex,
+};
 use amr_registry::store::{self, EntityChange};
 
 async fn test_db(b: Backend) -> TestDb {
@@ -83,6 +85,47 @@ async fn load(db: &amr_kernel::db::Db, entities: &[NewEntity]) {
         store::insert_batch(db, &actor(), chunk)
             .await
             .expect("insert");
+    }
+}
+
+/// An index folder left by an earlier version (another schema: here the one before the
+/// frequencies and field lengths of the key fields were dropped) is refused by a plain open
+/// and rebuilt by the server's open, which then finds entities; a current index is opened
+/// as it is.
+#[tokio::test]
+async fn an_index_built_by_another_version_is_rebuilt_on_open() {
+    use tantivy::schema::{FAST, STORED, STRING, Schema, TEXT};
+    let province = demo(5, 300);
+    for b in backends() {
+        let t = test_db(b).await;
+        load(&t.db, &province).await;
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("entities");
+        {
+            let mut old = Schema::builder();
+            old.add_text_field("uscc", STRING | STORED);
+            old.add_text_field("name", TEXT | STORED);
+            old.add_text_field("city", STRING | FAST);
+            std::fs::create_dir_all(&path).expect("mkdir");
+            let index = tantivy::Index::create_in_dir(&path, old.build()).expect("old index");
+            let mut w: tantivy::IndexWriter = index.writer(15_000_000).expect("writer");
+            w.commit().expect("commit");
+        }
+        assert!(built_by_another_version(&path), "{b:?}");
+        let refused = EntityIndex::open(&path).expect_err("another schema is refused");
+        assert!(refused.to_string().contains("reindex"), "{b:?}: {refused}");
+        let index = open_current(&t.db, &path).await.expect("rebuilt");
+        assert_eq!(index.len(), 300, "{b:?}");
+        assert!(!built_by_another_version(&path), "{b:?}");
+        let e = &province[17];
+        let r = index.search(&query(&e.name)).expect("search");
+        assert_eq!(r.items[0].uscc, e.uscc, "{b:?}");
+        drop(index);
+        // Current: opened as it is (no rebuild: an entity added since is not in it yet).
+        let extra = demo(6, 1);
+        load(&t.db, &extra).await;
+        let again = open_current(&t.db, &path).await.expect("open");
+        assert_eq!(again.len(), 300, "{b:?}");
     }
 }
 

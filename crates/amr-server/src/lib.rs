@@ -210,7 +210,9 @@ async fn start_on(
     if amr_registry::store::ensure_indexes(&state.db).await? {
         tracing::warn!("registry indexes were missing (an unfinished bulk load) and were rebuilt");
     }
-    let index = Arc::new(EntityIndex::open(&state.config.search_dir)?);
+    // An index built by an earlier version is rebuilt here, before the server answers.
+    let index =
+        Arc::new(amr_registry::search::open_current(&state.db, &state.config.search_dir).await?);
     let keys = Arc::new(Keyring::open(&state.db, &state.config.signing_key_file).await?);
     // Complaint deadlines count in the database's calendar (imported years included).
     amr_consumer::complaint::load_calendar(&state.db).await?;

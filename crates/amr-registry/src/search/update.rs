@@ -202,6 +202,40 @@ fn sibling(dir: &Path, suffix: &str) -> PathBuf {
     dir.with_file_name(format!("{name}.{suffix}"))
 }
 
+/// Whether `dir` holds an index built with another schema than this version's (an index
+/// from before an upgrade that changed how entities are indexed). A folder without an
+/// index, or one that cannot be read at all, is not: [`EntityIndex::open`] reports those.
+pub fn built_by_another_version(dir: &Path) -> bool {
+    if !dir.join("meta.json").exists() {
+        return false;
+    }
+    match tantivy::Index::open_in_dir(dir) {
+        Ok(index) => index.schema() != schema().0,
+        Err(_) => false,
+    }
+}
+
+/// Opens the index in `dir` for a server. When the folder holds an index that another
+/// version of AMR built ([`built_by_another_version`]), it is rebuilt from the database
+/// first ([`reindex`], progress in the log every million entities), so an upgrade that
+/// changes the index needs no separate step; the server starts answering when it is done.
+pub async fn open_current(db: &Db, dir: &Path) -> Result<EntityIndex, AppError> {
+    if built_by_another_version(dir) {
+        tracing::warn!(
+            dir = %dir.display(),
+            "检索索引由其他版本建立，正在重建 (the search index was built by another version of AMR; rebuilding it)"
+        );
+        let n = reindex(db, dir, |n| {
+            if n.is_multiple_of(1_000_000) {
+                tracing::info!(entities = n, "rebuilding the search index");
+            }
+        })
+        .await?;
+        tracing::info!(entities = n, "search index rebuilt");
+    }
+    EntityIndex::open(dir)
+}
+
 /// Rebuilds the index in `dir` from every entity in the database: streams them page by page
 /// into a fresh index in `DIR.building`, then swaps it in (the old one is removed) and sets
 /// the follower's cursor to the log head read before the stream began (later events are
