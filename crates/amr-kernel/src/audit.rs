@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::auth::Scope;
-use crate::db::{Db, Tx};
+use crate::db::{AppendTable, Cell, Db, Tx};
 use crate::error::AppError;
 
 /// Who made a change.
@@ -79,8 +79,29 @@ pub struct AuditEntry {
     pub ip: Option<String>,
 }
 
-/// Records a change inside the caller's transaction.
+/// The audit rows, as [`append`] writes them.
+pub static AUDIT_LOG: AppendTable = AppendTable {
+    name: "audit_log",
+    columns: &[
+        "at",
+        "actor_kind",
+        "actor_id",
+        "actor_name",
+        "action",
+        "target_kind",
+        "target_id",
+        "division",
+        "before_state",
+        "after_state",
+        "ip",
+    ],
+};
+
+/// Records a change inside the caller's transaction, at once, and returns the entry's id.
+/// In a transaction that holds rows back ([`Tx::defer_appends`]) those are written first, so
+/// ids keep the order the entries were made in.
 pub async fn record(tx: &mut Tx, actor: &Actor, change: Change<'_>) -> Result<i64, AppError> {
+    tx.flush_appends().await?;
     let before = change.before.map(|v| v.to_string());
     let after = change.after.map(|v| v.to_string());
     let id: i64 = crate::on_tx!(tx, c => sqlx::query_scalar(
@@ -101,6 +122,30 @@ pub async fn record(tx: &mut Tx, actor: &Actor, change: Change<'_>) -> Result<i6
     .fetch_one(&mut *c)
     .await?);
     Ok(id)
+}
+
+/// Records a change inside the caller's transaction, as [`record`] does, for a caller that
+/// needs no id: the entry is written at once, or held back with the transaction's other rows
+/// when it defers them ([`Tx::defer_appends`]) and written before the commit. The matter
+/// engine and the complaint intake record this way.
+pub async fn append(tx: &mut Tx, actor: &Actor, change: Change<'_>) -> Result<(), AppError> {
+    tx.append(
+        &AUDIT_LOG,
+        vec![
+            Cell::from(Utc::now()),
+            Cell::from(actor.kind),
+            Cell::from(actor.id),
+            Cell::from(actor.name.clone()),
+            Cell::from(change.action),
+            Cell::from(change.target_kind),
+            Cell::from(change.target_id),
+            Cell::from(change.division),
+            Cell::from(change.before.map(|v| v.to_string())),
+            Cell::from(change.after.map(|v| v.to_string())),
+            Cell::from(actor.ip.clone()),
+        ],
+    )
+    .await
 }
 
 /// Audit entries within `scope`, newest first, with ids below `before`.

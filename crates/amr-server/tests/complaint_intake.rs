@@ -155,6 +155,75 @@ async fn poison(db: &Db) {
     }
 }
 
+/// What `n` filed complaints (none about an ODR participant) leave, each row once: the
+/// transaction holds most of them back and writes them at its end, so a row lost or
+/// written twice shows here.
+async fn rows_of_filed(db: &Db, n: i64, what: &str) {
+    for (sql, per) in [
+        ("SELECT COUNT(*) FROM matters", 1),
+        ("SELECT COUNT(*) FROM complaints", 1),
+        // created, the transition to the bureau, the acceptance clock started
+        ("SELECT COUNT(*) FROM matter_timeline", 3),
+        ("SELECT COUNT(*) FROM matter_clocks", 1),
+        (
+            "SELECT COUNT(*) FROM events WHERE kind = 'kernel.matter.created'",
+            1,
+        ),
+        (
+            "SELECT COUNT(*) FROM events WHERE kind = 'kernel.matter.acted'",
+            1,
+        ),
+        (
+            "SELECT COUNT(*) FROM events WHERE kind = 'consumer.complaint.filed'",
+            1,
+        ),
+        (
+            "SELECT COUNT(*) FROM audit_log WHERE action IN ('matter.create', 'matter.act', 'complaint.file')",
+            3,
+        ),
+        ("SELECT COUNT(*) FROM complaint_notices", 1),
+        (
+            "SELECT COUNT(DISTINCT matter_number) FROM complaint_notices",
+            1,
+        ),
+        (
+            "SELECT CAST(COALESCE(SUM(received), 0) AS BIGINT) FROM complaint_monthly",
+            1,
+        ),
+        (
+            "SELECT COALESCE(MAX(last_value), 0) FROM matter_sequences WHERE prefix = 'TS'",
+            1,
+        ),
+    ] {
+        assert_eq!(scalar(db, sql).await, n * per, "{what}: {sql}");
+    }
+    // Every matter has its clock and its three entries, and the matters' due dates are the
+    // clocks'.
+    assert_eq!(
+        scalar(
+            db,
+            "SELECT COUNT(*) FROM matters m WHERE m.due_on = \
+             (SELECT k.due_on FROM matter_clocks k WHERE k.matter_id = m.id AND k.state = 'running') \
+             AND (SELECT COUNT(*) FROM matter_timeline t WHERE t.matter_id = m.id) = 3"
+        )
+        .await,
+        n,
+        "{what}"
+    );
+    // The event log has no gap: timepoints 1..=head.
+    let head = scalar(db, "SELECT last_timepoint FROM event_seq WHERE id = 1").await;
+    assert_eq!(
+        scalar(db, "SELECT COUNT(*) FROM events").await,
+        head,
+        "{what}"
+    );
+    assert_eq!(
+        scalar(db, "SELECT MAX(timepoint) FROM events").await,
+        head,
+        "{what}"
+    );
+}
+
 fn seq(number: &str) -> u64 {
     // TS-2026-000123-K
     number.split('-').nth(2).unwrap().parse().unwrap()
@@ -307,6 +376,8 @@ async fn concurrent_filings_share_transactions_and_fail_alone() {
             head
         );
 
+        rows_of_filed(&app.db, 25, &format!("{b:?} first batch")).await;
+
         // 2. Without the lock: 64 concurrent filings, all stored, numbers 26..=89.
         let bodies: Vec<Value> = (0..64)
             .map(|i| {
@@ -326,6 +397,7 @@ async fn concurrent_filings_share_transactions_and_fail_alone() {
         seqs.sort();
         assert_eq!(seqs, (26..=89).collect::<Vec<u64>>(), "{b:?}");
         assert_eq!(numbers(&app.db).await.len(), 89);
+        rows_of_filed(&app.db, 89, &format!("{b:?} second round")).await;
         app.stop().await;
     }
 }

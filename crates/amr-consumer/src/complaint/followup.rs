@@ -10,7 +10,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::Serialize;
 
-use amr_kernel::db::{Db, Tx};
+use amr_kernel::db::{AppendTable, Cell, CounterTable, Db, Tx};
 use amr_kernel::error::AppError;
 use amr_kernel::matter::Matter;
 use amr_kernel::{on_conn, on_tx};
@@ -41,7 +41,14 @@ pub struct Notice {
     pub created_at: DateTime<Utc>,
 }
 
-/// Records a notice for the complainant.
+/// The notice rows, as [`notify`] writes them.
+pub static NOTICES: AppendTable = AppendTable {
+    name: "complaint_notices",
+    columns: &["matter_number", "what", "zh", "en", "created_at"],
+};
+
+/// Records a notice for the complainant: at once, or held back with the transaction's other
+/// rows when it defers them (the intake's batch; `Tx::defer_appends`).
 pub async fn notify(
     tx: &mut Tx,
     number: &str,
@@ -49,19 +56,17 @@ pub async fn notify(
     zh: &str,
     en: &str,
 ) -> Result<(), AppError> {
-    on_tx!(tx, c => sqlx::query(
-        "INSERT INTO complaint_notices (matter_number, what, zh, en, created_at) \
-         VALUES ($1, $2, $3, $4, $5)",
+    tx.append(
+        &NOTICES,
+        vec![
+            Cell::from(number),
+            Cell::from(what),
+            Cell::from(zh),
+            Cell::from(en),
+            Cell::from(store::now()),
+        ],
     )
-    .bind(number)
-    .bind(what)
-    .bind(zh)
-    .bind(en)
-    .bind(store::now())
-    .execute(&mut *c)
-    .await?
-    .rows_affected());
-    Ok(())
+    .await
 }
 
 /// The notices of a matter, oldest first.
@@ -139,32 +144,38 @@ const ZERO: Delta = Delta {
     fen: 0,
 };
 
+/// The monthly counters, as [`bump`] adds to them.
+pub static MONTHLY: CounterTable = CounterTable {
+    name: "complaint_monthly",
+    keys: &["division", "month"],
+    counts: &[
+        "received",
+        "accepted",
+        "accept_wd_sum",
+        "closed",
+        "close_wd_sum",
+        "close_wd_n",
+        "recovered_fen",
+    ],
+};
+
+/// Adds to a county's counters of a month: at once, or summed per county and month with the
+/// transaction's other held-back rows when it defers them (the intake's batch).
 async fn bump(tx: &mut Tx, division: &str, month: i32, d: Delta) -> Result<(), AppError> {
-    on_tx!(tx, c => sqlx::query(
-        "INSERT INTO complaint_monthly (division, month, received, accepted, accept_wd_sum, \
-         closed, close_wd_sum, close_wd_n, recovered_fen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-         ON CONFLICT (division, month) DO UPDATE SET \
-         received = complaint_monthly.received + excluded.received, \
-         accepted = complaint_monthly.accepted + excluded.accepted, \
-         accept_wd_sum = complaint_monthly.accept_wd_sum + excluded.accept_wd_sum, \
-         closed = complaint_monthly.closed + excluded.closed, \
-         close_wd_sum = complaint_monthly.close_wd_sum + excluded.close_wd_sum, \
-         close_wd_n = complaint_monthly.close_wd_n + excluded.close_wd_n, \
-         recovered_fen = complaint_monthly.recovered_fen + excluded.recovered_fen",
+    tx.add_counts(
+        &MONTHLY,
+        vec![Cell::from(division), Cell::from(month)],
+        &[
+            d.received,
+            d.accepted,
+            d.accept_wd,
+            d.closed,
+            d.close_wd,
+            d.close_wd_n,
+            d.fen,
+        ],
     )
-    .bind(division)
-    .bind(month)
-    .bind(d.received)
-    .bind(d.accepted)
-    .bind(d.accept_wd)
-    .bind(d.closed)
-    .bind(d.close_wd)
-    .bind(d.close_wd_n)
-    .bind(d.fen)
-    .execute(&mut *c)
-    .await?
-    .rows_affected());
-    Ok(())
+    .await
 }
 
 /// After a filing: the month's received counter and the notice of where the matter went.

@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use amr_kernel::auth::Scope;
-use amr_kernel::db::{Db, Tx};
+use amr_kernel::db::{AppendTable, Cell, Db, Tx};
 use amr_kernel::error::AppError;
 use amr_kernel::matter::Matter;
 use amr_kernel::{on_conn, on_tx};
@@ -97,52 +97,85 @@ pub struct NewRow<'a> {
     pub filed_on: NaiveDate,
 }
 
-/// Inserts the row of a matter just created (state, deadline and division from `m`).
+/// The complaint rows, as [`insert`] writes them (the columns it leaves out start NULL).
+pub static COMPLAINTS: AppendTable = AppendTable {
+    name: "complaints",
+    columns: &[
+        "matter_number",
+        "kind",
+        "source",
+        "division",
+        "uscc",
+        "business_name",
+        "business_address",
+        "complainant_name",
+        "phone",
+        "purchase",
+        "purchase_date",
+        "amount_fen",
+        "facts",
+        "claim",
+        "dup_key",
+        "open_dup_key",
+        "state",
+        "due_on",
+        "odr",
+        "odr_due_on",
+        "consumer_refused",
+        "year",
+        "created_at",
+        "updated_at",
+        "category",
+        "filed_on",
+        "month",
+    ],
+};
+
+/// Inserts the row of a matter just created (state, deadline and division from `m`): at
+/// once, or held back with the transaction's other rows when it defers them (the intake's
+/// batch, whose duplicates are checked in memory; `Tx::defer_appends`). Every function here
+/// that reads or changes `complaints` in a transaction writes the held rows first.
 pub async fn insert(tx: &mut Tx, m: &Matter, r: &NewRow<'_>) -> Result<(), AppError> {
     let at = now();
     let odr_due = if r.odr { m.due_on } else { None };
-    on_tx!(tx, c => sqlx::query(
-        "INSERT INTO complaints (matter_number, kind, source, division, uscc, business_name, \
-         business_address, complainant_name, phone, purchase, purchase_date, amount_fen, facts, \
-         claim, dup_key, open_dup_key, state, due_on, odr, odr_due_on, odr_result, \
-         odr_answered_on, settlement, settlement_fen, consumer_refused, outcome, recovered_fen, \
-         year, created_at, updated_at, closed_at, category, filed_on, month) VALUES ($1, $2, $3, \
-         $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18, $19, NULL, \
-         NULL, NULL, NULL, $20, NULL, NULL, $21, $22, $22, NULL, $23, $24, $25)",
+    tx.append(
+        &COMPLAINTS,
+        vec![
+            Cell::from(m.number.clone()),
+            Cell::from(r.kind),
+            Cell::from(r.source),
+            Cell::from(m.division.clone()),
+            Cell::from(r.uscc),
+            Cell::from(r.business_name),
+            Cell::from(r.business_address),
+            Cell::from(r.complainant_name),
+            Cell::from(r.phone),
+            Cell::from(r.purchase),
+            Cell::from(r.purchase_date),
+            Cell::from(r.amount_fen),
+            Cell::from(r.facts),
+            Cell::from(r.claim),
+            Cell::from(r.dup_key),
+            Cell::from(r.dup_key),
+            Cell::from(m.state.clone()),
+            Cell::from(m.due_on),
+            Cell::from(r.odr),
+            Cell::from(odr_due),
+            Cell::from(false),
+            Cell::from(r.year),
+            Cell::from(at),
+            Cell::from(at),
+            Cell::from(r.category),
+            Cell::from(r.filed_on),
+            Cell::from(crate::complaint::followup::month_of(r.filed_on)),
+        ],
     )
-    .bind(&m.number)
-    .bind(r.kind)
-    .bind(r.source)
-    .bind(&m.division)
-    .bind(r.uscc)
-    .bind(r.business_name)
-    .bind(r.business_address)
-    .bind(r.complainant_name)
-    .bind(r.phone)
-    .bind(r.purchase)
-    .bind(r.purchase_date)
-    .bind(r.amount_fen)
-    .bind(r.facts)
-    .bind(r.claim)
-    .bind(r.dup_key)
-    .bind(&m.state)
-    .bind(m.due_on)
-    .bind(r.odr)
-    .bind(odr_due)
-    .bind(false)
-    .bind(r.year)
-    .bind(at)
-    .bind(r.category)
-    .bind(r.filed_on)
-    .bind(crate::complaint::followup::month_of(r.filed_on))
-    .execute(&mut *c)
-    .await?
-    .rows_affected());
-    Ok(())
+    .await
 }
 
 /// The number of an open matter with this duplicate key, if any.
 pub async fn open_duplicate(tx: &mut Tx, dup_key: &str) -> Result<Option<String>, AppError> {
+    tx.flush_appends().await?;
     Ok(on_tx!(tx, c => sqlx::query_scalar(
         "SELECT matter_number FROM complaints WHERE open_dup_key = $1",
     )
@@ -165,6 +198,7 @@ pub async fn open_duplicates(
     tx: &mut Tx,
     dup_keys: &[&str],
 ) -> Result<std::collections::HashMap<String, String>, AppError> {
+    tx.flush_appends().await?;
     let mut out = std::collections::HashMap::new();
     for chunk in dup_keys.chunks(500) {
         let sql = format!(
@@ -210,6 +244,7 @@ pub async fn odr_among(
 /// Brings the mirrors (state, deadline, jurisdiction, outcome, close) in step with the
 /// matter after an engine call; a closed matter frees its duplicate key.
 pub async fn sync(tx: &mut Tx, m: &Matter) -> Result<(), AppError> {
+    tx.flush_appends().await?;
     let n = on_tx!(tx, c => sqlx::query(
         "UPDATE complaints SET state = $2, due_on = $3, division = $4, outcome = $5, \
          closed_at = $6, updated_at = $7, \
@@ -238,6 +273,7 @@ pub async fn sync(tx: &mut Tx, m: &Matter) -> Result<(), AppError> {
 
 /// A reopened matter takes its duplicate key back, unless another open one holds it.
 pub async fn reclaim_dup_key(tx: &mut Tx, number: &str) -> Result<(), AppError> {
+    tx.flush_appends().await?;
     on_tx!(tx, c => sqlx::query(
         "UPDATE complaints SET open_dup_key = dup_key WHERE matter_number = $1 \
          AND NOT EXISTS (SELECT 1 FROM complaints o WHERE o.open_dup_key = complaints.dup_key)",
@@ -258,6 +294,7 @@ pub async fn set_odr_result(
     settlement: Option<&str>,
     settlement_fen: Option<i64>,
 ) -> Result<(), AppError> {
+    tx.flush_appends().await?;
     on_tx!(tx, c => sqlx::query(
         "UPDATE complaints SET odr_result = $2, odr_answered_on = $3, settlement = $4, \
          settlement_fen = $5 WHERE matter_number = $1",
@@ -275,6 +312,7 @@ pub async fn set_odr_result(
 
 /// The consumer refused the business's settlement.
 pub async fn set_consumer_refused(tx: &mut Tx, number: &str) -> Result<(), AppError> {
+    tx.flush_appends().await?;
     on_tx!(tx, c => sqlx::query(
         "UPDATE complaints SET consumer_refused = $2 WHERE matter_number = $1",
     )
@@ -288,6 +326,7 @@ pub async fn set_consumer_refused(tx: &mut Tx, number: &str) -> Result<(), AppEr
 
 /// The money recovered for the consumer at the close.
 pub async fn set_recovered(tx: &mut Tx, number: &str, fen: Option<i64>) -> Result<(), AppError> {
+    tx.flush_appends().await?;
     on_tx!(tx, c => sqlx::query("UPDATE complaints SET recovered_fen = $2 WHERE matter_number = $1")
         .bind(number)
         .bind(fen)
@@ -308,6 +347,7 @@ pub async fn get(db: &Db, number: &str) -> Result<Option<Complaint>, AppError> {
 
 /// A row by its canonical number, read inside a transaction.
 pub async fn get_tx(tx: &mut Tx, number: &str) -> Result<Complaint, AppError> {
+    tx.flush_appends().await?;
     let sql = format!("SELECT {COLUMNS} FROM complaints WHERE matter_number = $1");
     let row: Option<Complaint> = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(number)
@@ -322,6 +362,7 @@ pub async fn set_category(
     number: &str,
     category: Option<&str>,
 ) -> Result<(), AppError> {
+    tx.flush_appends().await?;
     on_tx!(tx, c => sqlx::query("UPDATE complaints SET category = $2, updated_at = $3 WHERE matter_number = $1")
         .bind(number)
         .bind(category)

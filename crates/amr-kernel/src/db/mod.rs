@@ -10,14 +10,16 @@
 //! integer keys, `TEXT` for codes, UTC timestamps bound from Rust (`chrono::DateTime<Utc>`),
 //! JSON stored as `TEXT`, booleans bound as `bool`.
 
+pub mod deferred;
 mod migrate;
 mod tx;
 
+pub use deferred::{AppendTable, Cell, CounterTable};
 pub use migrate::{
     MigrationSet, MigrationStatus, kernel_migrations, migration_status, migration_status_of,
     run_migration_sets, run_migrations,
 };
-pub(crate) use tx::EventCounter;
+pub(crate) use tx::{EventCounter, SeqCounter};
 pub use tx::{Savepoint, Tx, TxInner};
 
 use std::str::FromStr;

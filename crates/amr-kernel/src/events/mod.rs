@@ -19,7 +19,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::auth::Scope;
-use crate::db::{Db, Tx};
+use crate::db::{AppendTable, Cell, Db, Tx};
 use crate::error::AppError;
 
 pub use guard::{find_personal_data, find_personal_data_in};
@@ -142,7 +142,25 @@ pub fn subscribe() -> watch::Receiver<i64> {
     LAST_COMMITTED.subscribe()
 }
 
-/// Appends an event inside the caller's transaction and returns its timepoint.
+/// The event rows, as [`append`] writes them.
+pub static EVENTS: AppendTable = AppendTable {
+    name: "events",
+    columns: &[
+        "timepoint",
+        "kind",
+        "uscc",
+        "division",
+        "public",
+        "payload",
+        "actor",
+        "recorded_at",
+    ],
+};
+
+/// Appends an event inside the caller's transaction and returns its timepoint. The row is
+/// written at once, or with the transaction's other held-back rows when it defers them
+/// ([`Tx::defer_appends`]); either way the timepoint is taken now, gapless, and announced
+/// after the commit.
 pub async fn append(tx: &mut Tx, event: NewEvent) -> Result<i64, AppError> {
     if event.kind.is_empty() || event.kind.len() > 100 {
         return Err(AppError::Internal(anyhow::anyhow!(
@@ -180,23 +198,23 @@ pub async fn append(tx: &mut Tx, event: NewEvent) -> Result<i64, AppError> {
         }
     };
     let tp = counter.handed;
-    let timepoint: i64 = crate::on_tx!(tx, c => {
-        sqlx::query(
-            "INSERT INTO events (timepoint, kind, uscc, division, public, payload, actor, recorded_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(tp)
-        .bind(&event.kind)
-        .bind(&event.uscc)
-        .bind(&event.division)
-        .bind(event.public)
-        .bind(&payload)
-        .bind(&event.actor)
-        .bind(now)
-        .execute(&mut *c)
-        .await?;
-        tp
-    });
+    // Held back with the transaction's other rows when it defers them (`Tx::defer_appends`):
+    // the timepoint is already taken, and nothing reads the row back before the commit.
+    tx.append(
+        &EVENTS,
+        vec![
+            Cell::from(tp),
+            Cell::from(event.kind),
+            Cell::from(event.uscc),
+            Cell::from(event.division),
+            Cell::from(event.public),
+            Cell::from(payload),
+            Cell::from(event.actor),
+            Cell::from(now),
+        ],
+    )
+    .await?;
+    let timepoint = tp;
     tx.event_counter = Some(counter);
     tx.last_event = Some(timepoint);
     Ok(timepoint)

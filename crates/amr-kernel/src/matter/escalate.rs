@@ -124,6 +124,7 @@ async fn escalate_one(
     today: NaiveDate,
 ) -> Result<u64, AppError> {
     // Read again in the transaction: the clock may have stopped since the page was read.
+    tx.flush_appends().await?;
     let lock = match tx.inner {
         TxInner::Postgres(_) => " FOR UPDATE",
         TxInner::Sqlite(_) => "",
@@ -201,7 +202,7 @@ async fn escalate_one(
             .actor(system.actor.label()),
         )
         .await?;
-        audit::record(
+        audit::append(
             tx,
             &system.actor,
             Change {

@@ -28,7 +28,7 @@ use crate::audit::{self, Change};
 use crate::auth::Permission;
 use crate::calendar::Calendar;
 use crate::codes::division::Jurisdiction;
-use crate::db::{Db, Tx, TxInner};
+use crate::db::{AppendTable, Cell, Db, SeqCounter, Tx, TxInner};
 use crate::error::AppError;
 use crate::events::{self, NewEvent};
 use crate::{on_conn, on_tx};
@@ -282,7 +282,41 @@ async fn check_assignee(tx: &mut Tx, account: i64, division: &str) -> Result<(),
     }
 }
 
-/// Appends a timeline entry.
+/// The timeline rows, as [`timeline_entry`] writes them.
+pub static TIMELINE: AppendTable = AppendTable {
+    name: "matter_timeline",
+    columns: &[
+        "matter_id",
+        "at",
+        "entry",
+        "actor",
+        "actor_name",
+        "transition",
+        "from_state",
+        "to_state",
+        "body",
+        "internal",
+    ],
+};
+
+/// The clock rows a started clock writes.
+pub static CLOCKS: AppendTable = AppendTable {
+    name: "matter_clocks",
+    columns: &[
+        "matter_id",
+        "name",
+        "state",
+        "working_days",
+        "started_on",
+        "due_on",
+        "paused_on",
+        "paused_days",
+        "stopped_on",
+    ],
+};
+
+/// Appends a timeline entry: at once, or held back with the transaction's other rows when it
+/// defers them (nothing needs its id; [`timeline_entry_id`] is for a caller that does).
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn timeline_entry(
     tx: &mut Tx,
@@ -294,7 +328,40 @@ pub(crate) async fn timeline_entry(
     to: Option<&str>,
     body: &Value,
     internal: bool,
+) -> Result<(), AppError> {
+    tx.append(
+        &TIMELINE,
+        vec![
+            Cell::from(matter_id),
+            Cell::from(now()),
+            Cell::from(entry),
+            Cell::from(actor.label()),
+            Cell::from(actor.name.clone()),
+            Cell::from(transition),
+            Cell::from(from),
+            Cell::from(to),
+            Cell::from(body.to_string()),
+            Cell::from(internal),
+        ],
+    )
+    .await
+}
+
+/// Appends a timeline entry at once and returns its id (the rows held back are written
+/// first, so the timeline keeps its order).
+#[allow(clippy::too_many_arguments)]
+async fn timeline_entry_id(
+    tx: &mut Tx,
+    matter_id: i64,
+    entry: &str,
+    actor: &crate::audit::Actor,
+    transition: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+    body: &Value,
+    internal: bool,
 ) -> Result<i64, AppError> {
+    tx.flush_appends().await?;
     let body = body.to_string();
     Ok(on_tx!(tx, c => sqlx::query_scalar(
         "INSERT INTO matter_timeline (matter_id, at, entry, actor, actor_name, transition, \
@@ -317,8 +384,19 @@ pub(crate) async fn timeline_entry(
 
 /// Takes the next sequence of `prefix` in `year`, inside the creating transaction: the row's
 /// lock serialises creators of the same prefix and year, and a rollback returns the number.
+/// The first number a transaction takes of a prefix and year comes from the row; the later
+/// ones count on in memory (`Tx`, restored with a savepoint), and the commit stores the last
+/// ([`store_sequences`]): gapless as before, one statement for a batch's numbers.
 async fn next_seq(tx: &mut Tx, prefix: &str, year: i32) -> Result<i64, AppError> {
-    Ok(on_tx!(tx, c => sqlx::query_scalar(
+    if let Some(s) = tx
+        .sequences
+        .iter_mut()
+        .find(|s| s.year == year && s.prefix == prefix)
+    {
+        s.handed += 1;
+        return Ok(s.handed);
+    }
+    let first: i64 = on_tx!(tx, c => sqlx::query_scalar(
         "INSERT INTO matter_sequences (prefix, year, last_value) VALUES ($1, $2, 1) \
          ON CONFLICT (prefix, year) DO UPDATE SET last_value = matter_sequences.last_value + 1 \
          RETURNING last_value",
@@ -326,7 +404,44 @@ async fn next_seq(tx: &mut Tx, prefix: &str, year: i32) -> Result<i64, AppError>
     .bind(prefix)
     .bind(i64::from(year))
     .fetch_one(&mut *c)
-    .await?))
+    .await?);
+    tx.sequences.push(SeqCounter {
+        prefix: prefix.to_string(),
+        year,
+        handed: first,
+        stored: first,
+    });
+    Ok(first)
+}
+
+/// Stores the last number a transaction handed out of each sequence that counted on in
+/// memory ([`next_seq`]); called by `Tx::commit`.
+pub(crate) async fn store_sequences(tx: &mut Tx) -> Result<(), AppError> {
+    let due: Vec<(String, i32, i64)> = tx
+        .sequences
+        .iter()
+        .filter(|s| s.handed > s.stored)
+        .map(|s| (s.prefix.clone(), s.year, s.handed))
+        .collect();
+    for (prefix, year, last) in due {
+        on_tx!(tx, c => sqlx::query(
+            "UPDATE matter_sequences SET last_value = $3 WHERE prefix = $1 AND year = $2",
+        )
+        .bind(&prefix)
+        .bind(i64::from(year))
+        .bind(last)
+        .execute(&mut *c)
+        .await?
+        .rows_affected());
+        if let Some(s) = tx
+            .sequences
+            .iter_mut()
+            .find(|s| s.year == year && s.prefix == prefix)
+        {
+            s.stored = last;
+        }
+    }
+    Ok(())
 }
 
 // ----- clocks -----------------------------------------------------------------------------
@@ -345,6 +460,7 @@ async fn active_clock(
     matter_id: i64,
     name: &str,
 ) -> Result<Option<ClockRow>, AppError> {
+    tx.flush_appends().await?;
     Ok(on_tx!(tx, c => sqlx::query_as(
         "SELECT id, state, due_on, paused_on, paused_days FROM matter_clocks \
          WHERE matter_id = $1 AND name = $2 AND state <> 'stopped' ORDER BY id DESC LIMIT 1",
@@ -353,6 +469,78 @@ async fn active_clock(
     .bind(name)
     .fetch_optional(&mut *c)
     .await?))
+}
+
+/// Starts a clock (its row and timeline entry; held back with the transaction's other rows
+/// when it defers them, and written before anything reads the clocks).
+async fn start_clock(
+    tx: &mut Tx,
+    acting: &Acting,
+    matter_id: i64,
+    name: &str,
+    working_days: u32,
+    today: NaiveDate,
+    due: NaiveDate,
+) -> Result<(), AppError> {
+    tx.append(
+        &CLOCKS,
+        vec![
+            Cell::from(matter_id),
+            Cell::from(name),
+            Cell::from("running"),
+            Cell::from(i64::from(working_days)),
+            Cell::from(today),
+            Cell::from(due),
+            Cell::Date(None),
+            Cell::from(0i64),
+            Cell::Date(None),
+        ],
+    )
+    .await?;
+    timeline_entry(
+        tx,
+        matter_id,
+        "clock_started",
+        &acting.actor,
+        None,
+        None,
+        None,
+        &json!({"clock": name, "on": today, "working_days": working_days, "due_on": due}),
+        false,
+    )
+    .await
+}
+
+/// Clocks to start: name, working days, due date.
+type Starts = Vec<(&'static str, u32, NaiveDate)>;
+
+/// The due dates of clocks started on `today` by `effects`, when every effect starts a clock
+/// of its own name (what a matter with no clock yet does with them is then known without
+/// reading its clocks); `None` for any other list.
+fn fresh_starts(
+    cal: &Calendar,
+    kind: &Kind,
+    effects: &[ClockEffect],
+    today: NaiveDate,
+) -> Result<Option<Starts>, AppError> {
+    let mut out: Starts = Vec::with_capacity(effects.len());
+    for e in effects {
+        let ClockEffect::Start(name) = *e else {
+            return Ok(None);
+        };
+        if out.iter().any(|&(n, _, _)| n == name) {
+            return Ok(None);
+        }
+        let spec = kind.clock(name).ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("kind {}: clock {name}", kind.name()))
+        })?;
+        out.push((
+            name,
+            spec.working_days,
+            clock::due_on(cal, today, spec.working_days)?,
+        ));
+    }
+    Ok(Some(out))
 }
 
 /// Stops an active clock on `today` (a paused one first counts its pause), recording it.
@@ -430,31 +618,7 @@ async fn apply_clocks(
                     stop_clock(tx, cal, acting, matter_id, name, row, today).await?;
                 }
                 let due = clock::due_on(cal, today, spec.working_days)?;
-                on_tx!(tx, c => sqlx::query(
-                    "INSERT INTO matter_clocks (matter_id, name, state, working_days, started_on, \
-                     due_on, paused_on, paused_days, stopped_on) \
-                     VALUES ($1, $2, 'running', $3, $4, $5, NULL, 0, NULL)",
-                )
-                .bind(matter_id)
-                .bind(name)
-                .bind(i64::from(spec.working_days))
-                .bind(today)
-                .bind(due)
-                .execute(&mut *c)
-                .await?
-                .rows_affected());
-                timeline_entry(
-                    tx,
-                    matter_id,
-                    "clock_started",
-                    &acting.actor,
-                    None,
-                    None,
-                    None,
-                    &json!({"clock": name, "on": today, "working_days": spec.working_days, "due_on": due}),
-                    false,
-                )
-                .await?;
+                start_clock(tx, acting, matter_id, name, spec.working_days, today, due).await?;
             }
             (ClockEffect::Pause(_), Some(row)) if row.state == "running" => {
                 on_tx!(tx, c => sqlx::query(
@@ -523,6 +687,7 @@ async fn stop_all_clocks(
     matter_id: i64,
     today: NaiveDate,
 ) -> Result<(), AppError> {
+    tx.flush_appends().await?;
     let names: Vec<String> = on_tx!(tx, c => sqlx::query_scalar(
         "SELECT name FROM matter_clocks WHERE matter_id = $1 AND state <> 'stopped' ORDER BY id",
     )
@@ -545,6 +710,7 @@ const RETURNING: &str = "id, number, kind, title, division, uscc, assignee_accou
 /// [`refresh_due`] and the matter as it then is, in one statement (`UPDATE ... RETURNING`,
 /// both backends): a creation or a transition ends with it rather than an update and a read.
 async fn refresh_due_and_read(tx: &mut Tx, matter_id: i64) -> Result<Matter, AppError> {
+    tx.flush_appends().await?;
     let sql = format!(
         "UPDATE matters SET due_on = (SELECT MIN(k.due_on) FROM matter_clocks k \
          WHERE k.matter_id = $1 AND k.state = 'running') WHERE id = $1 RETURNING {RETURNING}"
@@ -558,6 +724,7 @@ async fn refresh_due_and_read(tx: &mut Tx, matter_id: i64) -> Result<Matter, App
 
 /// Sets the matter's `due_on` to the earliest due date of its running clocks.
 pub(crate) async fn refresh_due(tx: &mut Tx, matter_id: i64) -> Result<(), AppError> {
+    tx.flush_appends().await?;
     on_tx!(tx, c => sqlx::query(
         "UPDATE matters SET due_on = (SELECT MIN(k.due_on) FROM matter_clocks k \
          WHERE k.matter_id = $1 AND k.state = 'running') WHERE id = $1",
@@ -642,17 +809,22 @@ impl Engine {
                 })?;
             }
         }
+        // The clocks a new matter starts, when they are all starts (the usual case): their
+        // due dates are known now, the earliest goes into the row, and nothing needs reading
+        // back. Any other list of effects is applied after the insert and the row read again.
+        let starts = fresh_starts(&cal, kind, kind.spec().on_create, today)?;
+        let due_on = starts
+            .as_ref()
+            .and_then(|s| s.iter().map(|&(_, _, due)| due).min());
         let year = chrono::Datelike::year(&today);
         let seq = next_seq(tx, kind.prefix(), year).await?;
         let number = MatterNumber::new(kind.prefix(), year, seq as u64)?.to_string();
         let at = now();
-        // The new row as stored: the matter itself when no clock starts on creation (its
-        // due date is then none), else read again after the clocks set it.
         let sql = format!(
             "INSERT INTO matters (number, kind, title, division, uscc, assignee_account, \
              assignee_unit, state, version, payload, outcome, due_on, late, escalated_to, \
              created_by, created_by_account, created_at, updated_at, closed_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, NULL, NULL, $10, NULL, $11, $12, \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, NULL, $14, $10, NULL, $11, $12, \
              $13, $13, NULL) RETURNING {RETURNING}"
         );
         let inserted: MatterRow = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -669,6 +841,7 @@ impl Engine {
         .bind(acting.actor.label())
         .bind(acting.account)
         .bind(at)
+        .bind(due_on)
         .fetch_one(&mut *c)
         .await?);
         let id = inserted.id;
@@ -684,11 +857,20 @@ impl Engine {
             false,
         )
         .await?;
-        let created = if kind.spec().on_create.is_empty() {
-            inserted.try_into()?
-        } else {
-            apply_clocks(tx, &cal, kind, acting, id, kind.spec().on_create, today).await?;
-            refresh_due_and_read(tx, id).await?
+        let created = match starts {
+            Some(starts) => {
+                for (name, working_days, due) in starts {
+                    start_clock(tx, acting, id, name, working_days, today, due).await?;
+                }
+                if kind.spec().on_create.is_empty() {
+                    tx.fresh_matters.push(id);
+                }
+                inserted.try_into()?
+            }
+            None => {
+                apply_clocks(tx, &cal, kind, acting, id, kind.spec().on_create, today).await?;
+                refresh_due_and_read(tx, id).await?
+            }
         };
         let mut event = NewEvent::internal(
             "kernel.matter.created",
@@ -701,7 +883,7 @@ impl Engine {
             event = event.uscc(u);
         }
         events::append(tx, event).await?;
-        audit::record(
+        audit::append(
             tx,
             &acting.actor,
             Change {
@@ -816,43 +998,93 @@ impl Engine {
             None
         };
         let closed_at = if to.terminal { Some(at) } else { None };
-        let n = on_tx!(tx, c => sqlx::query(
-            "UPDATE matters SET state = $3, version = version + 1, updated_at = $4, outcome = $5, \
-             closed_at = $6 WHERE id = $1 AND version = $2",
-        )
-        .bind(m.id)
-        .bind(m.version)
-        .bind(t.to)
-        .bind(at)
-        .bind(&outcome)
-        .bind(closed_at)
-        .execute(&mut *c)
-        .await?
-        .rows_affected());
-        if n != 1 {
-            return Err(stale(&m));
-        }
-        timeline_entry(
-            tx,
-            m.id,
-            if from_terminal {
-                "reopened"
-            } else {
-                "transition"
-            },
-            &acting.actor,
-            Some(t.name),
-            Some(&m.state),
-            Some(t.to),
-            &json!({"fields": fields}),
-            false,
-        )
-        .await?;
-        apply_clocks(tx, &cal, kind, acting, m.id, t.clocks, today).await?;
-        if to.terminal {
-            stop_all_clocks(tx, &cal, acting, m.id, today).await?;
-        }
-        let after = refresh_due_and_read(tx, m.id).await?;
+        // A matter this transaction created with no clock, still as created, taking a
+        // transition that only starts clocks: it has no clock to stop or read, so the due
+        // date is known now and goes into the same update, which reads the row back.
+        let fresh = if m.version == 1
+            && !to.terminal
+            && !from_terminal
+            && tx.fresh_matters.iter().rev().any(|&id| id == m.id)
+        {
+            fresh_starts(&cal, kind, t.clocks, today)?
+        } else {
+            None
+        };
+        let after = if let Some(starts) = fresh {
+            let due_on = starts.iter().map(|&(_, _, due)| due).min();
+            let sql = format!(
+                "UPDATE matters SET state = $3, version = version + 1, updated_at = $4, \
+                 outcome = $5, closed_at = $6, due_on = $7 WHERE id = $1 AND version = $2 \
+                 RETURNING {RETURNING}"
+            );
+            let row: Option<MatterRow> = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(m.id)
+                .bind(m.version)
+                .bind(t.to)
+                .bind(at)
+                .bind(&outcome)
+                .bind(closed_at)
+                .bind(due_on)
+                .fetch_optional(&mut *c)
+                .await?);
+            let Some(row) = row else {
+                return Err(stale(&m));
+            };
+            timeline_entry(
+                tx,
+                m.id,
+                "transition",
+                &acting.actor,
+                Some(t.name),
+                Some(&m.state),
+                Some(t.to),
+                &json!({"fields": fields}),
+                false,
+            )
+            .await?;
+            for (name, working_days, due) in starts {
+                start_clock(tx, acting, m.id, name, working_days, today, due).await?;
+            }
+            row.try_into()?
+        } else {
+            let n = on_tx!(tx, c => sqlx::query(
+                "UPDATE matters SET state = $3, version = version + 1, updated_at = $4, outcome = $5, \
+                 closed_at = $6 WHERE id = $1 AND version = $2",
+            )
+            .bind(m.id)
+            .bind(m.version)
+            .bind(t.to)
+            .bind(at)
+            .bind(&outcome)
+            .bind(closed_at)
+            .execute(&mut *c)
+            .await?
+            .rows_affected());
+            if n != 1 {
+                return Err(stale(&m));
+            }
+            timeline_entry(
+                tx,
+                m.id,
+                if from_terminal {
+                    "reopened"
+                } else {
+                    "transition"
+                },
+                &acting.actor,
+                Some(t.name),
+                Some(&m.state),
+                Some(t.to),
+                &json!({"fields": fields}),
+                false,
+            )
+            .await?;
+            apply_clocks(tx, &cal, kind, acting, m.id, t.clocks, today).await?;
+            if to.terminal {
+                stop_all_clocks(tx, &cal, acting, m.id, today).await?;
+            }
+            refresh_due_and_read(tx, m.id).await?
+        };
         let mut payload = json!({
             "number": m.number, "kind": m.kind, "transition": t.name,
             "from": m.state, "to": t.to, "division": m.division,
@@ -868,7 +1100,7 @@ impl Engine {
             NewEvent::internal("kernel.matter.acted", payload)
         };
         events::append(tx, event.division(&m.division).actor(acting.actor.label())).await?;
-        audit::record(
+        audit::append(
             tx,
             &acting.actor,
             Change {
@@ -1002,7 +1234,7 @@ impl Engine {
             .actor(acting.actor.label()),
         )
         .await?;
-        audit::record(
+        audit::append(
             tx,
             &acting.actor,
             Change {
@@ -1051,7 +1283,7 @@ impl Engine {
         }
         // A business writing about itself cannot hide its words from itself.
         let internal = internal && !is_party_only(acting, &m);
-        let id = timeline_entry(
+        let id = timeline_entry_id(
             tx,
             m.id,
             "message",
@@ -1074,7 +1306,7 @@ impl Engine {
             .actor(acting.actor.label()),
         )
         .await?;
-        audit::record(
+        audit::append(
             tx,
             &acting.actor,
             Change {
@@ -1195,7 +1427,7 @@ impl Engine {
             .actor(acting.actor.label()),
         )
         .await?;
-        audit::record(
+        audit::append(
             tx,
             &acting.actor,
             Change {
@@ -1340,6 +1572,7 @@ const TIMELINE_COLUMNS: &str =
     "id, at, entry, actor, actor_name, transition, from_state, to_state, body, internal";
 
 async fn timeline_by_id(tx: &mut Tx, id: i64) -> Result<TimelineEntry, AppError> {
+    tx.flush_appends().await?;
     let sql = format!("SELECT {TIMELINE_COLUMNS} FROM matter_timeline WHERE id = $1");
     let row: TimelineRow = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)

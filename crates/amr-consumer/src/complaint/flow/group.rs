@@ -23,6 +23,15 @@
 //! - nobody waits for a timer: the first filing starts a batch at once, and the filings that
 //!   arrive while it runs make up the next one. Under no load a batch is one filing.
 //!
+//! The batch's transaction holds back the rows nothing in it reads back (`Tx::defer_appends`:
+//! the events, audit entries, timeline entries and clocks of the matters, the complaint rows,
+//! the notices, the monthly counters summed per county and month) and writes them as
+//! multi-row statements before it commits; the matter numbers count on in memory after the
+//! batch's first (`Tx`), like the event timepoints. A filing of the batch then sends two
+//! statements of its own (its matter's insert and its first transition's update, each
+//! reading the row back). When the batch runs again with savepoints, each filing's held rows
+//! are written inside its savepoint, so a row that fails is that filing's alone.
+//!
 //! There is no writer to start or stop: the filing that finds the writer idle starts it (a
 //! thread of its own on the current runtime, see `start_drain`), and it ends when the queue
 //! is empty.
@@ -309,6 +318,7 @@ async fn quick(db: &Db, batch: &[Job]) -> Quick {
         Ok(tx) => tx,
         Err(e) => return Quick::Failed(e),
     };
+    tx.defer_appends();
     let mut known = match known(&mut tx, batch).await {
         Ok(k) => k,
         Err(e) => return Quick::Failed(e),
@@ -337,6 +347,16 @@ async fn quick(db: &Db, batch: &[Job]) -> Quick {
             }
             Ok(v) => answers.push(Ok(v)),
         }
+    }
+    // The rows held back (events, audit entries, timelines, clocks, complaint rows,
+    // notices, counters) are written now rather than inside the commit, so that a row that
+    // fails (a constraint, a trigger) reruns the batch with savepoints, like a failure
+    // above, instead of failing every filing.
+    if tx.flush_appends().await.is_err() {
+        return match tx.rollback().await {
+            Ok(()) => Quick::Again,
+            Err(e) => Quick::Failed(e),
+        };
     }
     match tx.commit().await {
         Ok(()) => Quick::Committed(answers),
@@ -376,6 +396,7 @@ async fn careful(db: &Db, batch: Vec<Job>) {
             return;
         }
     };
+    tx.defer_appends();
     let mut answers: Vec<Option<Result<(Matter, bool), FileError>>> =
         Vec::with_capacity(batch.len());
     let mut broken: Option<AppError> = None;
@@ -424,10 +445,11 @@ async fn careful(db: &Db, batch: Vec<Job>) {
 
 /// One filing inside its savepoint: `Ok` with its own answer (filed, or refused and undone);
 /// `Err` when the transaction itself failed (the savepoint could not be opened, released or
-/// rolled back to), which ends the batch.
+/// rolled back to), which ends the batch. The filing's held-back rows are written inside its
+/// savepoint, so a row that fails undoes this filing alone.
 async fn one(tx: &mut Tx, job: &Job) -> Result<Result<(Matter, bool), FileError>, AppError> {
     let sp = tx.savepoint().await?;
-    match record(
+    let recorded = match record(
         tx,
         &job.acting,
         &job.routed.as_routed(),
@@ -436,6 +458,13 @@ async fn one(tx: &mut Tx, job: &Job) -> Result<Result<(Matter, bool), FileError>
     )
     .await
     {
+        Ok(v) => match tx.flush_appends().await {
+            Ok(()) => Ok(v),
+            Err(e) => Err(FileError::App(e)),
+        },
+        Err(e) => Err(e),
+    };
+    match recorded {
         Ok(v) => {
             tx.release(sp).await?;
             Ok(Ok(v))

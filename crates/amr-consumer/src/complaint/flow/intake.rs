@@ -461,7 +461,7 @@ pub async fn record_known(
         event = event.uscc(u);
     }
     events::append(tx, event).await?;
-    audit::record(
+    audit::append(
         tx,
         &acting.actor,
         Change {
