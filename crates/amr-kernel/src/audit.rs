@@ -101,27 +101,7 @@ pub static AUDIT_LOG: AppendTable = AppendTable {
 /// In a transaction that holds rows back ([`Tx::defer_appends`]) those are written first, so
 /// ids keep the order the entries were made in.
 pub async fn record(tx: &mut Tx, actor: &Actor, change: Change<'_>) -> Result<i64, AppError> {
-    tx.flush_appends().await?;
-    let before = change.before.map(|v| v.to_string());
-    let after = change.after.map(|v| v.to_string());
-    let id: i64 = crate::on_tx!(tx, c => sqlx::query_scalar(
-        "INSERT INTO audit_log (at, actor_kind, actor_id, actor_name, action, target_kind, target_id, division, before_state, after_state, ip) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-    )
-    .bind(Utc::now())
-    .bind(actor.kind)
-    .bind(actor.id)
-    .bind(&actor.name)
-    .bind(change.action)
-    .bind(change.target_kind)
-    .bind(&change.target_id)
-    .bind(&change.division)
-    .bind(&before)
-    .bind(&after)
-    .bind(&actor.ip)
-    .fetch_one(&mut *c)
-    .await?);
-    Ok(id)
+    tx.insert_returning_id(&AUDIT_LOG, row(actor, change)).await
 }
 
 /// Records a change inside the caller's transaction, as [`record`] does, for a caller that
@@ -129,23 +109,24 @@ pub async fn record(tx: &mut Tx, actor: &Actor, change: Change<'_>) -> Result<i6
 /// when it defers them ([`Tx::defer_appends`]) and written before the commit. The matter
 /// engine and the complaint intake record this way.
 pub async fn append(tx: &mut Tx, actor: &Actor, change: Change<'_>) -> Result<(), AppError> {
-    tx.append(
-        &AUDIT_LOG,
-        vec![
-            Cell::from(Utc::now()),
-            Cell::from(actor.kind),
-            Cell::from(actor.id),
-            Cell::from(actor.name.clone()),
-            Cell::from(change.action),
-            Cell::from(change.target_kind),
-            Cell::from(change.target_id),
-            Cell::from(change.division),
-            Cell::from(change.before.map(|v| v.to_string())),
-            Cell::from(change.after.map(|v| v.to_string())),
-            Cell::from(actor.ip.clone()),
-        ],
-    )
-    .await
+    tx.append(&AUDIT_LOG, row(actor, change)).await
+}
+
+/// The values of an audit row, in the order of [`AUDIT_LOG`]'s columns.
+fn row(actor: &Actor, change: Change<'_>) -> Vec<Cell> {
+    vec![
+        Cell::from(Utc::now()),
+        Cell::from(actor.kind),
+        Cell::from(actor.id),
+        Cell::from(actor.name.clone()),
+        Cell::from(change.action),
+        Cell::from(change.target_kind),
+        Cell::from(change.target_id),
+        Cell::from(change.division),
+        Cell::from(change.before.map(|v| v.to_string())),
+        Cell::from(change.after.map(|v| v.to_string())),
+        Cell::from(actor.ip.clone()),
+    ]
 }
 
 /// Audit entries within `scope`, newest first, with ids below `before`.

@@ -199,22 +199,12 @@ pub async fn open_duplicates(
     dup_keys: &[&str],
 ) -> Result<std::collections::HashMap<String, String>, AppError> {
     tx.flush_appends().await?;
-    let mut out = std::collections::HashMap::new();
-    for chunk in dup_keys.chunks(500) {
-        let sql = format!(
-            "SELECT open_dup_key, matter_number FROM complaints WHERE open_dup_key IN ({})",
-            placeholders(chunk.len())
-        );
-        let rows: Vec<(String, String)> = on_tx!(tx, c => {
-            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-            for k in chunk {
-                q = q.bind(*k);
-            }
-            q.fetch_all(&mut *c).await?
-        });
-        out.extend(rows);
-    }
-    Ok(out)
+    keyed_in(
+        tx,
+        "SELECT open_dup_key, matter_number FROM complaints WHERE open_dup_key IN",
+        dup_keys,
+    )
+    .await
 }
 
 /// Which of `usccs` take part in ODR (those listed, active or not; [`is_odr`] for many in
@@ -223,16 +213,36 @@ pub async fn odr_among(
     tx: &mut Tx,
     usccs: &[&str],
 ) -> Result<std::collections::HashMap<String, bool>, AppError> {
+    keyed_in(
+        tx,
+        "SELECT uscc, active FROM odr_enterprises WHERE uscc IN",
+        usccs,
+    )
+    .await
+}
+
+/// The `(key, value)` rows of `select` (a query ending in `... IN`, completed here with the
+/// list) for `keys`, 500 keys a statement.
+async fn keyed_in<V>(
+    tx: &mut Tx,
+    select: &str,
+    keys: &[&str],
+) -> Result<std::collections::HashMap<String, V>, AppError>
+where
+    V: Send
+        + Unpin
+        + sqlx::Type<sqlx::Sqlite>
+        + for<'r> sqlx::Decode<'r, sqlx::Sqlite>
+        + sqlx::Type<sqlx::Postgres>
+        + for<'r> sqlx::Decode<'r, sqlx::Postgres>,
+{
     let mut out = std::collections::HashMap::new();
-    for chunk in usccs.chunks(500) {
-        let sql = format!(
-            "SELECT uscc, active FROM odr_enterprises WHERE uscc IN ({})",
-            placeholders(chunk.len())
-        );
-        let rows: Vec<(String, bool)> = on_tx!(tx, c => {
+    for chunk in keys.chunks(500) {
+        let sql = format!("{select} ({})", placeholders(chunk.len()));
+        let rows: Vec<(String, V)> = on_tx!(tx, c => {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-            for u in chunk {
-                q = q.bind(*u);
+            for k in chunk {
+                q = q.bind(*k);
             }
             q.fetch_all(&mut *c).await?
         });

@@ -332,6 +332,31 @@ pub(crate) async fn insert_now(
     execute(inner, sql, row, 1).await
 }
 
+/// Writes one append-only row now and returns the `id` the table gave it.
+pub(crate) async fn insert_returning_id(
+    inner: &mut TxInner,
+    table: &'static AppendTable,
+    row: Vec<Cell>,
+) -> Result<i64, AppError> {
+    let sql = format!("{} RETURNING id", insert_sql(inner, table, 1));
+    Ok(match inner {
+        TxInner::Sqlite(t) => {
+            let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
+            for cell in row {
+                q = bind_cell!(q, cell);
+            }
+            q.fetch_one(&mut **t).await?
+        }
+        TxInner::Postgres(t) => {
+            let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
+            for cell in row {
+                q = bind_cell!(q, cell);
+            }
+            q.fetch_one(&mut **t).await?
+        }
+    })
+}
+
 /// Adds one row of counts now.
 pub(crate) async fn add_now(
     inner: &mut TxInner,

@@ -130,20 +130,26 @@ impl Tx {
         table: &'static AppendTable,
         row: Vec<Cell>,
     ) -> Result<(), AppError> {
-        if row.len() != table.columns.len() {
-            return Err(AppError::Internal(anyhow::anyhow!(
-                "{}: a row of {} values for {} columns",
-                table.name,
-                row.len(),
-                table.columns.len()
-            )));
-        }
+        check_width(table, &row)?;
         if self.deferred.on {
             self.deferred.push_row(table, row);
             Ok(())
         } else {
             deferred::insert_now(&mut self.inner, table, row).await
         }
+    }
+
+    /// Writes a row to `table` at once and returns the `id` it was given, for a caller that
+    /// needs it (an audit entry's id, a message's timeline entry). The rows held back so far
+    /// are written first, so ids keep the order the rows were made in.
+    pub async fn insert_returning_id(
+        &mut self,
+        table: &'static AppendTable,
+        row: Vec<Cell>,
+    ) -> Result<i64, AppError> {
+        check_width(table, &row)?;
+        self.flush_appends().await?;
+        deferred::insert_returning_id(&mut self.inner, table, row).await
     }
 
     /// Adds `add` to the counters of `key` in `table` (a new row if there is none): summed
@@ -303,4 +309,17 @@ fn poisoned(depth: u32) -> AppError {
         "rows held back by this transaction could not be written (savepoint level {depth}); \
          only a rollback can follow"
     ))
+}
+
+/// A row must have a value for every column of its table.
+fn check_width(table: &AppendTable, row: &[Cell]) -> Result<(), AppError> {
+    if row.len() != table.columns.len() {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "{}: a row of {} values for {} columns",
+            table.name,
+            row.len(),
+            table.columns.len()
+        )));
+    }
+    Ok(())
 }

@@ -316,7 +316,8 @@ pub static CLOCKS: AppendTable = AppendTable {
 };
 
 /// Appends a timeline entry: at once, or held back with the transaction's other rows when it
-/// defers them (nothing needs its id; [`timeline_entry_id`] is for a caller that does).
+/// defers them (nothing needs its id; a caller that does writes [`timeline_row`] with
+/// [`Tx::insert_returning_id`]).
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn timeline_entry(
     tx: &mut Tx,
@@ -329,29 +330,15 @@ pub(crate) async fn timeline_entry(
     body: &Value,
     internal: bool,
 ) -> Result<(), AppError> {
-    tx.append(
-        &TIMELINE,
-        vec![
-            Cell::from(matter_id),
-            Cell::from(now()),
-            Cell::from(entry),
-            Cell::from(actor.label()),
-            Cell::from(actor.name.clone()),
-            Cell::from(transition),
-            Cell::from(from),
-            Cell::from(to),
-            Cell::from(body.to_string()),
-            Cell::from(internal),
-        ],
-    )
-    .await
+    let row = timeline_row(
+        matter_id, entry, actor, transition, from, to, body, internal,
+    );
+    tx.append(&TIMELINE, row).await
 }
 
-/// Appends a timeline entry at once and returns its id (the rows held back are written
-/// first, so the timeline keeps its order).
+/// The values of a timeline entry, in the order of [`TIMELINE`]'s columns.
 #[allow(clippy::too_many_arguments)]
-async fn timeline_entry_id(
-    tx: &mut Tx,
+fn timeline_row(
     matter_id: i64,
     entry: &str,
     actor: &crate::audit::Actor,
@@ -360,26 +347,19 @@ async fn timeline_entry_id(
     to: Option<&str>,
     body: &Value,
     internal: bool,
-) -> Result<i64, AppError> {
-    tx.flush_appends().await?;
-    let body = body.to_string();
-    Ok(on_tx!(tx, c => sqlx::query_scalar(
-        "INSERT INTO matter_timeline (matter_id, at, entry, actor, actor_name, transition, \
-         from_state, to_state, body, internal) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-         RETURNING id",
-    )
-    .bind(matter_id)
-    .bind(now())
-    .bind(entry)
-    .bind(actor.label())
-    .bind(&actor.name)
-    .bind(transition)
-    .bind(from)
-    .bind(to)
-    .bind(&body)
-    .bind(internal)
-    .fetch_one(&mut *c)
-    .await?))
+) -> Vec<Cell> {
+    vec![
+        Cell::from(matter_id),
+        Cell::from(now()),
+        Cell::from(entry),
+        Cell::from(actor.label()),
+        Cell::from(actor.name.clone()),
+        Cell::from(transition),
+        Cell::from(from),
+        Cell::from(to),
+        Cell::from(body.to_string()),
+        Cell::from(internal),
+    ]
 }
 
 /// Takes the next sequence of `prefix` in `year`, inside the creating transaction: the row's
@@ -1283,8 +1263,7 @@ impl Engine {
         }
         // A business writing about itself cannot hide its words from itself.
         let internal = internal && !is_party_only(acting, &m);
-        let id = timeline_entry_id(
-            tx,
+        let row = timeline_row(
             m.id,
             "message",
             &acting.actor,
@@ -1293,8 +1272,8 @@ impl Engine {
             None,
             &json!({"text": text}),
             internal,
-        )
-        .await?;
+        );
+        let id = tx.insert_returning_id(&TIMELINE, row).await?;
         touch(tx, m.id).await?;
         events::append(
             tx,

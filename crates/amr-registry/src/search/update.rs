@@ -220,19 +220,25 @@ pub fn built_by_another_version(dir: &Path) -> bool {
 /// first ([`reindex`], progress in the log every million entities), so an upgrade that
 /// changes the index needs no separate step; the server starts answering when it is done.
 pub async fn open_current(db: &Db, dir: &Path) -> Result<EntityIndex, AppError> {
-    if built_by_another_version(dir) {
-        tracing::warn!(
-            dir = %dir.display(),
-            "检索索引由其他版本建立，正在重建 (the search index was built by another version of AMR; rebuilding it)"
-        );
-        let n = reindex(db, dir, |n| {
-            if n.is_multiple_of(1_000_000) {
-                tracing::info!(entities = n, "rebuilding the search index");
-            }
-        })
-        .await?;
-        tracing::info!(entities = n, "search index rebuilt");
+    // The usual start opens the index once; the schema is compared only when that fails.
+    let refused = match EntityIndex::open(dir) {
+        Ok(index) => return Ok(index),
+        Err(e) => e,
+    };
+    if !built_by_another_version(dir) {
+        return Err(refused);
     }
+    tracing::warn!(
+        dir = %dir.display(),
+        "检索索引由其他版本建立，正在重建 (the search index was built by another version of AMR; rebuilding it)"
+    );
+    let n = reindex(db, dir, |n| {
+        if n.is_multiple_of(1_000_000) {
+            tracing::info!(entities = n, "rebuilding the search index");
+        }
+    })
+    .await?;
+    tracing::info!(entities = n, "search index rebuilt");
     EntityIndex::open(dir)
 }
 
