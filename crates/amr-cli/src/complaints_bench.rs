@@ -185,16 +185,22 @@ async fn activity(db: &Db) -> Result<(i64, i64, i64), AppError> {
     Ok((head, cursors, followed.unwrap_or(0)))
 }
 
-/// Waits until the server's start-up work is done: nothing new in the event log and no
-/// follower moving for a second (and at least a second after the start); at most 60 s.
+/// Waits until the server's start-up work is done: for a second (and at least a second
+/// after the start), nothing new in the event log, no follower moving, and a write
+/// transaction opened and rolled back at once (a
+/// long one — a follower re-scoring the demo's imported entities, a sweep — holds the
+/// write lock and shows in none of the rows until it commits); at most 120 s.
 async fn settle(db: &Db) -> Result<Duration, AppError> {
     let t = Instant::now();
     let mut last = activity(db).await?;
     let mut still = 0;
-    while still < 4 && t.elapsed() < Duration::from_secs(60) {
+    while still < 4 && t.elapsed() < Duration::from_secs(120) {
         tokio::time::sleep(Duration::from_millis(250)).await;
+        let probe = Instant::now();
+        db.begin().await?.rollback().await?;
+        let free = probe.elapsed() < Duration::from_millis(100);
         let now = activity(db).await?;
-        if now == last {
+        if now == last && free {
             still += 1;
         } else {
             still = 0;
