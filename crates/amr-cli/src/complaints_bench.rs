@@ -78,12 +78,7 @@ struct Loaded {
 
 /// `n` requests from `clients` concurrent clients; `make(i)` builds request `i`. Any answer
 /// other than `want` is an error.
-async fn load(
-    clients: usize,
-    n: usize,
-    want: u16,
-    make: MakeRequest,
-) -> Result<Loaded, AppError> {
+async fn load(clients: usize, n: usize, want: u16, make: MakeRequest) -> Result<Loaded, AppError> {
     let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();

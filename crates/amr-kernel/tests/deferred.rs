@@ -860,8 +860,14 @@ async fn a_matter_created_past_its_first_transition_writes_what_create_and_act_w
         let (timeline, clocks, audit) = trail(db, m.id, &m.number).await;
         assert_eq!((m.state.as_str(), m.version), ("accepted", 2), "{b:?}");
         assert_eq!(clocks.len(), 2, "{b:?}: {clocks:?}");
-        assert!(clocks[0].starts_with("accept|stopped|"), "{b:?}: {clocks:?}");
-        assert!(clocks[1].starts_with("handle|running|"), "{b:?}: {clocks:?}");
+        assert!(
+            clocks[0].starts_with("accept|stopped|"),
+            "{b:?}: {clocks:?}"
+        );
+        assert!(
+            clocks[1].starts_with("handle|running|"),
+            "{b:?}: {clocks:?}"
+        );
         assert_eq!(audit, ["matter.create", "matter.act"], "{b:?}");
         assert!(timeline.len() >= 4, "{b:?}: {timeline:?}");
         // A stale version, a transition the state does not allow, one the actor may not take.
@@ -891,7 +897,10 @@ async fn a_matter_created_past_its_first_transition_writes_what_create_and_act_w
             drop(tx);
             let mut tx = db.begin().await.unwrap();
             let want = match e.create(&mut tx, who, &intake("拒绝"), day).await {
-                Ok(m) => e.act_on(&mut tx, who, m, &input, day).await.map(|m| m.state),
+                Ok(m) => e
+                    .act_on(&mut tx, who, m, &input, day)
+                    .await
+                    .map(|m| m.state),
                 Err(err) => Err(err),
             };
             drop(tx);

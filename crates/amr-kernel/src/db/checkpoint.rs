@@ -70,7 +70,9 @@ impl Checkpoints {
 /// Whether [`super::Db::connect`] starts the task: unless `AMR_WAL_CHECKPOINTER` is `off`.
 pub(crate) fn enabled() -> bool {
     !matches!(
-        std::env::var("AMR_WAL_CHECKPOINTER").as_deref().map(str::trim),
+        std::env::var("AMR_WAL_CHECKPOINTER")
+            .as_deref()
+            .map(str::trim),
         Ok("off")
     )
 }
