@@ -52,6 +52,14 @@ pub struct BenchArgs {
     /// complaints: requests per read figure.
     #[arg(long, default_value_t = 50)]
     reads: usize,
+    /// complaints: also print the intake's latency over time, a line per this many
+    /// milliseconds of the run (by when each request started).
+    #[arg(long)]
+    timeline_ms: Option<u64>,
+    /// complaints: start the intake as soon as the server listens, while its start-up
+    /// work (event followers catching up, sweeps) still runs.
+    #[arg(long)]
+    no_settle: bool,
 }
 
 pub async fn run(settings: &Settings, args: BenchArgs) -> Result<ExitCode, AppError> {
@@ -68,6 +76,8 @@ pub async fn run(settings: &Settings, args: BenchArgs) -> Result<ExitCode, AppEr
                     concurrency: args.concurrency,
                     matters: args.matters,
                     reads: args.reads,
+                    timeline_ms: args.timeline_ms,
+                    no_settle: args.no_settle,
                 },
             )
             .await

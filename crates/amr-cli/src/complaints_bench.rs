@@ -66,14 +66,19 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
 type MakeRequest =
     std::sync::Arc<dyn Fn(&reqwest::Client, usize) -> reqwest::RequestBuilder + Send + Sync>;
 
-/// `n` requests from `clients` concurrent clients; `make(i)` builds request `i`. Returns the
-/// rate and the sorted latencies; any answer other than `want` is an error.
-async fn load(
-    clients: usize,
-    n: usize,
-    want: u16,
-    make: MakeRequest,
-) -> Result<(f64, Vec<Duration>), AppError> {
+/// What a load run measured: the rate over the whole run and, for each request, when it
+/// started (from the start of the run) and how long it took.
+struct Loaded {
+    rate: f64,
+    /// Sorted.
+    lat: Vec<Duration>,
+    /// (start offset, latency) of each request, in start order.
+    timed: Vec<(Duration, Duration)>,
+}
+
+/// `n` requests from `clients` concurrent clients; `make(i)` builds request `i`. Any answer
+/// other than `want` is an error.
+async fn load(clients: usize, n: usize, want: u16, make: MakeRequest) -> Result<Loaded, AppError> {
     let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -92,7 +97,7 @@ async fn load(
                 let resp = make(&client, i).send().await.map_err(internal)?;
                 let status = resp.status().as_u16();
                 let body = resp.bytes().await.map_err(internal)?;
-                lat.push(t.elapsed());
+                lat.push((t - started, t.elapsed()));
                 if status != want {
                     return Err(internal(format!(
                         "request {i}: {status} {}",
@@ -103,13 +108,49 @@ async fn load(
             Ok::<_, AppError>(lat)
         }));
     }
-    let mut all = Vec::with_capacity(n);
+    let mut timed = Vec::with_capacity(n);
     for t in tasks {
-        all.extend(t.await.map_err(internal)??);
+        timed.extend(t.await.map_err(internal)??);
     }
     let secs = started.elapsed().as_secs_f64();
-    all.sort();
-    Ok((n as f64 / secs, all))
+    timed.sort();
+    let mut lat: Vec<Duration> = timed.iter().map(|&(_, l)| l).collect();
+    lat.sort();
+    Ok(Loaded {
+        rate: n as f64 / secs,
+        lat,
+        timed,
+    })
+}
+
+/// The latency over time: for each `step` of the run (by when the request started), how
+/// many requests started, their p50, p99 and max.
+fn timeline(timed: &[(Duration, Duration)], step: Duration) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut k = 0u32;
+    while i < timed.len() {
+        let end = step * (k + 1);
+        let mut lat: Vec<Duration> = Vec::new();
+        while i < timed.len() && timed[i].0 < end {
+            lat.push(timed[i].1);
+            i += 1;
+        }
+        lat.sort();
+        if !lat.is_empty() {
+            out.push(format!(
+                "  {:>6.2}–{:>6.2} s: {:>5} requests, p50 {:>7.1} ms, p99 {:>7.1} ms, max {:>7.1} ms",
+                (step * k).as_secs_f64(),
+                end.as_secs_f64(),
+                lat.len(),
+                pct(&lat, 0.5),
+                pct(&lat, 0.99),
+                pct(&lat, 1.0)
+            ));
+        }
+        k += 1;
+    }
+    out
 }
 
 /// Options of `amr bench complaints`.
@@ -120,6 +161,48 @@ pub struct Options {
     pub concurrency: usize,
     pub matters: u64,
     pub reads: usize,
+    /// Print the intake's latency over time, a line per this many milliseconds.
+    pub timeline_ms: Option<u64>,
+    /// Start the intake as soon as the server listens, while its start-up work (the event
+    /// followers catching up, the sweeps) still runs, rather than once it is done.
+    pub no_settle: bool,
+}
+
+/// What the database's writers have done so far, as far as the bench can see: the event
+/// log's head, and how many the event followers' cursors have followed in all.
+async fn activity(db: &Db) -> Result<(i64, i64, i64), AppError> {
+    let head = amr_kernel::events::head(db).await?;
+    let (cursors, followed): (i64, Option<i64>) = amr_kernel::on_conn!(db, c => sqlx::query_as(
+        "SELECT COUNT(*), CAST(SUM(timepoint) AS BIGINT) FROM event_cursors"
+    )
+    .fetch_one(c)
+    .await?);
+    Ok((head, cursors, followed.unwrap_or(0)))
+}
+
+/// Waits until the server's start-up work is done: for a second (and at least a second
+/// after the start), nothing new in the event log, no follower moving, and a write
+/// transaction opened and rolled back at once (a
+/// long one — a follower re-scoring the demo's imported entities, a sweep — holds the
+/// write lock and shows in none of the rows until it commits); at most 120 s.
+async fn settle(db: &Db) -> Result<Duration, AppError> {
+    let t = Instant::now();
+    let mut last = activity(db).await?;
+    let mut still = 0;
+    while still < 4 && t.elapsed() < Duration::from_secs(120) {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let probe = Instant::now();
+        db.begin().await?.rollback().await?;
+        let free = probe.elapsed() < Duration::from_millis(100);
+        let now = activity(db).await?;
+        if now == last && free {
+            still += 1;
+        } else {
+            still = 0;
+            last = now;
+        }
+    }
+    Ok(t.elapsed())
 }
 
 async fn one_value(db: &Db, sql: &str) -> Result<String, AppError> {
@@ -162,11 +245,19 @@ pub async fn run(db: &Db, o: &Options) -> Result<(), AppError> {
     let running = amr_server::start(state, "127.0.0.1:0").await?;
     let base = format!("http://{}", running.addr);
 
-    // 1. intake
+    // 1. intake, once the server's start-up work is done (unless `no_settle`)
+    if !o.no_settle {
+        let waited = settle(db).await?;
+        println!(
+            "server start-up work done after {:.1} s (event log head {}); intake starts",
+            waited.as_secs_f64(),
+            amr_kernel::events::head(db).await?
+        );
+    }
     let (batches0, filings0, _) = amr_consumer::complaint::flow::group::batch_stats();
     let usccs = std::sync::Arc::new(usccs);
     let b2 = base.clone();
-    let (rate, lat) = load(
+    let intake = load(
         o.concurrency,
         o.intake,
         201,
@@ -186,26 +277,33 @@ pub async fn run(db: &Db, o: &Options) -> Result<(), AppError> {
     let (batches1, filings1, largest) = amr_consumer::complaint::flow::group::batch_stats();
     let (batches, filings) = (batches1 - batches0, filings1 - filings0);
     let b3 = base.clone();
-    let (brate, blat) = load(
+    let healthz = load(
         o.concurrency,
         o.intake,
         200,
         std::sync::Arc::new(move |c: &reqwest::Client, _| c.get(format!("{b3}/healthz"))),
     )
     .await?;
+    let (rate, lat, brate, blat) = (intake.rate, &intake.lat, healthz.rate, &healthz.lat);
     println!(
         "backend={backend} intake POST /api/v1/complaints: {} accepted ({stored} rows stored), {rate:.0}/s, \
          p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} clients; {filings} filings in {batches} transactions, {:.1} a transaction, at most {largest}); \
          baseline GET /healthz: {brate:.0}/s, p50 {:.1} ms, p99 {:.1} ms",
         lat.len(),
-        pct(&lat, 0.5),
-        pct(&lat, 0.99),
-        pct(&lat, 1.0),
+        pct(lat, 0.5),
+        pct(lat, 0.99),
+        pct(lat, 1.0),
         o.concurrency,
         filings as f64 / batches.max(1) as f64,
-        pct(&blat, 0.5),
-        pct(&blat, 0.99),
+        pct(blat, 0.5),
+        pct(blat, 0.99),
     );
+    if let Some(ms) = o.timeline_ms {
+        println!("intake latency over time (by when the request started):");
+        for line in timeline(&intake.timed, Duration::from_millis(ms.max(1))) {
+            println!("{line}");
+        }
+    }
     running.stop().await.map_err(internal)?;
 
     // 2. a year of matters

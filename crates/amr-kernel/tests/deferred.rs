@@ -689,3 +689,223 @@ async fn a_fresh_matters_first_transition_writes_what_the_general_path_writes() 
         );
     }
 }
+
+/// A kind that starts a clock on creation and another on its first transition.
+static TWO_CLOCKS: KindSpec = KindSpec {
+    name: "twoclocks",
+    prefix: "TC",
+    label: label("双时限", "two clocks"),
+    states: &[
+        StateSpec::open("filed", label("已提交", "filed")),
+        StateSpec::open("received", label("待受理", "received")),
+        StateSpec::terminal("closed", label("已办结", "closed")),
+    ],
+    initial: "filed",
+    clocks: &[
+        ClockSpec {
+            name: "reply",
+            label: label("答复期限", "time to reply"),
+            working_days: 3,
+            escalate_every: 5,
+        },
+        ClockSpec {
+            name: "accept",
+            label: label("受理期限", "time to accept"),
+            working_days: 7,
+            escalate_every: 5,
+        },
+    ],
+    on_create: &[ClockEffect::Start("reply")],
+    transitions: &[TransitionSpec {
+        name: "route",
+        label: label("分送", "route"),
+        from: &["filed"],
+        to: "received",
+        who: Who::System,
+        clocks: &[ClockEffect::Start("accept")],
+        public: false,
+        ..TransitionSpec::DEFAULT
+    }],
+    create: Who::System,
+    write: Who::System,
+    transfer: TransferSpec {
+        who: Who::System,
+        across_jurisdiction: false,
+    },
+};
+
+/// The `kernel.matter.acted` and `kernel.matter.created` payloads of a matter, its number,
+/// id and title left out (they differ between two matters).
+async fn matter_events(db: &Db, m: &Matter) -> Vec<String> {
+    texts(
+        db,
+        &format!(
+            "SELECT kind || '|' || public || '|' || payload FROM events \
+             WHERE payload LIKE '%{}%' ORDER BY timepoint",
+            m.number
+        ),
+    )
+    .await
+    .into_iter()
+    .map(|s| {
+        s.replace(&m.number, "N")
+            .replace(&format!("\"id\":{}", m.id), "\"id\":I")
+    })
+    .collect()
+}
+
+#[tokio::test]
+async fn a_matter_created_past_its_first_transition_writes_what_create_and_act_write() {
+    for b in backends() {
+        let t = TestDb::new(b).await;
+        let db = &t.db;
+        let e = Engine::new(&[&example::TICKET, &INTAKE, &TWO_CLOCKS]).unwrap();
+        let system = Acting::system();
+        let day = d("2026-09-28");
+        if b == Backend::Sqlite {
+            // Every update of a matter's row is counted: the one-row path makes none.
+            exec(
+                db,
+                "CREATE TABLE matter_updates (n INTEGER); \
+                 CREATE TRIGGER matters_updated AFTER UPDATE ON matters \
+                 BEGIN INSERT INTO matter_updates VALUES (1); END;",
+            )
+            .await;
+        }
+        for (kind, defer) in [
+            ("intake", false),
+            ("intake", true),
+            ("twoclocks", false),
+            ("twoclocks", true),
+        ] {
+            let new = |title: &str| NewMatter {
+                kind: kind.into(),
+                title: title.into(),
+                division: "370102".into(),
+                ..Default::default()
+            };
+            let mut tx = db.begin().await.unwrap();
+            if defer {
+                tx.defer_appends();
+            }
+            let m = e.create(&mut tx, &system, &new("两步"), day).await.unwrap();
+            let two = e.act_on(&mut tx, &system, m, &route(), day).await.unwrap();
+            let updates_before = if b == Backend::Sqlite {
+                tx.flush_appends().await.unwrap();
+                amr_kernel::on_tx!(tx, c => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM matter_updates")
+                    .fetch_one(&mut *c).await.unwrap())
+            } else {
+                0
+            };
+            let one = e
+                .create_and_act(&mut tx, &system, &new("两步"), &route(), day)
+                .await
+                .unwrap();
+            if b == Backend::Sqlite {
+                let after: i64 = amr_kernel::on_tx!(tx, c => sqlx::query_scalar("SELECT COUNT(*) FROM matter_updates")
+                    .fetch_one(&mut *c).await.unwrap());
+                assert_eq!(after, updates_before, "{kind} {defer}: one row, no update");
+            }
+            tx.commit().await.unwrap();
+            assert_eq!(seq(&one), seq(&two) + 1, "{b:?} {kind} {defer}");
+            assert!(one.due_on.is_some(), "{b:?} {kind} {defer}");
+            assert_eq!(
+                (
+                    one.state.as_str(),
+                    one.version,
+                    one.due_on,
+                    one.late,
+                    one.outcome.clone(),
+                    one.closed_at
+                ),
+                (
+                    two.state.as_str(),
+                    two.version,
+                    two.due_on,
+                    two.late,
+                    two.outcome.clone(),
+                    two.closed_at
+                ),
+                "{b:?} {kind} {defer}"
+            );
+            let stored = e.get(db, &system, &one.number).await.unwrap();
+            assert_eq!(
+                (stored.state.as_str(), stored.version, stored.due_on),
+                (one.state.as_str(), one.version, one.due_on),
+                "{b:?} {kind} {defer}"
+            );
+            assert_eq!(
+                trail(db, one.id, &one.number).await,
+                trail(db, two.id, &two.number).await,
+                "{b:?} {kind} {defer}"
+            );
+            let (ev1, ev2) = (matter_events(db, &one).await, matter_events(db, &two).await);
+            assert_eq!(ev1.len(), 2, "{b:?} {kind} {defer}: {ev1:?}");
+            assert_eq!(ev1, ev2, "{b:?} {kind} {defer}");
+        }
+        // Cases the one row cannot take go through create and act_on, refused the same way.
+        let officer = officer(db, "cp_officer", "3701").await;
+        let mut tx = db.begin().await.unwrap();
+        // A transition that stops the clock the creation started: taken in two steps.
+        let accept = ActInput {
+            transition: "accept".into(),
+            version: 1,
+            fields: BTreeMap::new(),
+        };
+        let m = e
+            .create_and_act(&mut tx, &officer, &ticket(), &accept, day)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let (timeline, clocks, audit) = trail(db, m.id, &m.number).await;
+        assert_eq!((m.state.as_str(), m.version), ("accepted", 2), "{b:?}");
+        assert_eq!(clocks.len(), 2, "{b:?}: {clocks:?}");
+        assert!(
+            clocks[0].starts_with("accept|stopped|"),
+            "{b:?}: {clocks:?}"
+        );
+        assert!(
+            clocks[1].starts_with("handle|running|"),
+            "{b:?}: {clocks:?}"
+        );
+        assert_eq!(audit, ["matter.create", "matter.act"], "{b:?}");
+        assert!(timeline.len() >= 4, "{b:?}: {timeline:?}");
+        // A stale version, a transition the state does not allow, one the actor may not take.
+        for (input, who) in [
+            (
+                ActInput {
+                    version: 2,
+                    ..route()
+                },
+                &system,
+            ),
+            (
+                ActInput {
+                    transition: "close".into(),
+                    version: 1,
+                    fields: BTreeMap::from([("outcome".to_string(), "done".to_string())]),
+                },
+                &system,
+            ),
+            (route(), &officer),
+        ] {
+            let mut tx = db.begin().await.unwrap();
+            let got = e
+                .create_and_act(&mut tx, who, &intake("拒绝"), &input, day)
+                .await
+                .map(|m| m.state);
+            drop(tx);
+            let mut tx = db.begin().await.unwrap();
+            let want = match e.create(&mut tx, who, &intake("拒绝"), day).await {
+                Ok(m) => e
+                    .act_on(&mut tx, who, m, &input, day)
+                    .await
+                    .map(|m| m.state),
+                Err(err) => Err(err),
+            };
+            drop(tx);
+            assert!(got.is_err(), "{b:?} {input:?}: {got:?}");
+            assert_eq!(format!("{got:?}"), format!("{want:?}"), "{b:?} {input:?}");
+        }
+    }
+}

@@ -10,6 +10,7 @@
 //! integer keys, `TEXT` for codes, UTC timestamps bound from Rust (`chrono::DateTime<Utc>`),
 //! JSON stored as `TEXT`, booleans bound as `bool`.
 
+pub mod checkpoint;
 pub mod deferred;
 mod migrate;
 mod tx;
@@ -130,7 +131,9 @@ impl Db {
                 .page_size(16_384)
                 .pragma("cache_size", "-32768")
                 // A checkpoint (and its fsync) every 32 MiB of log rather than every 4 MiB:
-                // 15 % more rows per second in a bulk load (docs/PERFORMANCE.md).
+                // 15 % more rows per second in a bulk load (docs/PERFORMANCE.md). Most of
+                // the copying is done before by the checkpointer's task ([`checkpoint`]); this
+                // is the bound on the log's length.
                 .pragma("wal_autocheckpoint", "8192")
                 .busy_timeout(SQLITE_BUSY);
             let pool = SqlitePoolOptions::new()
@@ -140,6 +143,9 @@ impl Db {
                 .map_err(|e| {
                     AppError::unavailable(format!("无法打开 SQLite 数据库 {path}: {e}"))
                 })?;
+            if path != ":memory:" && checkpoint::enabled() {
+                checkpoint::spawn(pool.clone());
+            }
             Ok(Db::Sqlite(pool))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let opts = PgConnectOptions::from_str(url)
@@ -173,6 +179,15 @@ impl Db {
 
     pub fn dialect(&self) -> Dialect {
         Dialect(self.backend())
+    }
+
+    /// What the WAL checkpointer of this SQLite database file has done in this process
+    /// ([`checkpoint`]); `None` on PostgreSQL.
+    pub fn checkpoint_stats(&self) -> Option<checkpoint::CheckpointStats> {
+        match self {
+            Db::Sqlite(p) => Some(checkpoint::stats_of(p).get()),
+            Db::Postgres(_) => None,
+        }
     }
 
     /// Opens a write transaction. Everything a state change writes (its rows, its event,

@@ -716,6 +716,80 @@ pub(crate) async fn refresh_due(tx: &mut Tx, matter_id: i64) -> Result<(), AppEr
     Ok(())
 }
 
+/// A creation checked and not yet written (`Engine::prepare_new`).
+struct Prepared<'k> {
+    kind: &'k Kind,
+    title: String,
+    division: String,
+    uscc: Option<String>,
+    payload: Value,
+    payload_text: String,
+    unit: Option<String>,
+    assignee_account: Option<i64>,
+    /// The clocks the creation starts, when they are all starts (see [`fresh_starts`]).
+    starts: Option<Starts>,
+}
+
+impl Prepared<'_> {
+    fn facts<'a>(&'a self, acting: &Acting) -> MatterFacts<'a> {
+        MatterFacts {
+            division: &self.division,
+            uscc: self.uscc.as_deref(),
+            assignee_account: self.assignee_account,
+            assignee_unit: self.unit.as_deref(),
+            created_by_account: acting.account,
+        }
+    }
+}
+
+/// The transition a new matter is created already past (`Engine::create_and_act`): checked,
+/// its fields parsed and the clocks it starts counted.
+struct Then {
+    t: &'static TransitionSpec,
+    fields: BTreeMap<String, Value>,
+    starts: Starts,
+}
+
+/// The event and the audit entry of a transition `t` taken on `m` (the matter before it).
+async fn acted_records(
+    tx: &mut Tx,
+    acting: &Acting,
+    m: &Matter,
+    t: &TransitionSpec,
+    outcome: &Option<String>,
+    fields: &BTreeMap<String, Value>,
+) -> Result<(), AppError> {
+    let mut payload = json!({
+        "number": m.number, "kind": m.kind, "transition": t.name,
+        "from": m.state, "to": t.to, "division": m.division,
+    });
+    if let Some(o) = outcome {
+        payload["outcome"] = json!(o);
+    }
+    let event = if t.public {
+        NewEvent::public("kernel.matter.acted", payload)
+    } else {
+        payload["id"] = json!(m.id);
+        payload["version"] = json!(m.version + 1);
+        NewEvent::internal("kernel.matter.acted", payload)
+    };
+    events::append(tx, event.division(&m.division).actor(acting.actor.label())).await?;
+    audit::append(
+        tx,
+        &acting.actor,
+        Change {
+            action: "matter.act",
+            target_kind: "matter",
+            target_id: m.number.clone(),
+            division: Some(m.division.clone()),
+            before: Some(json!({"state": m.state, "version": m.version, "outcome": m.outcome})),
+            after: Some(json!({"state": t.to, "version": m.version + 1, "transition": t.name, "fields": fields})),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 // ----- writes ------------------------------------------------------------------------------
 
 impl Engine {
@@ -729,6 +803,68 @@ impl Engine {
         new: &NewMatter,
         today: NaiveDate,
     ) -> Result<Matter, AppError> {
+        let p = self.prepare_new(tx, acting, new, today).await?;
+        self.insert_new(tx, acting, p, None, today).await
+    }
+
+    /// [`Engine::create`] and then [`Engine::act_on`] with `input` on the matter it returned,
+    /// with the same rules, refusals, rows, events and audit entries as those two calls, in
+    /// the same order — but when the transition can be decided before anything is written
+    /// (the creation and the transition only start clocks, of different names; the
+    /// transition leaves the initial state for a state that is not terminal; `acting` may
+    /// take it; its fields are good; `input.version` is 1), the matter's row is inserted
+    /// already in the transition's state at version 2, one statement instead of two. Any
+    /// other case takes the two calls. The creation and the transition then share one time.
+    pub async fn create_and_act(
+        &self,
+        tx: &mut Tx,
+        acting: &Acting,
+        new: &NewMatter,
+        input: &ActInput,
+        today: NaiveDate,
+    ) -> Result<Matter, AppError> {
+        let p = self.prepare_new(tx, acting, new, today).await?;
+        let then = match (&p.starts, p.kind.transition(input.transition.trim())) {
+            (Some(first), Some(t)) => {
+                let facts = p.facts(acting);
+                let initial = p.kind.spec().initial;
+                let to = p.kind.state(t.to);
+                let from_terminal = p.kind.state(initial).is_some_and(|s| s.terminal);
+                let fields = p.kind.check_fields(t, &input.fields).ok();
+                let starts = fresh_starts(&self.calendar(), p.kind, t.clocks, today)?;
+                match (to, fields, starts) {
+                    (Some(to), Some(fields), Some(starts))
+                        if input.version == 1
+                            && t.who.allows(acting, &facts)
+                            && t.from.contains(&initial)
+                            && !to.terminal
+                            && !from_terminal
+                            && !starts
+                                .iter()
+                                .any(|&(n, _, _)| first.iter().any(|&(f, _, _)| f == n)) =>
+                    {
+                        Some(Then { t, fields, starts })
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        if then.is_some() {
+            return self.insert_new(tx, acting, p, then, today).await;
+        }
+        let m = self.insert_new(tx, acting, p, None, today).await?;
+        self.act_on(tx, acting, m, input, today).await
+    }
+
+    /// The checks of a creation, before anything is written.
+    async fn prepare_new<'e>(
+        &'e self,
+        tx: &mut Tx,
+        acting: &Acting,
+        new: &NewMatter,
+        today: NaiveDate,
+    ) -> Result<Prepared<'e>, AppError> {
         let kind = self.input_kind(&new.kind)?;
         let title = check_title(&new.title)?;
         let division = check_division("division", &new.division)?;
@@ -758,13 +894,18 @@ impl Engine {
             ));
         }
         let unit = check_unit(new.assignee_unit.as_deref())?;
-        let facts = MatterFacts {
-            division: &division,
-            uscc: uscc.as_deref(),
+        let p = Prepared {
+            kind,
+            title,
+            division,
+            uscc,
+            payload,
+            payload_text,
+            unit,
             assignee_account: new.assignee_account,
-            assignee_unit: unit.as_deref(),
-            created_by_account: acting.account,
+            starts: None,
         };
+        let facts = p.facts(acting);
         if !acting.sees(&facts) {
             return Err(AppError::bad_request(
                 "division",
@@ -778,7 +919,7 @@ impl Engine {
             ));
         }
         if let Some(a) = new.assignee_account {
-            check_assignee(tx, a, &division).await?;
+            check_assignee(tx, a, &p.division).await?;
         }
         let cal = self.calendar();
         // Check the clocks can be counted before anything is written.
@@ -793,9 +934,40 @@ impl Engine {
         // due dates are known now, the earliest goes into the row, and nothing needs reading
         // back. Any other list of effects is applied after the insert and the row read again.
         let starts = fresh_starts(&cal, kind, kind.spec().on_create, today)?;
+        Ok(Prepared { starts, ..p })
+    }
+
+    /// Writes a checked creation: its row (already past `then`'s transition when given,
+    /// whose clocks and records follow the creation's), timeline, clocks, events and audit.
+    async fn insert_new(
+        &self,
+        tx: &mut Tx,
+        acting: &Acting,
+        p: Prepared<'_>,
+        then: Option<Then>,
+        today: NaiveDate,
+    ) -> Result<Matter, AppError> {
+        let Prepared {
+            kind,
+            title,
+            division,
+            uscc,
+            payload,
+            payload_text,
+            unit,
+            assignee_account,
+            starts,
+        } = p;
         let due_on = starts
-            .as_ref()
-            .and_then(|s| s.iter().map(|&(_, _, due)| due).min());
+            .iter()
+            .flatten()
+            .chain(then.iter().flat_map(|t| t.starts.iter()))
+            .map(|&(_, _, due)| due)
+            .min();
+        let (state, version) = match &then {
+            Some(t) => (t.t.to, 2),
+            None => (kind.spec().initial, 1),
+        };
         let year = chrono::Datelike::year(&today);
         let seq = next_seq(tx, kind.prefix(), year).await?;
         let number = MatterNumber::new(kind.prefix(), year, seq as u64)?.to_string();
@@ -804,7 +976,7 @@ impl Engine {
             "INSERT INTO matters (number, kind, title, division, uscc, assignee_account, \
              assignee_unit, state, version, payload, outcome, due_on, late, escalated_to, \
              created_by, created_by_account, created_at, updated_at, closed_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, NULL, $14, $10, NULL, $11, $12, \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $15, $9, NULL, $14, $10, NULL, $11, $12, \
              $13, $13, NULL) RETURNING {RETURNING}"
         );
         let inserted: MatterRow = on_tx!(tx, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -813,15 +985,16 @@ impl Engine {
         .bind(&title)
         .bind(&division)
         .bind(&uscc)
-        .bind(new.assignee_account)
+        .bind(assignee_account)
         .bind(&unit)
-        .bind(kind.spec().initial)
+        .bind(state)
         .bind(&payload_text)
         .bind(false)
         .bind(acting.actor.label())
         .bind(acting.account)
         .bind(at)
         .bind(due_on)
+        .bind(version)
         .fetch_one(&mut *c)
         .await?);
         let id = inserted.id;
@@ -833,21 +1006,24 @@ impl Engine {
             None,
             None,
             Some(kind.spec().initial),
-            &json!({"title": title, "division": division, "assignee_account": new.assignee_account, "assignee_unit": unit}),
+            &json!({"title": title, "division": division, "assignee_account": assignee_account, "assignee_unit": unit}),
             false,
         )
         .await?;
-        let created = match starts {
+        let created: Matter = match starts {
             Some(starts) => {
                 for (name, working_days, due) in starts {
                     start_clock(tx, acting, id, name, working_days, today, due).await?;
                 }
-                if kind.spec().on_create.is_empty() {
+                if kind.spec().on_create.is_empty() && then.is_none() {
                     tx.fresh_matters.push(id);
                 }
                 inserted.try_into()?
             }
             None => {
+                // Only a creation with no transition after it comes here (see
+                // `create_and_act`).
+                let cal = self.calendar();
                 apply_clocks(tx, &cal, kind, acting, id, kind.spec().on_create, today).await?;
                 refresh_due_and_read(tx, id).await?
             }
@@ -874,11 +1050,38 @@ impl Engine {
                 before: None,
                 after: Some(json!({
                     "kind": kind.name(), "title": title, "uscc": uscc, "payload": payload,
-                    "assignee_account": new.assignee_account, "assignee_unit": unit,
+                    "assignee_account": assignee_account, "assignee_unit": unit,
                 })),
             },
         )
         .await?;
+        let Some(then) = then else {
+            return Ok(created);
+        };
+        // The transition, as `act_on` records it, from the matter as it was created.
+        let before = Matter {
+            state: kind.spec().initial.to_string(),
+            version: 1,
+            outcome: None,
+            ..created.clone()
+        };
+        let fields = then.fields;
+        timeline_entry(
+            tx,
+            id,
+            "transition",
+            &acting.actor,
+            Some(then.t.name),
+            Some(&before.state),
+            Some(then.t.to),
+            &json!({"fields": fields}),
+            false,
+        )
+        .await?;
+        for (name, working_days, due) in then.starts {
+            start_clock(tx, acting, id, name, working_days, today, due).await?;
+        }
+        acted_records(tx, acting, &before, then.t, &None, &fields).await?;
         Ok(created)
     }
 
@@ -1065,34 +1268,7 @@ impl Engine {
             }
             refresh_due_and_read(tx, m.id).await?
         };
-        let mut payload = json!({
-            "number": m.number, "kind": m.kind, "transition": t.name,
-            "from": m.state, "to": t.to, "division": m.division,
-        });
-        if let Some(o) = &outcome {
-            payload["outcome"] = json!(o);
-        }
-        let event = if t.public {
-            NewEvent::public("kernel.matter.acted", payload)
-        } else {
-            payload["id"] = json!(m.id);
-            payload["version"] = json!(m.version + 1);
-            NewEvent::internal("kernel.matter.acted", payload)
-        };
-        events::append(tx, event.division(&m.division).actor(acting.actor.label())).await?;
-        audit::append(
-            tx,
-            &acting.actor,
-            Change {
-                action: "matter.act",
-                target_kind: "matter",
-                target_id: m.number.clone(),
-                division: Some(m.division.clone()),
-                before: Some(json!({"state": m.state, "version": m.version, "outcome": m.outcome})),
-                after: Some(json!({"state": t.to, "version": m.version + 1, "transition": t.name, "fields": fields})),
-            },
-        )
-        .await?;
+        acted_records(tx, acting, &m, t, &outcome, &fields).await?;
         Ok(after)
     }
 

@@ -382,41 +382,37 @@ pub async fn record_known(
         intake.kind.label_zh(),
         crate::contract::short(&business_name, 80)
     );
-    let mut m = engine()
-        .create(
-            tx,
-            acting,
-            &NewMatter {
-                kind: intake.kind.as_str().to_string(),
-                title,
-                division: county.clone(),
-                uscc: uscc.clone(),
-                payload: json!({"business_name": business_name, "source": source}),
-                assignee_account: None,
-                assignee_unit: None,
-            },
-            today,
-        )
-        .await?;
-    let mut transition = None;
-    if intake.kind == IntakeKind::Complaint {
+    let new = NewMatter {
+        kind: intake.kind.as_str().to_string(),
+        title,
+        division: county.clone(),
+        uscc: uscc.clone(),
+        payload: json!({"business_name": business_name, "source": source}),
+        assignee_account: None,
+        assignee_unit: None,
+    };
+    // A complaint goes on at once to the business (ODR) or the bureau: the matter is
+    // created already past that first transition (one row written, see
+    // `Engine::create_and_act`).
+    let (m, transition) = if intake.kind == IntakeKind::Complaint {
         let t = if odr { "to_odr" } else { "to_bureau" };
-        transition = Some(t);
-        let version = m.version;
-        m = engine()
-            .act_on(
+        let m = engine()
+            .create_and_act(
                 tx,
                 acting,
-                m,
+                &new,
                 &ActInput {
                     transition: t.into(),
-                    version,
+                    version: 1,
                     fields: BTreeMap::new(),
                 },
                 today,
             )
             .await?;
-    }
+        (m, Some(t))
+    } else {
+        (engine().create(tx, acting, &new, today).await?, None)
+    };
     store::insert(
         tx,
         &m,
