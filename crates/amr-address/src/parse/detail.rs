@@ -202,8 +202,11 @@ fn loose_town(t: &[char]) -> Option<usize> {
 }
 
 fn s(cs: &[char]) -> String {
-    let mut out = String::with_capacity(cs.iter().map(|c| c.len_utf8()).sum());
-    out.extend(cs);
+    // Room for three bytes a character (the CJK block), so one pass and no growth.
+    let mut out = String::with_capacity(cs.len() * 3);
+    for &c in cs {
+        out.push(c);
+    }
     out
 }
 

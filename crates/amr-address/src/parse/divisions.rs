@@ -360,13 +360,15 @@ fn fits_hint(c: &Cand, hint: Hint, idx: &Index) -> bool {
 }
 
 /// Scores `x` as the deepest division of a chain. `upper` are the candidates above town
-/// level.
+/// level; `by_div` lists them as `(division, position in upper)` sorted, so the mentions of
+/// an ancestor are found by bisection instead of a scan of every upper candidate.
 ///
 /// `named` receives the candidate chosen at each level (by reference: a candidate is large and
 /// most chains scored are not the best).
 fn score_chain<'a>(
     idx: &Index,
     upper: &'a [Cand],
+    by_div: &[(u32, u32)],
     x: &'a Cand,
     hint: Hint,
     named: &mut [Option<&'a Cand>; 4],
@@ -383,7 +385,14 @@ fn score_chain<'a>(
             continue;
         }
         let mut best: Option<(f32, &Cand)> = None;
-        for y in upper.iter().filter(|y| y.div == a) {
+        let from = by_div.partition_point(|p| p.0 < a);
+        let mentions = by_div
+            .get(from..)
+            .unwrap_or(&[])
+            .iter()
+            .take_while(|p| p.0 == a)
+            .filter_map(|p| upper.get(p.1 as usize));
+        for y in mentions {
             if named.iter().flatten().any(|n| overlaps(n, y)) {
                 continue;
             }
@@ -424,9 +433,20 @@ fn score_chain<'a>(
 }
 
 /// Chooses the chain of divisions for `text` (already cleaned).
-pub(crate) fn resolve(idx: &Index, cands: &[Cand], hint: Hint) -> Chain {
+/// `by_div` is working memory.
+pub(crate) fn resolve(
+    idx: &Index,
+    cands: &[Cand],
+    hint: Hint,
+    by_div: &mut Vec<(u32, u32)>,
+) -> Chain {
     // Candidates above town level come first (see `candidates`).
     let upper = &cands[..cands.partition_point(|c| c.level < Level::Town)];
+    // In order of position within a division: the first best mention wins, as in a scan.
+    by_div.clear();
+    by_div.extend(upper.iter().enumerate().map(|(k, c)| (c.div, k as u32)));
+    by_div.sort_unstable();
+    let by_div = by_div.as_slice();
     let mut best: Option<(f32, usize)> = None;
     let mut named: [Option<&Cand>; 4] = [None; 4];
     // The most each level above town can add to a chain, to pass over hopeless candidates.
@@ -443,7 +463,7 @@ pub(crate) fn resolve(idx: &Index, cands: &[Cand], hint: Hint) -> Chain {
                 continue;
             }
         }
-        let Some(score) = score_chain(idx, upper, x, hint, &mut named) else {
+        let Some(score) = score_chain(idx, upper, by_div, x, hint, &mut named) else {
             continue;
         };
         let better = match &best {
@@ -469,7 +489,7 @@ pub(crate) fn resolve(idx: &Index, cands: &[Cand], hint: Hint) -> Chain {
         }
         return chain;
     };
-    let _ = score_chain(idx, upper, &cands[bi], hint, &mut named);
+    let _ = score_chain(idx, upper, by_div, &cands[bi], hint, &mut named);
     chain.named = named.map(|n| n.copied());
     chain.deepest = Some(cands[bi].div);
     chain.ambiguity = ambiguity(idx, cands, &chain, hint);

@@ -166,6 +166,7 @@ struct Buffers {
     spans: Vec<(usize, usize)>,
     rest: Vec<char>,
     toks: Vec<detail::Tok>,
+    by_div: Vec<(u32, u32)>,
 }
 
 fn parse_with(input: &str, hint: Option<&str>, b: &mut Buffers) -> ParsedAddress {
@@ -185,7 +186,7 @@ fn parse_with(input: &str, hint: Option<&str>, b: &mut Buffers) -> ParsedAddress
         .map(|h| (h, idx.divs[h as usize].level));
     divisions::candidates(idx, text, hint, &mut b.scratch, &mut b.cands);
     let cands = &b.cands;
-    let chain = divisions::resolve(idx, cands, hint);
+    let chain = divisions::resolve(idx, cands, hint, &mut b.by_div);
     let today = fill_divisions(idx, text, &chain, &mut out);
 
     remainder(text, cands, &chain, &mut b.spans, &mut b.rest);
