@@ -38,6 +38,7 @@ pub async fn demo_step(db: &Db, count: u64, year: i32, seed: u64) -> Result<(), 
         year,
         seed,
         batch: 2000,
+        mode: amr_consumer::complaint::demo::Mode::Course,
     };
     let report =
         amr_consumer::complaint::demo::generate(db, &directory, &spec, &|n| pb.set_position(n))

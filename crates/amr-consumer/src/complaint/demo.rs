@@ -1,8 +1,17 @@
 //! A year of complaints, reports and requests for help for the demo (the article's
-//! 1,648,100 a year), generated through the same recording code as the public intake
-//! ([`flow::intake::record`]) and the same engine transitions as the officers' and the
-//! businesses' actions, in transactions of `batch` matters, streaming (nothing held but the
+//! 1,648,100 a year), in transactions of `batch` matters, streaming (nothing held but the
 //! sample of businesses and the batch in hand). Deterministic for a seed.
+//!
+//! Each matter's course (who files what about whom, which transitions follow on which
+//! days) is drawn first; then it is written one of two ways ([`Mode`]):
+//! - [`Mode::Course`] (the default): the whole course in one call of the intake's
+//!   [`flow::intake::record_course`] (the kernel's `Engine::create_with_course`), in a
+//!   transaction that holds its rows back and writes them as multi-row statements;
+//! - [`Mode::Stepwise`]: through the public intake's recording code
+//!   ([`flow::intake::record_known`]) and then each transition as the officers' and the
+//!   businesses' actions take it (the engine's `act`, the row's mirrors, the follow-up), one
+//!   call at a time. It is the reference the course is tested against
+//!   (`crates/amr-server/tests/complaint_demo.rs`): the same rows, about ten times slower.
 //!
 //! The shape (this deployment's assumptions, not figures from the article): 90 % complaints,
 //! 6 % reports, 4 % requests for help; filing days uniform over the year; businesses drawn
@@ -22,7 +31,9 @@ use amr_kernel::db::{Db, Tx};
 use amr_kernel::error::AppError;
 use amr_kernel::matter::{ActInput, Acting, Matter};
 
-use super::flow::intake::{FileError, Routed, county_of, record};
+use amr_kernel::matter::CourseStep;
+
+use super::flow::intake::{FileError, Known, Routed, county_of, record_course, record_known};
 use super::model::{BusinessRef, Intake, IntakeKind};
 use super::{Business, BusinessDirectory, category, engine, followup, model, store};
 
@@ -34,6 +45,15 @@ pub struct DemoSpec {
     pub seed: u64,
     /// Matters per transaction.
     pub batch: usize,
+    pub mode: Mode,
+}
+
+/// How the matters are written (see the module's documentation).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Mode {
+    #[default]
+    Course,
+    Stepwise,
 }
 
 /// What a run did.
@@ -167,22 +187,61 @@ fn money(rng: &mut Rng) -> String {
     model::yuan(5_000 + rng.below(295_000) as i64)
 }
 
-/// Files one matter and takes it as far as the shape says.
-async fn one(
-    tx: &mut Tx,
-    rng: &mut Rng,
-    i: u64,
-    b: &Business,
+/// Who takes a planned transition.
+#[derive(Debug, Clone, Copy)]
+enum By {
+    Officer,
+    Business,
+}
+
+/// A transition of a matter's course, drawn before anything is written.
+#[derive(Debug, Clone)]
+struct Planned {
+    by: By,
+    transition: &'static str,
+    fields: Vec<(&'static str, String)>,
+    day: NaiveDate,
+}
+
+impl Planned {
+    fn new(
+        by: By,
+        transition: &'static str,
+        fields: &[(&'static str, String)],
+        day: NaiveDate,
+    ) -> Planned {
+        Planned {
+            by,
+            transition,
+            fields: fields.to_vec(),
+            day,
+        }
+    }
+
+    fn fields(&self) -> BTreeMap<String, String> {
+        self.fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+}
+
+/// A matter drawn: its business, filing day and intake.
+struct Draft<'s> {
+    business: &'s Business,
+    county: &'static str,
     filed: NaiveDate,
-) -> Result<(), AppError> {
+    intake: Intake,
+}
+
+/// Draws matter `i`'s intake.
+fn draw_intake<'s>(rng: &mut Rng, i: u64, b: &'s Business, filed: NaiveDate) -> Option<Draft<'s>> {
     let kind = match rng.percent() {
         0..=89 => IntakeKind::Complaint,
         90..=95 => IntakeKind::Report,
         _ => IntakeKind::Help,
     };
-    let Some(county) = county_of(&b.division) else {
-        return Ok(());
-    };
+    let county = county_of(&b.division)?;
     let good = GOODS[rng.below(GOODS.len() as u64) as usize];
     let cat = category::CATEGORIES[rng.below(category::CATEGORIES.len() as u64) as usize].code;
     let intake = Intake {
@@ -199,93 +258,71 @@ async fn one(
         claim: "退货退款".into(),
         category: Some(cat),
     };
-    let (m, odr) = match record(
-        tx,
-        &Acting::system(),
-        &Routed {
-            intake: &intake,
-            uscc: Some(&b.uscc),
-            business_name: &b.name,
-            business_address: Some(&b.address),
-            county,
-            source: "demo",
-            media_url: None,
-        },
-        &[],
+    Some(Draft {
+        business: b,
+        county,
         filed,
-    )
-    .await
-    {
-        Ok(x) => x,
-        Err(FileError::App(e)) => return Err(e),
-        // Same seed run twice: the open duplicate is already there.
-        Err(FileError::Duplicate { .. }) => return Ok(()),
-        Err(FileError::County { message, .. }) => {
-            return Err(AppError::Internal(anyhow::anyhow!(message)));
-        }
-    };
-    let off = officer();
+        intake,
+    })
+}
+
+/// Draws the course of a filed matter, as far as the shape says.
+fn draw_course(
+    rng: &mut Rng,
+    kind: IntakeKind,
+    odr: bool,
+    filed: NaiveDate,
+) -> Result<Vec<Planned>, AppError> {
+    let mut out = Vec::new();
     match kind {
         IntakeKind::Report => {
             let d = wd(filed, 1 + rng.below(5))?;
-            let m = step(tx, &off, &m, "check", &[], d).await?;
+            out.push(Planned::new(By::Officer, "check", &[], d));
             let d = wd(d, 3 + rng.below(10))?;
             if rng.percent() < 30 {
-                step(
-                    tx,
-                    &off,
-                    &m,
+                out.push(Planned::new(
+                    By::Officer,
                     "open_case",
                     &[
                         ("outcome", "case_opened".into()),
                         ("summary", "立案调查".into()),
                     ],
                     d,
-                )
-                .await?;
+                ));
             } else {
-                step(
-                    tx,
-                    &off,
-                    &m,
+                out.push(Planned::new(
+                    By::Officer,
                     "no_case",
                     &[
                         ("outcome", "not_opened".into()),
                         ("reason", "经核查不存在违法行为".into()),
                     ],
                     d,
-                )
-                .await?;
+                ));
             }
-            return Ok(());
+            return Ok(out);
         }
         IntakeKind::Help => {
             let d = wd(filed, 1 + rng.below(6))?;
-            step(
-                tx,
-                &off,
-                &m,
+            out.push(Planned::new(
+                By::Officer,
                 "answer",
                 &[
                     ("outcome", "answered".into()),
                     ("summary", "已电话答复".into()),
                 ],
                 d,
-            )
-            .await?;
-            return Ok(());
+            ));
+            return Ok(out);
         }
         IntakeKind::Complaint => {}
     }
-    let (mut m, mut day) = (m, filed);
+    let mut day = filed;
     if odr {
         day = wd(filed, 1 + rng.below(3))?;
-        let firm = business(&b.uscc);
         if rng.percent() < 60 {
-            step(
-                tx,
-                &firm,
-                &m,
+            out.push(Planned::new(
+                By::Business,
                 "odr_settle",
                 &[
                     ("outcome", "odr_settled".into()),
@@ -293,26 +330,20 @@ async fn one(
                     ("amount", money(rng)),
                 ],
                 day,
-            )
-            .await?;
-            return Ok(());
+            ));
+            return Ok(out);
         }
-        m = step(
-            tx,
-            &firm,
-            &m,
+        out.push(Planned::new(
+            By::Business,
             "odr_refuse",
             &[("reason", "不同意消费者诉求".into())],
             day,
-        )
-        .await?;
+        ));
     }
     if rng.percent() < 5 {
         let d = wd(day, 1 + rng.below(6))?;
-        step(
-            tx,
-            &off,
-            &m,
+        out.push(Planned::new(
+            By::Officer,
             "decline",
             &[
                 ("outcome", "declined".into()),
@@ -320,14 +351,13 @@ async fn one(
                 ("reason", "已由消费者协会处理".into()),
             ],
             d,
-        )
-        .await?;
-        return Ok(());
+        ));
+        return Ok(out);
     }
     let accepted = wd(day, 1 + rng.below(7))?;
-    let m = step(tx, &off, &m, "accept", &[], accepted).await?;
+    out.push(Planned::new(By::Officer, "accept", &[], accepted));
     if rng.percent() == 0 {
-        return Ok(()); // left open
+        return Ok(out); // left open
     }
     let closed = wd(accepted, 3 + rng.below(38))?;
     let (outcome, amount) = match rng.percent() {
@@ -335,10 +365,8 @@ async fn one(
         70..=89 => ("no_agreement", "0".to_string()),
         _ => ("withdrawn", "0".to_string()),
     };
-    step(
-        tx,
-        &off,
-        &m,
+    out.push(Planned::new(
+        By::Officer,
         "close",
         &[
             ("outcome", outcome.into()),
@@ -346,9 +374,106 @@ async fn one(
             ("amount", amount),
         ],
         closed,
-    )
-    .await?;
-    Ok(())
+    ));
+    Ok(out)
+}
+
+/// What the course's transitions leave in the complaint's row (as [`step`]'s mirrors set it).
+fn later_of(course: &[Planned]) -> Result<store::Later, AppError> {
+    let mut later = store::Later::default();
+    for p in course {
+        let amount = p
+            .fields
+            .iter()
+            .find(|(k, _)| *k == "amount")
+            .map(|(_, v)| v.as_str());
+        match p.transition {
+            "odr_settle" => {
+                later.odr_result = Some("settled");
+                later.odr_answered_on = Some(p.day);
+                later.settlement = Some("退款并补偿".into());
+                later.settlement_fen = Some(model::parse_yuan("amount", amount.unwrap_or("0"))?);
+            }
+            "odr_refuse" => {
+                later.odr_result = Some("refused");
+                later.odr_answered_on = Some(p.day);
+                later.settlement = None;
+                later.settlement_fen = None;
+            }
+            "close" => {
+                later.recovered_fen = Some(model::parse_yuan("amount", amount.unwrap_or("0"))?);
+            }
+            _ => {}
+        }
+    }
+    Ok(later)
+}
+
+/// Writes one drawn matter and its course.
+async fn write(
+    tx: &mut Tx,
+    mode: Mode,
+    known: &mut Known,
+    d: &Draft<'_>,
+    course: &[Planned],
+) -> Result<(), AppError> {
+    let b = d.business;
+    let routed = Routed {
+        intake: &d.intake,
+        uscc: Some(&b.uscc),
+        business_name: &b.name,
+        business_address: Some(&b.address),
+        county: d.county,
+        source: "demo",
+        media_url: None,
+    };
+    let (off, firm) = (officer(), business(&b.uscc));
+    let by = |p: &Planned| match p.by {
+        By::Officer => &off,
+        By::Business => &firm,
+    };
+    let system = Acting::system();
+    let filed = match mode {
+        Mode::Course => {
+            let steps: Vec<CourseStep<'_>> = course
+                .iter()
+                .map(|p| CourseStep {
+                    acting: by(p),
+                    transition: p.transition,
+                    fields: p.fields(),
+                    day: p.day,
+                })
+                .collect();
+            record_course(
+                tx,
+                &system,
+                &routed,
+                d.filed,
+                known,
+                &steps,
+                later_of(course)?,
+            )
+            .await
+            .map(|_| ())
+        }
+        Mode::Stepwise => match record_known(tx, &system, &routed, &[], d.filed, Some(known)).await
+        {
+            Ok((mut m, _)) => {
+                for p in course {
+                    m = step(tx, by(p), &m, p.transition, &p.fields, p.day).await?;
+                }
+                Ok(())
+            }
+            Err(e) => Err(e),
+        },
+    };
+    match filed {
+        Ok(()) => Ok(()),
+        Err(FileError::App(e)) => Err(e),
+        // Same seed run twice: the open duplicate is already there.
+        Err(FileError::Duplicate { .. }) => Ok(()),
+        Err(FileError::County { message, .. }) => Err(AppError::Internal(anyhow::anyhow!(message))),
+    }
 }
 
 /// Generates `spec.count` matters about registered enterprises (a sample of up to 20,000
@@ -392,12 +517,42 @@ pub async fn generate(
     while done < spec.count {
         let n = (spec.batch as u64).min(spec.count - done);
         let mut tx = db.begin().await?;
+        if spec.mode == Mode::Course {
+            tx.defer_appends();
+        }
+        let mut drafts = Vec::with_capacity(n as usize);
         for i in done..done + n {
             // Skewed draw: the square of a uniform number favours the first businesses.
             let u = rng.below(1 << 20) as f64 / f64::from(1u32 << 20);
             let b = &sample[((u * u) * sample.len() as f64) as usize % sample.len()];
             let filed = first + Duration::days(rng.below(days) as i64);
-            one(&mut tx, &mut rng, i, b, filed).await?;
+            drafts.extend(draw_intake(&mut rng, i, b, filed));
+        }
+        // The batch's open duplicates and ODR participants, read once.
+        let keys: Vec<String> = drafts
+            .iter()
+            .map(|d| {
+                model::dup_key(
+                    d.intake.kind,
+                    &d.intake.phone,
+                    &d.business.uscc,
+                    &d.intake.facts,
+                )
+            })
+            .collect();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let mut usccs: Vec<&str> = drafts.iter().map(|d| d.business.uscc.as_str()).collect();
+        usccs.sort_unstable();
+        usccs.dedup();
+        let mut known = Known {
+            open: store::open_duplicates(&mut tx, &keys).await?,
+            odr: store::odr_among(&mut tx, &usccs).await?,
+        };
+        for d in &drafts {
+            let odr = d.intake.kind == IntakeKind::Complaint
+                && known.odr.get(&d.business.uscc).copied().unwrap_or(false);
+            let course = draw_course(&mut rng, d.intake.kind, odr, d.filed)?;
+            write(&mut tx, spec.mode, &mut known, d, &course).await?;
         }
         tx.commit().await?;
         done += n;

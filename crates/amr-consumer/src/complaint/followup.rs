@@ -314,6 +314,86 @@ pub async fn after_act(
     notify(tx, &m.number, transition, &zh, &en).await
 }
 
+/// [`after_act`] for the transitions of a course (`intake::record_course`), before the
+/// complaint's row is written: each step is the matter after it, the transition and its
+/// day; `filed` is the day filed. The counters are added and the notices recorded as
+/// `after_act` would one by one; the acceptance and close-out columns it would set in the
+/// row go into `later` (its ODR answer and money recovered already as the course leaves
+/// them), which the row is then written with.
+pub async fn after_course(
+    tx: &mut Tx,
+    steps: &[(&Matter, &str, NaiveDate)],
+    filed: NaiveDate,
+    later: &mut store::Later,
+) -> Result<(), AppError> {
+    for &(m, transition, today) in steps {
+        if transition == "accept" {
+            let wd = working_days(filed, today);
+            later.accepted_on = Some(today);
+            later.accept_wd = wd;
+            bump(
+                tx,
+                &m.division,
+                month_of(today),
+                Delta {
+                    accepted: i64::from(wd.is_some()),
+                    accept_wd: i64::from(wd.unwrap_or(0)),
+                    ..ZERO
+                },
+            )
+            .await?;
+        }
+        if m.closed_at.is_none()
+            && let Some(month) = later.closed_month
+        {
+            bump(
+                tx,
+                &m.division,
+                month,
+                Delta {
+                    closed: -1,
+                    close_wd: -i64::from(later.close_wd.unwrap_or(0)),
+                    close_wd_n: -i64::from(later.close_wd.is_some()),
+                    fen: -later.counted_fen.unwrap_or(0),
+                    ..ZERO
+                },
+            )
+            .await?;
+            later.closed_month = None;
+            later.close_wd = None;
+            later.counted_fen = None;
+        }
+        if m.closed_at.is_some() && later.closed_month.is_none() {
+            let wd = working_days(filed, today);
+            let fen = if m.outcome.as_deref() == Some("odr_settled") {
+                later.settlement_fen.unwrap_or(0)
+            } else {
+                later.recovered_fen.unwrap_or(0)
+            };
+            let month = month_of(today);
+            later.closed_month = Some(month);
+            later.close_wd = wd;
+            later.counted_fen = Some(fen);
+            bump(
+                tx,
+                &m.division,
+                month,
+                Delta {
+                    closed: 1,
+                    close_wd: i64::from(wd.unwrap_or(0)),
+                    close_wd_n: i64::from(wd.is_some()),
+                    fen,
+                    ..ZERO
+                },
+            )
+            .await?;
+        }
+        let (zh, en) = transition_notice(m, transition);
+        notify(tx, &m.number, transition, &zh, &en).await?;
+    }
+    Ok(())
+}
+
 /// After a transfer: the notice of the new bureau.
 pub async fn after_transfer(tx: &mut Tx, m: &Matter) -> Result<(), AppError> {
     let name = super::views::division_name(&m.division);

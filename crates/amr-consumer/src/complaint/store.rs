@@ -138,39 +138,147 @@ pub static COMPLAINTS: AppendTable = AppendTable {
 pub async fn insert(tx: &mut Tx, m: &Matter, r: &NewRow<'_>) -> Result<(), AppError> {
     let at = now();
     let odr_due = if r.odr { m.due_on } else { None };
-    tx.append(
-        &COMPLAINTS,
-        vec![
-            Cell::from(m.number.clone()),
-            Cell::from(r.kind),
-            Cell::from(r.source),
-            Cell::from(m.division.clone()),
-            Cell::from(r.uscc),
-            Cell::from(r.business_name),
-            Cell::from(r.business_address),
-            Cell::from(r.complainant_name),
-            Cell::from(r.phone),
-            Cell::from(r.purchase),
-            Cell::from(r.purchase_date),
-            Cell::from(r.amount_fen),
-            Cell::from(r.facts),
-            Cell::from(r.claim),
-            Cell::from(r.dup_key),
-            Cell::from(r.dup_key),
-            Cell::from(m.state.clone()),
-            Cell::from(m.due_on),
-            Cell::from(r.odr),
-            Cell::from(odr_due),
-            Cell::from(false),
-            Cell::from(r.year),
-            Cell::from(at),
-            Cell::from(at),
-            Cell::from(r.category),
-            Cell::from(r.filed_on),
-            Cell::from(crate::complaint::followup::month_of(r.filed_on)),
-        ],
-    )
-    .await
+    tx.append(&COMPLAINTS, cells(m, r, odr_due, Some(r.dup_key), at))
+        .await
+}
+
+/// The values of [`COMPLAINTS`]' columns for the matter `m` as it now is.
+fn cells(
+    m: &Matter,
+    r: &NewRow<'_>,
+    odr_due: Option<NaiveDate>,
+    open_dup_key: Option<&str>,
+    at: DateTime<Utc>,
+) -> Vec<Cell> {
+    vec![
+        Cell::from(m.number.clone()),
+        Cell::from(r.kind),
+        Cell::from(r.source),
+        Cell::from(m.division.clone()),
+        Cell::from(r.uscc),
+        Cell::from(r.business_name),
+        Cell::from(r.business_address),
+        Cell::from(r.complainant_name),
+        Cell::from(r.phone),
+        Cell::from(r.purchase),
+        Cell::from(r.purchase_date),
+        Cell::from(r.amount_fen),
+        Cell::from(r.facts),
+        Cell::from(r.claim),
+        Cell::from(r.dup_key),
+        Cell::from(open_dup_key),
+        Cell::from(m.state.clone()),
+        Cell::from(m.due_on),
+        Cell::from(r.odr),
+        Cell::from(odr_due),
+        Cell::from(false),
+        Cell::from(r.year),
+        Cell::from(at),
+        Cell::from(at),
+        Cell::from(r.category),
+        Cell::from(r.filed_on),
+        Cell::from(crate::complaint::followup::month_of(r.filed_on)),
+    ]
+}
+
+/// What the transitions of a course (`Engine::create_with_course`) leave in a complaint's
+/// row after its insert: the columns [`set_odr_result`], [`set_recovered`] and the
+/// follow-up of an acceptance and a close-out set.
+#[derive(Debug, Clone, Default)]
+pub struct Later {
+    pub odr_result: Option<&'static str>,
+    pub odr_answered_on: Option<NaiveDate>,
+    pub settlement: Option<String>,
+    pub settlement_fen: Option<i64>,
+    pub recovered_fen: Option<i64>,
+    pub accepted_on: Option<NaiveDate>,
+    pub accept_wd: Option<i32>,
+    pub closed_month: Option<i32>,
+    pub close_wd: Option<i32>,
+    pub counted_fen: Option<i64>,
+}
+
+/// The complaint rows of a course, as [`insert_course`] writes them: [`COMPLAINTS`]' columns
+/// and those of [`Later`], with the matter's outcome and close.
+pub static COMPLAINTS_COURSE: AppendTable = AppendTable {
+    name: "complaints",
+    columns: &[
+        "matter_number",
+        "kind",
+        "source",
+        "division",
+        "uscc",
+        "business_name",
+        "business_address",
+        "complainant_name",
+        "phone",
+        "purchase",
+        "purchase_date",
+        "amount_fen",
+        "facts",
+        "claim",
+        "dup_key",
+        "open_dup_key",
+        "state",
+        "due_on",
+        "odr",
+        "odr_due_on",
+        "consumer_refused",
+        "year",
+        "created_at",
+        "updated_at",
+        "category",
+        "filed_on",
+        "month",
+        "outcome",
+        "closed_at",
+        "odr_result",
+        "odr_answered_on",
+        "settlement",
+        "settlement_fen",
+        "recovered_fen",
+        "accepted_on",
+        "accept_wd",
+        "closed_month",
+        "close_wd",
+        "counted_fen",
+    ],
+};
+
+/// Inserts the row of a matter created with its whole course: as [`insert`] would for
+/// `first` (the matter after its creation and first transition, whose deadline is the ODR
+/// deadline) followed by [`sync`] with `last` (the matter as the course leaves it) and the
+/// columns `later` sets. Held back with the transaction's other rows when it defers them.
+pub async fn insert_course(
+    tx: &mut Tx,
+    first: &Matter,
+    last: &Matter,
+    r: &NewRow<'_>,
+    later: &Later,
+) -> Result<(), AppError> {
+    let at = now();
+    let odr_due = if r.odr { first.due_on } else { None };
+    let open_dup_key = if last.closed_at.is_some() {
+        None
+    } else {
+        Some(r.dup_key)
+    };
+    let mut row = cells(last, r, odr_due, open_dup_key, at);
+    row.extend([
+        Cell::from(last.outcome.clone()),
+        Cell::from(last.closed_at),
+        Cell::from(later.odr_result),
+        Cell::from(later.odr_answered_on),
+        Cell::from(later.settlement.clone()),
+        Cell::from(later.settlement_fen),
+        Cell::from(later.recovered_fen),
+        Cell::from(later.accepted_on),
+        Cell::from(later.accept_wd),
+        Cell::from(later.closed_month),
+        Cell::from(later.close_wd),
+        Cell::from(later.counted_fen),
+    ]);
+    tx.append(&COMPLAINTS_COURSE, row).await
 }
 
 /// The number of an open matter with this duplicate key, if any.

@@ -20,12 +20,14 @@
 //! - [`number`]: numbers with an ISO/IEC 7064 MOD 37-2 check character.
 //! - [`kind`]: the declaration types and their checks.
 //! - [`clock`]: deadline arithmetic in working days.
+//! - [`course`]: a matter created and taken through a known course of transitions in one call.
 //! - [`store`]: the operations on both backends.
 //! - [`escalate`]: the sweep that escalates overdue matters up the jurisdiction.
 //! - [`export`]: the ledger as CSV or XLSX, streamed.
 //! - [`example`]: a small kind (工单, work order) used by the tests and the guide.
 
 pub mod clock;
+pub mod course;
 pub mod escalate;
 pub mod example;
 pub mod export;
@@ -38,6 +40,7 @@ use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 
+pub use course::CourseStep;
 pub use escalate::EscalationReport;
 pub use export::{ExportFilter, Format};
 pub use kind::{

@@ -367,7 +367,7 @@ fn timeline_row(
 /// The first number a transaction takes of a prefix and year comes from the row; the later
 /// ones count on in memory (`Tx`, restored with a savepoint), and the commit stores the last
 /// ([`store_sequences`]): gapless as before, one statement for a batch's numbers.
-async fn next_seq(tx: &mut Tx, prefix: &str, year: i32) -> Result<i64, AppError> {
+pub(super) async fn next_seq(tx: &mut Tx, prefix: &str, year: i32) -> Result<i64, AppError> {
     if let Some(s) = tx
         .sequences
         .iter_mut()
@@ -683,7 +683,7 @@ async fn stop_all_clocks(
 }
 
 /// The matter's columns as `RETURNING` names them (no table alias).
-const RETURNING: &str = "id, number, kind, title, division, uscc, assignee_account, \
+pub(super) const RETURNING: &str = "id, number, kind, title, division, uscc, assignee_account, \
      assignee_unit, state, version, payload, outcome, due_on, late, escalated_to, created_by, \
      created_by_account, created_at, updated_at, closed_at";
 
@@ -717,21 +717,21 @@ pub(crate) async fn refresh_due(tx: &mut Tx, matter_id: i64) -> Result<(), AppEr
 }
 
 /// A creation checked and not yet written (`Engine::prepare_new`).
-struct Prepared<'k> {
-    kind: &'k Kind,
-    title: String,
-    division: String,
-    uscc: Option<String>,
-    payload: Value,
-    payload_text: String,
-    unit: Option<String>,
-    assignee_account: Option<i64>,
+pub(super) struct Prepared<'k> {
+    pub(super) kind: &'k Kind,
+    pub(super) title: String,
+    pub(super) division: String,
+    pub(super) uscc: Option<String>,
+    pub(super) payload: Value,
+    pub(super) payload_text: String,
+    pub(super) unit: Option<String>,
+    pub(super) assignee_account: Option<i64>,
     /// The clocks the creation starts, when they are all starts (see [`fresh_starts`]).
-    starts: Option<Starts>,
+    pub(super) starts: Option<Starts>,
 }
 
 impl Prepared<'_> {
-    fn facts<'a>(&'a self, acting: &Acting) -> MatterFacts<'a> {
+    pub(super) fn facts<'a>(&'a self, acting: &Acting) -> MatterFacts<'a> {
         MatterFacts {
             division: &self.division,
             uscc: self.uscc.as_deref(),
@@ -750,8 +750,56 @@ struct Then {
     starts: Starts,
 }
 
+/// What the creation's event and audit entry name.
+pub(super) struct Created<'a> {
+    pub(super) id: i64,
+    pub(super) number: &'a str,
+    pub(super) kind: &'a Kind,
+    pub(super) title: &'a str,
+    pub(super) division: &'a str,
+    pub(super) uscc: Option<&'a str>,
+    pub(super) payload: &'a Value,
+    pub(super) assignee_account: Option<i64>,
+    pub(super) unit: Option<&'a str>,
+}
+
+/// The event (`kernel.matter.created`, internal) and the audit entry of a creation.
+pub(super) async fn created_records(
+    tx: &mut Tx,
+    acting: &Acting,
+    c: Created<'_>,
+) -> Result<(), AppError> {
+    let mut event = NewEvent::internal(
+        "kernel.matter.created",
+        json!({"id": c.id, "number": c.number, "kind": c.kind.name(), "state": c.kind.spec().initial}),
+    )
+    .division(c.division)
+    .actor(acting.actor.label());
+    if let Some(u) = c.uscc {
+        // The business concerned, for consumers that follow a business.
+        event = event.uscc(u);
+    }
+    events::append(tx, event).await?;
+    audit::append(
+        tx,
+        &acting.actor,
+        Change {
+            action: "matter.create",
+            target_kind: "matter",
+            target_id: c.number.to_string(),
+            division: Some(c.division.to_string()),
+            before: None,
+            after: Some(json!({
+                "kind": c.kind.name(), "title": c.title, "uscc": c.uscc, "payload": c.payload,
+                "assignee_account": c.assignee_account, "assignee_unit": c.unit,
+            })),
+        },
+    )
+    .await
+}
+
 /// The event and the audit entry of a transition `t` taken on `m` (the matter before it).
-async fn acted_records(
+pub(super) async fn acted_records(
     tx: &mut Tx,
     acting: &Acting,
     m: &Matter,
@@ -858,7 +906,7 @@ impl Engine {
     }
 
     /// The checks of a creation, before anything is written.
-    async fn prepare_new<'e>(
+    pub(super) async fn prepare_new<'e>(
         &'e self,
         tx: &mut Tx,
         acting: &Acting,
@@ -1028,30 +1076,19 @@ impl Engine {
                 refresh_due_and_read(tx, id).await?
             }
         };
-        let mut event = NewEvent::internal(
-            "kernel.matter.created",
-            json!({"id": id, "number": number, "kind": kind.name(), "state": kind.spec().initial}),
-        )
-        .division(&division)
-        .actor(acting.actor.label());
-        if let Some(u) = &uscc {
-            // The business concerned, for consumers that follow a business.
-            event = event.uscc(u);
-        }
-        events::append(tx, event).await?;
-        audit::append(
+        created_records(
             tx,
-            &acting.actor,
-            Change {
-                action: "matter.create",
-                target_kind: "matter",
-                target_id: number.clone(),
-                division: Some(division.clone()),
-                before: None,
-                after: Some(json!({
-                    "kind": kind.name(), "title": title, "uscc": uscc, "payload": payload,
-                    "assignee_account": assignee_account, "assignee_unit": unit,
-                })),
+            acting,
+            Created {
+                id,
+                number: &number,
+                kind,
+                title: &title,
+                division: &division,
+                uscc: uscc.as_deref(),
+                payload: &payload,
+                assignee_account,
+                unit: unit.as_deref(),
             },
         )
         .await?;
@@ -1120,17 +1157,9 @@ impl Engine {
             return Err(AppError::NotFound);
         }
         let kind = self.stored_kind(&m.kind)?;
-        let t: &TransitionSpec = kind.transition(input.transition.trim()).ok_or_else(|| {
-            AppError::bad_request(
-                "transition",
-                format!(
-                    "该类事项没有“{}”操作 (a {} has no action {:?})",
-                    super::short(&input.transition),
-                    kind.spec().label.en,
-                    super::short(&input.transition)
-                ),
-            )
-        })?;
+        let t: &TransitionSpec = kind
+            .transition(input.transition.trim())
+            .ok_or_else(|| no_such_transition(kind, &input.transition))?;
         if !t.who.allows(acting, &m.facts()) {
             return Err(not_allowed(t.label, &t.who));
         }
@@ -1138,32 +1167,7 @@ impl Engine {
             return Err(stale(&m));
         }
         if !t.from.contains(&m.state.as_str()) {
-            let state = kind
-                .state(&m.state)
-                .map(|s| s.label)
-                .unwrap_or(super::label("", ""));
-            let can: Vec<&str> = kind
-                .transitions_from(&m.state)
-                .map(|t| t.label.zh)
-                .collect();
-            let can_en: Vec<&str> = kind.transitions_from(&m.state).map(|t| t.name).collect();
-            return Err(AppError::rejected(format!(
-                "事项当前为“{}”，不能“{}”；可办理：{} (the matter is {}; {} is not possible now; possible: {})",
-                state.zh,
-                t.label.zh,
-                if can.is_empty() {
-                    "无".to_string()
-                } else {
-                    can.join("、")
-                },
-                state.en,
-                t.name,
-                if can_en.is_empty() {
-                    "none".to_string()
-                } else {
-                    can_en.join(", ")
-                },
-            )));
+            return Err(not_possible(kind, &m.state, t));
         }
         let fields = kind.check_fields(t, &input.fields)?;
         let to = kind.state(t.to).ok_or_else(|| {
@@ -1608,7 +1612,47 @@ impl Engine {
     }
 }
 
-fn stale(m: &Matter) -> AppError {
+/// The refusal of an action the kind does not have.
+pub(super) fn no_such_transition(kind: &Kind, name: &str) -> AppError {
+    AppError::bad_request(
+        "transition",
+        format!(
+            "该类事项没有“{}”操作 (a {} has no action {:?})",
+            super::short(name),
+            kind.spec().label.en,
+            super::short(name)
+        ),
+    )
+}
+
+/// The refusal of a transition the state `state` does not allow, naming what it allows.
+pub(super) fn not_possible(kind: &Kind, state: &str, t: &TransitionSpec) -> AppError {
+    let label = kind
+        .state(state)
+        .map(|s| s.label)
+        .unwrap_or(super::label("", ""));
+    let can: Vec<&str> = kind.transitions_from(state).map(|t| t.label.zh).collect();
+    let can_en: Vec<&str> = kind.transitions_from(state).map(|t| t.name).collect();
+    AppError::rejected(format!(
+        "事项当前为“{}”，不能“{}”；可办理：{} (the matter is {}; {} is not possible now; possible: {})",
+        label.zh,
+        t.label.zh,
+        if can.is_empty() {
+            "无".to_string()
+        } else {
+            can.join("、")
+        },
+        label.en,
+        t.name,
+        if can_en.is_empty() {
+            "none".to_string()
+        } else {
+            can_en.join(", ")
+        },
+    ))
+}
+
+pub(super) fn stale(m: &Matter) -> AppError {
     AppError::Conflict(format!(
         "事项 {} 已被他人更新，请刷新后重试 (the matter changed since you read it; reload and try again)",
         m.number

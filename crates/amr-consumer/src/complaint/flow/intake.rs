@@ -12,7 +12,7 @@ use amr_kernel::audit::{self, Change};
 use amr_kernel::codes::division::{Level, divisions};
 use amr_kernel::error::AppError;
 use amr_kernel::events::{self, NewEvent};
-use amr_kernel::matter::{ActInput, Acting, Matter, NewAttachment, NewMatter};
+use amr_kernel::matter::{ActInput, Acting, CourseStep, Matter, NewAttachment, NewMatter};
 
 use super::group::{IntakeWriter, RoutedIntake};
 use crate::complaint::model::{self, BusinessRef, IntakeInput, IntakeKind};
@@ -357,10 +357,6 @@ pub async fn record_known(
 ) -> Result<(Matter, bool), FileError> {
     let intake = r.intake;
     let uscc: Option<String> = r.uscc.map(str::to_string);
-    let business_name = r.business_name.to_string();
-    let business_address: Option<String> = r.business_address.map(str::to_string);
-    let county = r.county.to_string();
-    let source = r.source;
     let dup_key = r.dup_key();
     let open = match known.as_deref() {
         Some(k) => k.open.get(&dup_key).cloned(),
@@ -377,20 +373,7 @@ pub async fn record_known(
             },
             None => false,
         };
-    let title = format!(
-        "{}：{}",
-        intake.kind.label_zh(),
-        crate::contract::short(&business_name, 80)
-    );
-    let new = NewMatter {
-        kind: intake.kind.as_str().to_string(),
-        title,
-        division: county.clone(),
-        uscc: uscc.clone(),
-        payload: json!({"business_name": business_name, "source": source}),
-        assignee_account: None,
-        assignee_unit: None,
-    };
+    let new = new_matter(r);
     // A complaint goes on at once to the business (ODR) or the bureau: the matter is
     // created already past that first transition (one row written, see
     // `Engine::create_and_act`).
@@ -413,30 +396,7 @@ pub async fn record_known(
     } else {
         (engine().create(tx, acting, &new, today).await?, None)
     };
-    store::insert(
-        tx,
-        &m,
-        &store::NewRow {
-            kind: intake.kind.as_str(),
-            source,
-            uscc: uscc.as_deref(),
-            business_name: &business_name,
-            business_address: business_address.as_deref(),
-            complainant_name: &intake.name,
-            phone: &intake.phone,
-            purchase: &intake.purchase,
-            purchase_date: intake.purchase_date,
-            amount_fen: intake.amount_fen,
-            facts: &intake.facts,
-            claim: &intake.claim,
-            dup_key: &dup_key,
-            odr,
-            year: today.year(),
-            category: intake.category,
-            filed_on: today,
-        },
-    )
-    .await?;
+    store::insert(tx, &m, &new_row(r, &dup_key, odr, today)).await?;
     followup::after_filing(tx, &m, transition, today).await?;
     let by = crate::complaint::evidence::complainant(acting.actor.ip.clone());
     for f in files {
@@ -447,13 +407,76 @@ pub async fn record_known(
             .add_message(tx, &by, &m.number, &format!("{MEDIA_URL_NOTE}{url}"), false)
             .await?;
     }
+    filed_records(tx, acting, r, &m, odr).await?;
+    if let Some(k) = known {
+        k.open.insert(dup_key, m.number.clone());
+    }
+    Ok((m, odr))
+}
+
+/// The matter of a routed intake, before it is created.
+fn new_matter(r: &Routed<'_>) -> NewMatter {
+    let title = format!(
+        "{}：{}",
+        r.intake.kind.label_zh(),
+        crate::contract::short(r.business_name, 80)
+    );
+    NewMatter {
+        kind: r.intake.kind.as_str().to_string(),
+        title,
+        division: r.county.to_string(),
+        uscc: r.uscc.map(str::to_string),
+        payload: json!({"business_name": r.business_name, "source": r.source}),
+        assignee_account: None,
+        assignee_unit: None,
+    }
+}
+
+/// The complaint row of a routed intake filed on `today`.
+fn new_row<'a>(
+    r: &'a Routed<'a>,
+    dup_key: &'a str,
+    odr: bool,
+    today: NaiveDate,
+) -> store::NewRow<'a> {
+    let intake = r.intake;
+    store::NewRow {
+        kind: intake.kind.as_str(),
+        source: r.source,
+        uscc: r.uscc,
+        business_name: r.business_name,
+        business_address: r.business_address,
+        complainant_name: &intake.name,
+        phone: &intake.phone,
+        purchase: &intake.purchase,
+        purchase_date: intake.purchase_date,
+        amount_fen: intake.amount_fen,
+        facts: &intake.facts,
+        claim: &intake.claim,
+        dup_key,
+        odr,
+        year: today.year(),
+        category: intake.category,
+        filed_on: today,
+    }
+}
+
+/// The filing's public event (`consumer.complaint.filed`) and audit entry.
+async fn filed_records(
+    tx: &mut amr_kernel::db::Tx,
+    acting: &Acting,
+    r: &Routed<'_>,
+    m: &Matter,
+    odr: bool,
+) -> Result<(), AppError> {
+    let kind = r.intake.kind.as_str();
     let mut event = NewEvent::public(
         "consumer.complaint.filed",
-        json!({"number": m.number, "kind": intake.kind.as_str(), "division": county, "odr": odr}),
+        json!({"number": m.number, "kind": kind, "division": r.county, "odr": odr}),
     )
-    .division(&county)
+    .division(r.county)
     .actor(acting.actor.label());
-    if let Some(u) = &uscc {
+    if let Some(u) = r.uscc {
         event = event.uscc(u);
     }
     events::append(tx, event).await?;
@@ -464,19 +487,87 @@ pub async fn record_known(
             action: "complaint.file",
             target_kind: "complaint",
             target_id: m.number.clone(),
-            division: Some(county.clone()),
+            division: Some(r.county.to_string()),
             before: None,
             after: Some(json!({
-                "kind": intake.kind.as_str(), "source": source, "uscc": uscc,
-                "business_name": business_name, "odr": odr,
+                "kind": kind, "source": r.source, "uscc": r.uscc,
+                "business_name": r.business_name, "odr": odr,
             })),
         },
     )
     .await?;
-    if let Some(k) = known {
-        k.open.insert(dup_key, m.number.clone());
+    Ok(())
+}
+
+/// [`record_known`] for a matter whose whole course is known when it is filed (the demo's
+/// year of complaints; a ledger brought over from another system): the matter created and
+/// taken through its first transition (a complaint's, to the business or the bureau) and
+/// then `steps`, in one engine call (`Engine::create_with_course`); its complaint row
+/// written once, as the course leaves it, with the columns of `later` (the ODR answer and
+/// the money recovered, as the steps' mirrors would set them; the acceptance and close-out
+/// columns are filled here); the counters and notices of the filing and of every step. The
+/// rows are those of `record_known` followed by each step's engine call, mirrors and
+/// follow-up (`crates/amr-server/tests/complaint_demo.rs` compares them), except that the
+/// matter's events all come before the filing's. No evidence, no link; a duplicate is
+/// refused before anything is written.
+pub async fn record_course(
+    tx: &mut amr_kernel::db::Tx,
+    acting: &Acting,
+    r: &Routed<'_>,
+    today: NaiveDate,
+    known: &mut Known,
+    steps: &[CourseStep<'_>],
+    mut later: store::Later,
+) -> Result<(Matter, bool), FileError> {
+    let intake = r.intake;
+    let dup_key = r.dup_key();
+    if let Some(number) = known.open.get(&dup_key) {
+        return Err(FileError::Duplicate {
+            number: number.clone(),
+        });
     }
-    Ok((m, odr))
+    let odr = intake.kind == IntakeKind::Complaint
+        && r.uscc
+            .and_then(|u| known.odr.get(u).copied())
+            .unwrap_or(false);
+    let first = if intake.kind == IntakeKind::Complaint {
+        Some(if odr { "to_odr" } else { "to_bureau" })
+    } else {
+        None
+    };
+    let mut course: Vec<CourseStep<'_>> = Vec::with_capacity(steps.len() + 1);
+    if let Some(t) = first {
+        course.push(CourseStep {
+            acting,
+            transition: t,
+            fields: BTreeMap::new(),
+            day: today,
+        });
+    }
+    course.extend_from_slice(steps);
+    let ms = engine()
+        .create_with_course(tx, acting, &new_matter(r), today, &course)
+        .await?;
+    let skip = usize::from(first.is_some());
+    let (filed_m, last) = match (ms.get(skip), ms.last()) {
+        (Some(f), Some(l)) => (f, l),
+        _ => {
+            return Err(AppError::Internal(anyhow::anyhow!("a course returned no matter")).into());
+        }
+    };
+    followup::after_filing(tx, filed_m, first, today).await?;
+    let after: Vec<(&Matter, &str, NaiveDate)> = ms[skip + 1..]
+        .iter()
+        .zip(steps)
+        .map(|(m, s)| (m, s.transition, s.day))
+        .collect();
+    followup::after_course(tx, &after, today, &mut later).await?;
+    store::insert_course(tx, filed_m, last, &new_row(r, &dup_key, odr, today), &later).await?;
+    filed_records(tx, acting, r, filed_m, odr).await?;
+    if last.closed_at.is_none() {
+        known.open.insert(dup_key, last.number.clone());
+    }
+    Ok((last.clone(), odr))
 }
 
 #[cfg(test)]
