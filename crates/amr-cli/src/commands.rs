@@ -469,6 +469,7 @@ async fn demo_province(db: &Db, entities: u64, today: chrono::NaiveDate) -> Resu
         no_addresses: false,
         complaints: 0,
         complaints_year: 2025,
+        complaints_stepwise: false,
     };
     let report = crate::demo::run_demo(db, args.spec(), args.batch as usize, true).await?;
     println!("{report}");

@@ -24,7 +24,13 @@ fn internal(e: impl std::fmt::Display) -> AppError {
 }
 
 /// `amr demo --complaints N`: a year of complaints, reports and requests for help.
-pub async fn demo_step(db: &Db, count: u64, year: i32, seed: u64) -> Result<(), AppError> {
+pub async fn demo_step(
+    db: &Db,
+    count: u64,
+    year: i32,
+    seed: u64,
+    mode: amr_consumer::complaint::demo::Mode,
+) -> Result<(), AppError> {
     let directory = amr_server::consumer_wiring::RegistryDirectory { db: db.clone() };
     amr_consumer::complaint::load_calendar(db).await?;
     let pb = ProgressBar::new(count);
@@ -38,7 +44,7 @@ pub async fn demo_step(db: &Db, count: u64, year: i32, seed: u64) -> Result<(), 
         year,
         seed,
         batch: 2000,
-        mode: amr_consumer::complaint::demo::Mode::Course,
+        mode,
     };
     let report =
         amr_consumer::complaint::demo::generate(db, &directory, &spec, &|n| pb.set_position(n))
@@ -309,7 +315,14 @@ pub async fn run(db: &Db, o: &Options) -> Result<(), AppError> {
 
     // 2. a year of matters
     if o.matters > 0 {
-        demo_step(db, o.matters, 2025, 37).await?;
+        demo_step(
+            db,
+            o.matters,
+            2025,
+            37,
+            amr_consumer::complaint::demo::Mode::Course,
+        )
+        .await?;
     }
     let total: i64 = amr_kernel::on_conn!(db, c => sqlx::query_scalar("SELECT COUNT(*) FROM complaints")
         .fetch_one(c).await?);

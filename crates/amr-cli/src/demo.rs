@@ -48,6 +48,11 @@ pub struct DemoArgs {
     /// The year they are filed in (the next year's calendar must be loaded too).
     #[arg(long, default_value_t = 2025, value_name = "YEAR")]
     pub complaints_year: i32,
+    /// Write the complaints call by call, through the public intake's recording code and
+    /// then each officer's and business's transition (the reference the default writing, a
+    /// whole course a call, is tested against; several times slower: for comparison).
+    #[arg(long)]
+    pub complaints_stepwise: bool,
 }
 
 impl DemoArgs {
@@ -123,8 +128,19 @@ pub async fn run(db: &Db, args: DemoArgs) -> Result<ExitCode, AppError> {
     odr_step(db).await?;
     annual_step(db, args.seed, amr_registry::model::today_in_china()).await?;
     if args.complaints > 0 {
-        crate::complaints_bench::demo_step(db, args.complaints, args.complaints_year, args.seed)
-            .await?;
+        let mode = if args.complaints_stepwise {
+            amr_consumer::complaint::demo::Mode::Stepwise
+        } else {
+            amr_consumer::complaint::demo::Mode::Course
+        };
+        crate::complaints_bench::demo_step(
+            db,
+            args.complaints,
+            args.complaints_year,
+            args.seed,
+            mode,
+        )
+        .await?;
     }
     Ok(ExitCode::SUCCESS)
 }
