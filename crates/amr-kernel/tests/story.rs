@@ -299,6 +299,127 @@ impl Consumer for Copier {
     }
 }
 
+/// A consumer that wants only `test.wanted` and records the batches handed to it.
+struct Picky {
+    batches: Arc<std::sync::Mutex<Vec<Vec<(i64, String)>>>>,
+}
+
+impl Consumer for Picky {
+    fn name(&self) -> &str {
+        "test-picky"
+    }
+
+    fn wants(&self, e: &Event) -> bool {
+        e.kind == "test.wanted"
+    }
+
+    async fn handle(&self, _tx: &mut Tx, batch: &[Event]) -> Result<(), AppError> {
+        self.batches.lock().unwrap().push(
+            batch
+                .iter()
+                .map(|e| (e.timepoint, e.kind.clone()))
+                .collect(),
+        );
+        Ok(())
+    }
+}
+
+async fn append_many(db: &Db, kind: &str, n: usize) -> i64 {
+    let mut tx = db.begin().await.unwrap();
+    let mut tp = 0;
+    for _ in 0..n {
+        tp = events::append(&mut tx, NewEvent::internal(kind, serde_json::json!({})))
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    tp
+}
+
+async fn cursor_reaches(db: &Db, name: &str, tp: i64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while runner::cursor(db, name).await.unwrap() < tp {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "cursor {name} never reached {tp}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_consumer_passes_over_what_it_does_not_want_and_stores_its_cursor_when_far_behind() {
+    for b in backends() {
+        let t = TestDb::new(b).await;
+        let batches = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let options = RunnerOptions {
+            batch_size: 1000,
+            poll_interval: Duration::from_millis(20),
+            retry_delay: Duration::from_millis(20),
+            settle: Duration::ZERO,
+        };
+        let start = |stop| {
+            tokio::spawn(runner::run(
+                t.db.clone(),
+                Picky {
+                    batches: batches.clone(),
+                },
+                options.clone(),
+                stop,
+            ))
+        };
+        // More events than LAG_WRITE, none wanted: nothing is handed over, and the cursor is
+        // stored on its own once the runner is that far ahead of it.
+        let head = append_many(&t.db, "test.other", 5000).await;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let task = start(stop_rx);
+        cursor_reaches(&t.db, "test-picky", runner::LAG_WRITE).await;
+        assert!(batches.lock().unwrap().is_empty(), "{b:?}");
+        // A wanted event among unwanted ones: handed over once, in a batch that starts
+        // with it, and the cursor stored with it.
+        append_many(&t.db, "test.other", 3).await;
+        let wanted = append_many(&t.db, "test.wanted", 1).await;
+        let tail = append_many(&t.db, "test.other", 2).await;
+        cursor_reaches(&t.db, "test-picky", wanted).await;
+        // The unwanted events after it are passed over (and stored later, with the next
+        // batch or the lag).
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        stop_tx.send(true).unwrap();
+        task.await.unwrap();
+        {
+            let got = batches.lock().unwrap();
+            assert_eq!(got.len(), 1, "{b:?}: {got:?}");
+            assert!(
+                got[0]
+                    .iter()
+                    .any(|(tp, k)| *tp == wanted && k == "test.wanted")
+            );
+            assert!(got[0].iter().all(|(tp, _)| *tp > head), "{b:?}: {got:?}");
+        }
+        // A restart from the stored cursor hands no wanted event over twice.
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let task = start(stop_rx);
+        let again = append_many(&t.db, "test.wanted", 1).await;
+        cursor_reaches(&t.db, "test-picky", again).await;
+        stop_tx.send(true).unwrap();
+        task.await.unwrap();
+        let got = batches.lock().unwrap();
+        let handled: Vec<i64> = got
+            .iter()
+            .flatten()
+            .filter(|(_, k)| k == "test.wanted")
+            .map(|(tp, _)| *tp)
+            .collect();
+        assert_eq!(handled, vec![wanted, again], "{b:?}: {got:?}");
+        assert!(again > tail);
+        assert!(
+            got.iter()
+                .all(|batch| batch.iter().any(|(_, k)| k == "test.wanted")),
+            "{b:?}: a batch with nothing wanted was handed over: {got:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_consumer_killed_mid_batch_resumes_without_loss_or_duplicates() {
     for b in backends() {
@@ -322,6 +443,7 @@ async fn a_consumer_killed_mid_batch_resumes_without_loss_or_duplicates() {
             batch_size: 10,
             poll_interval: Duration::from_millis(20),
             retry_delay: Duration::from_millis(20),
+            settle: Duration::ZERO,
         };
         // First run: hangs in the middle of the second batch (timepoint 15), then is killed.
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -705,6 +827,7 @@ async fn kill_test_child() {
             batch_size: 10,
             poll_interval: Duration::from_millis(20),
             retry_delay: Duration::from_millis(20),
+            settle: Duration::ZERO,
         },
         stop_rx,
     )

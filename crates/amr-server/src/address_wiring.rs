@@ -108,6 +108,14 @@ impl Consumer for AddressRiskFollower {
         risk::CONSUMER
     }
 
+    fn wants(&self, e: &Event) -> bool {
+        let k = e.kind.as_str();
+        k == "registry.entities.imported"
+            || lifecycle::ENTITY_EVENTS.contains(&k)
+            || ABNORMAL_EVENTS.contains(&k)
+            || k.starts_with("registry.entity.")
+    }
+
     async fn handle(&self, tx: &mut Tx, batch: &[Event]) -> Result<(), AppError> {
         let usccs = touched(batch);
         let usccs: Vec<&str> = usccs.iter().map(String::as_str).collect();

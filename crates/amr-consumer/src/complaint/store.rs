@@ -538,48 +538,25 @@ pub async fn queue(
     after: Option<QueueCursor>,
     limit: i64,
 ) -> Result<(Vec<Complaint>, Option<QueueCursor>), AppError> {
-    let mut cond = String::new();
-    let mut n = 3;
-    if kind.is_some() {
-        cond.push_str(&format!(" AND kind = ${n}"));
-        n += 1;
+    // Two walks of the open complaints' index in its own order, so that a page reads its
+    // rows and no more however many are open: those with a deadline by (due_on, id), then
+    // (unless the page is full, or only overdue ones are asked for) those without by id.
+    let mut rows = Vec::new();
+    if !matches!(after, Some((None, _))) {
+        let from = match after {
+            Some((Some(d), id)) => Some((d, id)),
+            _ => None,
+        };
+        rows = queue_walk(db, scope, kind, Walk::Due { overdue_on, from }, limit + 1).await?;
     }
-    if overdue_on.is_some() {
-        cond.push_str(&format!(" AND due_on < ${n}"));
-        n += 1;
+    if (rows.len() as i64) <= limit && overdue_on.is_none() {
+        let from = match after {
+            Some((None, id)) => Some(id),
+            _ => None,
+        };
+        let more = limit + 1 - rows.len() as i64;
+        rows.extend(queue_walk(db, scope, kind, Walk::NoDue { from }, more).await?);
     }
-    match after {
-        Some((Some(_), _)) => {
-            cond.push_str(&format!(
-                " AND (due_on IS NULL OR due_on > ${n} OR (due_on = ${n} AND id > ${}))",
-                n + 1
-            ));
-        }
-        Some((None, _)) => cond.push_str(&format!(" AND due_on IS NULL AND id > ${n}")),
-        None => {}
-    }
-    let sql = format!(
-        "SELECT {COLUMNS} FROM complaints WHERE closed_at IS NULL AND state <> 'odr' AND {}{cond} \
-         ORDER BY CASE WHEN due_on IS NULL THEN 1 ELSE 0 END, due_on, id LIMIT $2",
-        scope.division_filter("division", 1)
-    );
-    let mut rows: Vec<Complaint> = on_conn!(db, c => {
-        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(scope.like_pattern())
-            .bind(limit + 1);
-        if let Some(k) = kind {
-            q = q.bind(k);
-        }
-        if let Some(d) = overdue_on {
-            q = q.bind(d);
-        }
-        match after {
-            Some((Some(d), id)) => q = q.bind(d).bind(id),
-            Some((None, id)) => q = q.bind(id),
-            None => {}
-        }
-        q.fetch_all(c).await?
-    });
     let next = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
         rows.last().map(|r| (r.due_on, r.id))
@@ -587,6 +564,86 @@ pub async fn queue(
         None
     };
     Ok((rows, next))
+}
+
+/// One of the queue's two walks.
+#[derive(Debug, Clone, Copy)]
+enum Walk {
+    /// Open complaints with a deadline, by (due_on, id), after `from`; only those due before
+    /// `overdue_on` when given.
+    Due {
+        overdue_on: Option<NaiveDate>,
+        from: Option<(NaiveDate, i64)>,
+    },
+    /// Open complaints without a deadline, by id, after `from`.
+    NoDue { from: Option<i64> },
+}
+
+async fn queue_walk(
+    db: &Db,
+    scope: &Scope,
+    kind: Option<&str>,
+    walk: Walk,
+    limit: i64,
+) -> Result<Vec<Complaint>, AppError> {
+    let mut cond = String::new();
+    let mut n = 3;
+    if kind.is_some() {
+        cond.push_str(&format!(" AND kind = ${n}"));
+        n += 1;
+    }
+    let order = match walk {
+        Walk::Due { overdue_on, from } => {
+            cond.push_str(" AND due_on IS NOT NULL");
+            if overdue_on.is_some() {
+                cond.push_str(&format!(" AND due_on < ${n}"));
+                n += 1;
+            }
+            if from.is_some() {
+                cond.push_str(&format!(
+                    " AND (due_on > ${n} OR (due_on = ${n} AND id > ${}))",
+                    n + 1
+                ));
+            }
+            "due_on, id"
+        }
+        Walk::NoDue { from } => {
+            cond.push_str(" AND due_on IS NULL");
+            if from.is_some() {
+                cond.push_str(&format!(" AND id > ${n}"));
+            }
+            "id"
+        }
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM complaints WHERE closed_at IS NULL AND state <> 'odr' AND {}{cond} \
+         ORDER BY {order} LIMIT $2",
+        scope.division_filter("division", 1)
+    );
+    Ok(on_conn!(db, c => {
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(scope.like_pattern())
+            .bind(limit);
+        if let Some(k) = kind {
+            q = q.bind(k);
+        }
+        match walk {
+            Walk::Due { overdue_on, from } => {
+                if let Some(d) = overdue_on {
+                    q = q.bind(d);
+                }
+                if let Some((d, id)) = from {
+                    q = q.bind(d).bind(id);
+                }
+            }
+            Walk::NoDue { from } => {
+                if let Some(id) = from {
+                    q = q.bind(id);
+                }
+            }
+        }
+        q.fetch_all(c).await?
+    }))
 }
 
 /// The complaints about a business (its portal), newest first.

@@ -139,6 +139,10 @@ impl Consumer for LogFollower {
         CONSUMER
     }
 
+    fn wants(&self, e: &Event) -> bool {
+        self.is_logged(e)
+    }
+
     async fn handle(&self, tx: &mut Tx, batch: &[Event]) -> Result<(), AppError> {
         let entries: Vec<store::NewEntry> = batch
             .iter()

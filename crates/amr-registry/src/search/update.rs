@@ -189,6 +189,11 @@ impl Consumer for SearchFollower {
         CONSUMER
     }
 
+    fn wants(&self, e: &Event) -> bool {
+        e.kind == "registry.entities.imported"
+            || crate::lifecycle::ENTITY_EVENTS.contains(&e.kind.as_str())
+    }
+
     async fn handle(&self, _tx: &mut Tx, batch: &[Event]) -> Result<(), AppError> {
         self.index.apply_events(&self.db, batch).await.map(|_| ())
     }

@@ -131,6 +131,11 @@ impl Consumer for RiskFollower {
         CONSUMER
     }
 
+    fn wants(&self, e: &Event) -> bool {
+        let k = e.kind.as_str();
+        k == RESULT_RECORDED || k == "registry.entities.imported" || REGISTRY_KINDS.contains(&k)
+    }
+
     async fn handle(&self, tx: &mut Tx, batch: &[Event]) -> Result<(), AppError> {
         let mut touched = BTreeSet::new();
         for e in batch {
