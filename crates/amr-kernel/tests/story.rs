@@ -299,9 +299,12 @@ impl Consumer for Copier {
     }
 }
 
+/// The batches handed to a consumer: (timepoint, kind) of each event.
+type Batches = Arc<std::sync::Mutex<Vec<Vec<(i64, String)>>>>;
+
 /// A consumer that wants only `test.wanted` and records the batches handed to it.
 struct Picky {
-    batches: Arc<std::sync::Mutex<Vec<Vec<(i64, String)>>>>,
+    batches: Batches,
 }
 
 impl Consumer for Picky {
