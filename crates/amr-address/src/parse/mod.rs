@@ -26,6 +26,7 @@ mod clean;
 mod detail;
 mod divisions;
 mod index;
+mod index_data;
 
 use std::borrow::Cow;
 use std::cell::RefCell;
