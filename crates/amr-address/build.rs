@@ -1,9 +1,9 @@
 //! Builds the address parser's name index at compile time (see `src/parse/index_data.rs`):
 //! the division table of the kernel crate (`../amr-kernel/data/*.csv`, read as the kernel
-//! reads it) and `data/former_divisions.csv` in, `address_index.bin` (the encoded words) and
-//! `address_index.txt` (the names and codes) in `OUT_DIR` out. Reads only files of the
-//! repository; the library's tests check that the result is the index built from the kernel's
-//! own table.
+//! reads it) and `data/former_divisions.csv` in, `address_index.rs` in `OUT_DIR` out: the
+//! index as one Rust expression of static arrays, which the library includes as a `static`
+//! (nothing is built or decoded at run time). Reads only files of the repository; the
+//! library's tests check that the result is the index built from the kernel's own table.
 
 use std::path::{Path, PathBuf};
 
@@ -60,7 +60,6 @@ fn main() {
     table.sort_unstable_by_key(|d| d.0);
     table.dedup_by_key(|d| d.0);
     let former = read(&dir.join("data/former_divisions.csv"));
-    let encoded = index_data::Index::build(&table, former).encode();
-    std::fs::write(out.join("address_index.bin"), encoded.word_bytes()).expect("writable OUT_DIR");
-    std::fs::write(out.join("address_index.txt"), &encoded.text).expect("writable OUT_DIR");
+    let index = index_data::Index::build(&table, former);
+    std::fs::write(out.join("address_index.rs"), index.rust_source()).expect("writable OUT_DIR");
 }

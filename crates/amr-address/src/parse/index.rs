@@ -9,10 +9,9 @@
 //! addresses the trie with its bigram filter took about half the time per address, since an
 //! address is some twenty characters, most of which begin no name.
 
-use std::sync::OnceLock;
-
 use amr_kernel::codes::division::Level;
 
+use super::index_data::{Div, FormerRow};
 pub(crate) use super::index_data::{
     EDGE_COUNT_MASK, EMPTY, Form, Index, NONE, PAT_HAS_FULL, PAT_TOWN_SHORT_ONLY, PatTargets,
     Target, Trie, bigram_bit, bigram_key, bigram_slot,
@@ -156,15 +155,13 @@ impl Trie {
     }
 }
 
-/// The index as `build.rs` encoded it (see [`super::index_data::Index::encode`]).
-const ENCODED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/address_index.bin"));
-const ENCODED_TEXT: &str = include_str!(concat!(env!("OUT_DIR"), "/address_index.txt"));
+/// The index, built by `build.rs` (see [`super::index_data::Index::build`]): static arrays,
+/// nothing to build or decode at run time.
+static INDEX: Index = include!(concat!(env!("OUT_DIR"), "/address_index.rs"));
 
-static INDEX: OnceLock<Index> = OnceLock::new();
-
-/// The index, decoded on first use (about a hundred thousand names).
+/// The index (about a hundred thousand names).
 pub(crate) fn index() -> &'static Index {
-    INDEX.get_or_init(|| Index::decode(ENCODED, ENCODED_TEXT))
+    &INDEX
 }
 
 impl Index {
@@ -219,7 +216,7 @@ impl Index {
 
 #[cfg(test)]
 mod tests {
-    use super::super::index_data::{Div, variants};
+    use super::super::index_data::variants;
     use super::*;
     use amr_kernel::codes::division::divisions;
 
@@ -229,16 +226,14 @@ mod tests {
     fn the_index_built_at_compile_time_is_the_one_built_from_the_kernel_table() {
         let rows: Vec<(&'static str, &'static str)> =
             divisions().iter().map(|d| (d.code, d.name)).collect();
-        let built = Index::build(&rows, FORMER).encode();
-        assert_eq!(built.text, ENCODED_TEXT);
-        assert!(built.word_bytes() == ENCODED, "the encoded words differ");
-        // And decoding gives back what was encoded.
-        let again = index().encode();
-        assert_eq!(again.text, ENCODED_TEXT);
-        assert!(
-            again.word_bytes() == ENCODED,
-            "decode ∘ encode is not the identity"
-        );
+        let built = Index::build(&rows, FORMER);
+        let idx = index();
+        assert!(built.divs == idx.divs, "divisions differ");
+        assert!(built.targets == idx.targets, "targets differ");
+        assert!(built.pats == idx.pats, "patterns differ");
+        assert!(built.subtree_end == idx.subtree_end, "subtrees differ");
+        assert!(built.former == idx.former, "former names differ");
+        assert!(built.trie == idx.trie, "tries differ");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use super::Level;
 /// No parent (a province) / no former-name row.
 pub(crate) const NONE: u32 = u32::MAX;
 /// One division of the table.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Div {
     pub code: &'static str,
     pub name: &'static str,
@@ -46,7 +46,7 @@ pub(crate) enum Form {
 }
 
 /// One division a pattern may name.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Target {
     pub div: u32,
     pub level: Level,
@@ -66,34 +66,35 @@ pub(crate) struct Target {
 }
 
 /// A row of `data/former_divisions.csv`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct FormerRow {
     pub name: &'static str,
     pub level: Level,
     /// Indices (in [`Index::divs`]) of the divisions in force that cover the area; the first
     /// is the main successor.
-    pub successors: Vec<u32>,
+    pub successors: &'static [u32],
     pub year: u16,
     pub change: &'static str,
 }
 
+#[derive(PartialEq)]
 pub(crate) struct Index {
-    pub divs: Vec<Div>,
-    pub targets: Vec<Target>,
+    pub divs: &'static [Div],
+    pub targets: &'static [Target],
     /// Where the targets of each pattern lie in [`Index::targets`].
-    pub pats: Vec<PatTargets>,
+    pub pats: &'static [PatTargets],
     /// One past the last descendant of each division (descendants follow a division in code
     /// order, so they are `i + 1..subtree_end[i]`).
-    pub subtree_end: Vec<u32>,
+    pub subtree_end: &'static [u32],
     pub trie: Trie,
-    pub former: Vec<FormerRow>,
+    pub former: &'static [FormerRow],
 }
 
 /// The targets of one pattern: `targets[start..towns_full]` above town level (by division),
 /// then towns named in full (`..towns_short`, by division), then towns by their short form
 /// (`..end`, by division). Towns by division means towns of one county, prefecture or
 /// province are a contiguous run, found by binary search.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct PatTargets {
     pub start: u32,
     pub towns_full: u32,
@@ -120,25 +121,26 @@ pub(crate) const PAT_HAS_FULL: u8 = 2;
 /// characters, so the first two levels are one open-addressing hash table keyed by the first
 /// two characters (the node there and its pattern inline): one probe tells whether a name
 /// begins at a position of the address, which for most positions it does not.
+#[derive(PartialEq)]
 pub(crate) struct Trie {
     /// Slots of the bigram table for two characters of the CJK block: `(key, node at depth
     /// 2)`, key [`EMPTY`] for an empty slot. 8 bytes a slot, so the table stays in cache.
-    pub(crate) bigrams: Vec<(u32, u32)>,
+    pub(crate) bigrams: &'static [(u32, u32)],
     pub(crate) bigram_mask: usize,
     /// One bit per hashed bigram key (a one-hash Bloom filter, 8 bits or more per bigram,
     /// small enough for the first-level cache): a clear bit means no name begins with the
     /// pair, without touching the larger table.
-    pub(crate) bigram_bits: Vec<u64>,
+    pub(crate) bigram_bits: &'static [u64],
     pub(crate) bigram_bits_mask: usize,
     /// Pairs with a character outside the block (rare in names): `(a, b) → node`.
     /// Sorted by pair, searched by bisection.
-    pub(crate) other_pairs: Vec<((char, char), u32)>,
+    pub(crate) other_pairs: &'static [((char, char), u32)],
     /// The nodes in one array, each at its offset: its pattern ([`NONE`] if none), its pattern's
     /// flags (top 8 bits) and number of children (low 24 bits), for a pattern the four bounds
     /// of its [`PatTargets`], then its children as `(character, offset)` pairs sorted by
     /// character. A step down the trie reads one place in memory, not a node table and an
     /// edge table, and a match brings where its targets lie.
-    pub(crate) data: Vec<u32>,
+    pub(crate) data: &'static [u32],
 }
 
 /// Low bits of a node's second word: the number of children.
@@ -266,13 +268,14 @@ impl Trie {
             }
             bigrams[slot] = (key, n);
         }
+        // Built once, at compile time (or in a test): the arrays live as long as the program.
         Trie {
-            bigrams,
+            bigrams: bigrams.leak(),
             bigram_mask: mask,
-            bigram_bits,
+            bigram_bits: bigram_bits.leak(),
             bigram_bits_mask: bits_mask,
-            other_pairs,
-            data,
+            other_pairs: other_pairs.leak(),
+            data: data.leak(),
         }
     }
 }
@@ -678,13 +681,14 @@ impl Index {
             })
             .collect();
         let trie = Trie::build(&chars, &pat_flags, &pats);
+        // Built once, at compile time (or in a test): the arrays live as long as the program.
         Index {
-            divs,
-            targets,
-            pats,
-            subtree_end,
+            divs: divs.leak(),
+            targets: targets.leak(),
+            pats: pats.leak(),
+            subtree_end: subtree_end.leak(),
             trie,
-            former,
+            former: former.leak(),
         }
     }
 }
@@ -738,7 +742,7 @@ fn parse_former(text: &'static str, divs: &[Div]) -> Vec<FormerRow> {
             (!name.is_empty() && !successors.is_empty()).then_some(FormerRow {
                 name,
                 level,
-                successors,
+                successors: successors.leak(),
                 year,
                 change,
             })
@@ -746,228 +750,199 @@ fn parse_former(text: &'static str, divs: &[Div]) -> Vec<FormerRow> {
         .collect()
 }
 
-const FORMS: [Form; 5] = [
-    Form::Full,
-    Form::Short,
-    Form::Generic,
-    Form::Former,
-    Form::FormerShort,
-];
-const LEVEL_OF_SLOT: [Level; 4] = [
-    Level::Province,
-    Level::Prefecture,
-    Level::County,
-    Level::Town,
-];
-
-fn form_number(f: Form) -> u32 {
-    FORMS.iter().position(|&x| x == f).unwrap_or(0) as u32
+/// Writes Rust source for a value, as the build script emits the index.
+trait Source {
+    fn source(&self, out: &mut String);
 }
 
-/// The encoded index: words (little-endian `u32`s, as [`Index::encode`] lists them) and the text
-/// its names and codes are slices of.
-pub(crate) struct Encoded {
-    pub words: Vec<u32>,
-    pub text: String,
-}
-
-impl Encoded {
-    /// The words as little-endian bytes (what the build script writes).
-    pub fn word_bytes(&self) -> Vec<u8> {
-        self.words.iter().flat_map(|w| w.to_le_bytes()).collect()
+impl Source for u32 {
+    fn source(&self, out: &mut String) {
+        use std::fmt::Write;
+        let _ = write!(out, "{self}");
     }
 }
+
+impl Source for u64 {
+    fn source(&self, out: &mut String) {
+        use std::fmt::Write;
+        let _ = write!(out, "{self}");
+    }
+}
+
+impl Source for usize {
+    fn source(&self, out: &mut String) {
+        use std::fmt::Write;
+        let _ = write!(out, "{self}");
+    }
+}
+
+impl Source for u16 {
+    fn source(&self, out: &mut String) {
+        use std::fmt::Write;
+        let _ = write!(out, "{self}");
+    }
+}
+
+impl Source for u8 {
+    fn source(&self, out: &mut String) {
+        use std::fmt::Write;
+        let _ = write!(out, "{self}");
+    }
+}
+
+impl Source for bool {
+    fn source(&self, out: &mut String) {
+        out.push_str(if *self { "true" } else { "false" });
+    }
+}
+
+impl Source for char {
+    fn source(&self, out: &mut String) {
+        use std::fmt::Write;
+        let _ = write!(out, "'\\u{{{:x}}}'", *self as u32);
+    }
+}
+
+impl Source for &'static str {
+    fn source(&self, out: &mut String) {
+        use std::fmt::Write;
+        // Debug of a str is a Rust string literal.
+        let _ = write!(out, "{self:?}");
+    }
+}
+
+impl Source for Level {
+    fn source(&self, out: &mut String) {
+        out.push_str(match self {
+            Level::Province => "Level::Province",
+            Level::Prefecture => "Level::Prefecture",
+            Level::County => "Level::County",
+            Level::Town => "Level::Town",
+        });
+    }
+}
+
+impl Source for Form {
+    fn source(&self, out: &mut String) {
+        out.push_str(match self {
+            Form::Full => "Form::Full",
+            Form::Short => "Form::Short",
+            Form::Generic => "Form::Generic",
+            Form::Former => "Form::Former",
+            Form::FormerShort => "Form::FormerShort",
+        });
+    }
+}
+
+impl<A: Source, B: Source> Source for (A, B) {
+    fn source(&self, out: &mut String) {
+        out.push('(');
+        self.0.source(out);
+        out.push(',');
+        self.1.source(out);
+        out.push(')');
+    }
+}
+
+fn list<T: Source>(xs: &[T], out: &mut String) {
+    out.push('[');
+    for (k, x) in xs.iter().enumerate() {
+        if k > 0 {
+            out.push(',');
+            if k % 16 == 0 {
+                out.push('\n');
+            }
+        }
+        x.source(out);
+    }
+    out.push(']');
+}
+
+impl<T: Source, const N: usize> Source for [T; N] {
+    fn source(&self, out: &mut String) {
+        list(self, out);
+    }
+}
+
+impl<T: Source> Source for &'static [T] {
+    fn source(&self, out: &mut String) {
+        out.push('&');
+        list(self, out);
+    }
+}
+
+/// `Source` for a struct: its literal with every field.
+macro_rules! source_struct {
+    ($t:ident { $($f:ident),* }) => {
+        impl Source for $t {
+            fn source(&self, out: &mut String) {
+                out.push_str(concat!(stringify!($t), "{"));
+                $(
+                    out.push_str(concat!(stringify!($f), ":"));
+                    self.$f.source(out);
+                    out.push(',');
+                )*
+                out.push('}');
+            }
+        }
+    };
+}
+
+source_struct!(Div {
+    code,
+    name,
+    level,
+    parent,
+    grouping
+});
+source_struct!(Target {
+    div,
+    level,
+    form,
+    former,
+    main,
+    anc,
+    own_suffix
+});
+source_struct!(PatTargets {
+    start,
+    towns_full,
+    towns_short,
+    end,
+    has_full
+});
+source_struct!(FormerRow {
+    name,
+    level,
+    successors,
+    year,
+    change
+});
+source_struct!(Trie {
+    bigrams,
+    bigram_mask,
+    bigram_bits,
+    bigram_bits_mask,
+    other_pairs,
+    data
+});
+source_struct!(Index {
+    divs,
+    targets,
+    pats,
+    subtree_end,
+    trie,
+    former
+});
 
 impl Index {
-    /// The index as words and text, for [`Index::decode`]. Sections, each of a length given in
-    /// the head: divisions (code, name as offset and length in the text, level, parent,
-    /// grouping), targets (7 words), patterns (5 words), subtree ends, former rows, then the
-    /// trie (bigram slots, filter bits, other pairs, nodes).
-    pub(crate) fn encode(&self) -> Encoded {
-        let mut w: Vec<u32> = Vec::new();
-        let mut text = String::new();
-        let mut put = |s: &str, w: &mut Vec<u32>| {
-            w.push(text.len() as u32);
-            w.push(s.len() as u32);
-            text.push_str(s);
-        };
-        let t = &self.trie;
-        w.extend([
-            self.divs.len() as u32,
-            self.targets.len() as u32,
-            self.pats.len() as u32,
-            self.former.len() as u32,
-            t.bigrams.len() as u32,
-            t.bigram_mask as u32,
-            t.bigram_bits.len() as u32,
-            t.bigram_bits_mask as u32,
-            t.other_pairs.len() as u32,
-            t.data.len() as u32,
-        ]);
-        for d in &self.divs {
-            put(d.code, &mut w);
-            put(d.name, &mut w);
-            w.extend([level_slot(d.level) as u32, d.parent, u32::from(d.grouping)]);
-        }
-        for x in &self.targets {
-            w.extend([
-                x.div,
-                x.former,
-                x.anc[0],
-                x.anc[1],
-                x.anc[2],
-                x.own_suffix.0 as u32,
-            ]);
-            w.push(
-                level_slot(x.level) as u32
-                    | form_number(x.form) << 8
-                    | u32::from(x.main) << 16
-                    | u32::from(x.own_suffix.1) << 24,
-            );
-        }
-        for p in &self.pats {
-            w.extend([
-                p.start,
-                p.towns_full,
-                p.towns_short,
-                p.end,
-                u32::from(p.has_full),
-            ]);
-        }
-        w.extend_from_slice(&self.subtree_end);
-        for r in &self.former {
-            put(r.name, &mut w);
-            put(r.change, &mut w);
-            w.extend([level_slot(r.level) as u32, u32::from(r.year)]);
-            w.push(r.successors.len() as u32);
-            w.extend_from_slice(&r.successors);
-        }
-        for &(k, n) in &t.bigrams {
-            w.extend([k, n]);
-        }
-        for &b in &t.bigram_bits {
-            w.extend([b as u32, (b >> 32) as u32]);
-        }
-        for &((a, b), n) in &t.other_pairs {
-            w.extend([a as u32, b as u32, n]);
-        }
-        w.extend_from_slice(&t.data);
-        Encoded { words: w, text }
-    }
-
-    /// The index from what [`Index::encode`] wrote: `bytes` its words (little-endian), `text`
-    /// its text. Arrays are copied as they are; nothing is sorted or searched.
-    pub(crate) fn decode(bytes: &[u8], text: &'static str) -> Index {
-        let mut r = Words(bytes);
-        let head = r.take(10);
-        let n = |k: usize| head.get(k).copied().unwrap_or(0) as usize;
-        let (n_divs, n_targets, n_pats, n_former) = (n(0), n(1), n(2), n(3));
-        let (n_bigrams, bigram_mask, n_bits, bits_mask, n_other, n_data) =
-            (n(4), n(5), n(6), n(7), n(8), n(9));
-        let s = |off: u32, len: u32| {
-            text.get(off as usize..off as usize + len as usize)
-                .unwrap_or("")
-        };
-        let level = |x: u32| LEVEL_OF_SLOT[x as usize & 3];
-        let divs = r
-            .take(7 * n_divs)
-            .chunks_exact(7)
-            .map(|x| Div {
-                code: s(x[0], x[1]),
-                name: s(x[2], x[3]),
-                level: level(x[4]),
-                parent: x[5],
-                grouping: x[6] != 0,
-            })
-            .collect();
-        let targets = r
-            .take(7 * n_targets)
-            .chunks_exact(7)
-            .map(|x| Target {
-                div: x[0],
-                former: x[1],
-                anc: [x[2], x[3], x[4]],
-                own_suffix: (char::from_u32(x[5]).unwrap_or('\0'), (x[6] >> 24) as u8),
-                level: level(x[6]),
-                form: FORMS
-                    .get((x[6] >> 8 & 0xFF) as usize)
-                    .copied()
-                    .unwrap_or(Form::Full),
-                main: x[6] >> 16 & 1 != 0,
-            })
-            .collect();
-        let pats = r
-            .take(5 * n_pats)
-            .chunks_exact(5)
-            .map(|x| PatTargets {
-                start: x[0],
-                towns_full: x[1],
-                towns_short: x[2],
-                end: x[3],
-                has_full: x[4] != 0,
-            })
-            .collect();
-        let subtree_end = r.take(n_divs);
-        let mut former = Vec::with_capacity(n_former);
-        for _ in 0..n_former {
-            let x = r.take(7);
-            let Some(&[no, nl, co, cl, lv, year, k]) = x.get(..7) else {
-                break;
-            };
-            former.push(FormerRow {
-                name: s(no, nl),
-                change: s(co, cl),
-                level: level(lv),
-                year: year as u16,
-                successors: r.take(k as usize),
-            });
-        }
-        let bigrams = r
-            .take(2 * n_bigrams)
-            .chunks_exact(2)
-            .map(|x| (x[0], x[1]))
-            .collect();
-        let bigram_bits = r
-            .take(2 * n_bits)
-            .chunks_exact(2)
-            .map(|x| u64::from(x[0]) | u64::from(x[1]) << 32)
-            .collect();
-        let other_pairs = r
-            .take(3 * n_other)
-            .chunks_exact(3)
-            .map(|x| {
-                let c = |v: u32| char::from_u32(v).unwrap_or('\0');
-                ((c(x[0]), c(x[1])), x[2])
-            })
-            .collect();
-        let data = r.take(n_data);
-        Index {
-            divs,
-            targets,
-            pats,
-            subtree_end,
-            trie: Trie {
-                bigrams,
-                bigram_mask,
-                bigram_bits,
-                bigram_bits_mask: bits_mask,
-                other_pairs,
-                data,
-            },
-            former,
-        }
-    }
-}
-
-/// Little-endian words read in order; past the end there are none.
-struct Words<'a>(&'a [u8]);
-
-impl Words<'_> {
-    fn take(&mut self, n: usize) -> Vec<u32> {
-        let (head, rest) = self.0.split_at(self.0.len().min(4 * n));
-        self.0 = rest;
-        head.chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect()
+    /// The index as a Rust expression (an `Index { .. }` literal of static arrays), for the
+    /// build script to write and the library to `include!`: it needs `Index`, `Div`,
+    /// `Target`, `PatTargets`, `FormerRow`, `Trie`, `Level` and `Form` in scope.
+    pub(crate) fn rust_source(&self) -> String {
+        let mut out = String::with_capacity(32 << 20);
+        self.source(&mut out);
+        out.push('\n');
+        out
     }
 }
