@@ -289,8 +289,8 @@ mod tests {
             rows,
             "a row has an unknown successor code"
         );
-        for r in &idx.former {
-            for &s in &r.successors {
+        for r in idx.former {
+            for &s in r.successors {
                 let d = idx.divs[s as usize];
                 assert!(
                     d.level <= r.level,
