@@ -204,7 +204,9 @@ pub(crate) fn candidates(
             .get(m.start as usize..m.towns_full as usize)
             .unwrap_or(&[])
         {
-            out.extend(cand(t, h));
+            if let Some(c) = cand(t, h) {
+                out.push(c);
+            }
         }
     }
     // The named divisions no other named division contains: the towns under any named
@@ -235,7 +237,9 @@ pub(crate) fn candidates(
                 let from = towns.partition_point(|t| t.div <= d);
                 let to = towns.partition_point(|t| t.div < end);
                 for t in towns.get(from..to.max(from)).unwrap_or(&[]) {
-                    out.extend(cand(t, h));
+                    if let Some(c) = cand(t, h) {
+                        out.push(c);
+                    }
                 }
             }
             if out.len() > before {

@@ -150,12 +150,25 @@ pub fn parse(input: &str, hint: Option<&str>) -> ParsedAddress {
     thread_local! {
         static BUFFERS: RefCell<Buffers> = RefCell::new(Buffers::default());
     }
-    BUFFERS
+    // Filled in place: the result (some 500 bytes) is not moved out of a closure and a
+    // `Result` on its way back.
+    let mut out = ParsedAddress {
+        input: input.to_owned(),
+        ..ParsedAddress::default()
+    };
+    let done = BUFFERS
         .try_with(|b| match b.try_borrow_mut() {
-            Ok(mut b) => parse_with(input, hint, &mut b),
-            Err(_) => parse_with(input, hint, &mut Buffers::default()),
+            Ok(mut b) => {
+                parse_into(input, hint, &mut b, &mut out);
+                true
+            }
+            Err(_) => false,
         })
-        .unwrap_or_else(|_| parse_with(input, hint, &mut Buffers::default()))
+        .unwrap_or(false);
+    if !done {
+        parse_into(input, hint, &mut Buffers::default(), &mut out);
+    }
+    out
 }
 
 /// Working memory reused from one address to the next (per thread).
@@ -170,12 +183,9 @@ struct Buffers {
     by_div: Vec<(u32, u32)>,
 }
 
-fn parse_with(input: &str, hint: Option<&str>, b: &mut Buffers) -> ParsedAddress {
+/// Parses `input` into `out`, which holds the input and nothing else yet.
+fn parse_into(input: &str, hint: Option<&str>, b: &mut Buffers, out: &mut ParsedAddress) {
     let idx = index::index();
-    let mut out = ParsedAddress {
-        input: input.to_owned(),
-        ..ParsedAddress::default()
-    };
     let mut cut = input.len().min(MAX_INPUT);
     while !input.is_char_boundary(cut) {
         cut -= 1;
@@ -188,7 +198,7 @@ fn parse_with(input: &str, hint: Option<&str>, b: &mut Buffers) -> ParsedAddress
     divisions::candidates(idx, text, hint, &mut b.scratch, &mut b.cands);
     let cands = &b.cands;
     let chain = divisions::resolve(idx, cands, hint, &mut b.by_div);
-    let today = fill_divisions(idx, text, &chain, &mut out);
+    let today = fill_divisions(idx, text, &chain, out);
 
     remainder(text, cands, &chain, &mut b.spans, &mut b.rest);
     let want_town = out.town.is_none();
@@ -204,9 +214,8 @@ fn parse_with(input: &str, hint: Option<&str>, b: &mut Buffers) -> ParsedAddress
     out.unit = d.unit;
     out.floor = d.floor;
     out.room = d.room;
-    out.normalized = normalized(idx, &today, &out);
-    out.confidence = confidence(&chain, &out);
-    out
+    out.normalized = normalized(idx, &today, out);
+    out.confidence = confidence(&chain, out);
 }
 
 /// Province, city, county, town (names and codes) from the chain; returns the division in
