@@ -115,6 +115,9 @@ impl Trie {
     /// reads a few dozen places in them: the lookups of every position are made first, each
     /// independent of the others so that their memory reads overlap, then the nodes found are
     /// read (again all at once), and only then is the trie walked from each.
+    // Inlined where it is called, on the static index: the table's masks, lengths and places
+    // are then constants in the code, not loads and checks at every step.
+    #[inline(always)]
     pub fn for_each_match(
         &self,
         text: &[char],
@@ -122,7 +125,10 @@ impl Trie {
         mut f: impl FnMut(usize, usize, usize, u8, PatTargets),
     ) {
         starts.clear();
-        starts.extend(text.windows(2).map(|w| self.bigram_node(w[0], w[1])));
+        starts.reserve(text.len());
+        for w in text.windows(2) {
+            starts.push(self.bigram_node(w[0], w[1]));
+        }
         let mut touch = 0u32;
         for &n in starts.iter() {
             if n != NONE {
