@@ -349,15 +349,23 @@ fn full_name(idx: &index::Index, i: u32) -> String {
         }
         k = d.parent;
     }
-    let mut out = String::with_capacity(32);
+    // The parts first, then one allocation of their length.
+    let mut parts = [""; 4];
+    let mut np = 0;
     let mut prev = "";
     for &k in path[..n].iter().rev() {
         let d = &idx.divs[k as usize];
         if d.grouping || d.name == prev {
             continue;
         }
-        out.push_str(d.name);
+        parts[np] = d.name;
+        np += 1;
         prev = d.name;
+    }
+    let parts = &parts[..np];
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        out.push_str(p);
     }
     out
 }
