@@ -216,8 +216,11 @@ pub(crate) fn candidates(
     uppers.extend(out.iter().map(|c| c.div));
     uppers.sort_unstable();
     uppers.dedup();
+    // `uppers` ascend, so the tops do too and do not overlap (a top is taken only outside the
+    // one before it, and a subtree is contiguous): a division lies within some top exactly
+    // when it lies within the last.
     for &d in uppers.iter() {
-        if !tops.iter().any(|&(a, end)| d > a && d < end) {
+        if !tops.last().is_some_and(|&(a, end)| d > a && d < end) {
             tops.push((d, idx.subtree_end.get(d as usize).copied().unwrap_or(d)));
         }
     }
@@ -235,8 +238,8 @@ pub(crate) fn candidates(
                     continue;
                 }
                 let from = towns.partition_point(|t| t.div <= d);
-                let to = towns.partition_point(|t| t.div < end);
-                for t in towns.get(from..to.max(from)).unwrap_or(&[]) {
+                let rest = towns.get(from..).unwrap_or(&[]);
+                for t in &rest[..rest.partition_point(|t| t.div < end)] {
                     if let Some(c) = cand(t, h) {
                         out.push(c);
                     }
@@ -363,6 +366,11 @@ fn fits_hint(c: &Cand, hint: Hint, idx: &Index) -> bool {
     }
 }
 
+/// Where the mentions of the last ancestor looked up at each level begin in `by_div`
+/// (`(division, position)`, [`NONE`] for none yet): candidates come grouped (the towns of one
+/// county one after the other), so most share their ancestors with the one before.
+type Memo = [(u32, usize); 3];
+
 /// Scores `x` as the deepest division of a chain. `upper` are the candidates above town
 /// level; `by_div` lists them as `(division, position in upper)` sorted, so the mentions of
 /// an ancestor are found by bisection instead of a scan of every upper candidate.
@@ -376,6 +384,7 @@ fn score_chain<'a>(
     x: &'a Cand,
     hint: Hint,
     named: &mut [Option<&'a Cand>; 4],
+    memo: &mut Memo,
 ) -> Option<f32> {
     *named = [None; 4];
     named[level_slot(x.level)] = Some(x);
@@ -389,7 +398,14 @@ fn score_chain<'a>(
             continue;
         }
         let mut best: Option<(f32, &Cand)> = None;
-        let from = by_div.partition_point(|p| p.0 < a);
+        let from = match memo[slot] {
+            (m, from) if m == a => from,
+            _ => {
+                let from = by_div.partition_point(|p| p.0 < a);
+                memo[slot] = (a, from);
+                from
+            }
+        };
         let mentions = by_div
             .get(from..)
             .unwrap_or(&[])
@@ -453,6 +469,7 @@ pub(crate) fn resolve(
     let by_div = by_div.as_slice();
     let mut best: Option<(f32, usize)> = None;
     let mut named: [Option<&Cand>; 4] = [None; 4];
+    let mut memo: Memo = [(NONE, 0); 3];
     // The most each level above town can add to a chain, to pass over hopeless candidates.
     let mut level_max = [0f32; 3];
     for u in upper {
@@ -467,7 +484,7 @@ pub(crate) fn resolve(
                 continue;
             }
         }
-        let Some(score) = score_chain(idx, upper, by_div, x, hint, &mut named) else {
+        let Some(score) = score_chain(idx, upper, by_div, x, hint, &mut named, &mut memo) else {
             continue;
         };
         let better = match &best {
@@ -493,7 +510,7 @@ pub(crate) fn resolve(
         }
         return chain;
     };
-    let _ = score_chain(idx, upper, by_div, &cands[bi], hint, &mut named);
+    let _ = score_chain(idx, upper, by_div, &cands[bi], hint, &mut named, &mut memo);
     chain.named = named.map(|n| n.copied());
     chain.deepest = Some(cands[bi].div);
     chain.ambiguity = ambiguity(idx, cands, &chain, hint);
