@@ -233,17 +233,23 @@ pub(crate) fn candidates(
             };
             // Towns under a named division, each a candidate.
             let before = out.len();
+            // The tops ascend without overlapping, so the towns under one lie after those
+            // under the one before: each search starts where the last run ended.
+            let mut pos = 0;
             for &(d, end) in tops.iter() {
                 if hi.div <= d || lo.div >= end {
                     continue;
                 }
-                let from = towns.partition_point(|t| t.div <= d);
+                let rest = towns.get(pos..).unwrap_or(&[]);
+                let from = pos + rest.partition_point(|t| t.div <= d);
                 let rest = towns.get(from..).unwrap_or(&[]);
-                for t in &rest[..rest.partition_point(|t| t.div < end)] {
+                let n = rest.partition_point(|t| t.div < end);
+                for t in &rest[..n] {
                     if let Some(c) = cand(t, h) {
                         out.push(c);
                     }
                 }
+                pos = from + n;
             }
             if out.len() > before {
                 continue;

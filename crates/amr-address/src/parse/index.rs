@@ -99,7 +99,7 @@ impl Trie {
                     slot = (slot + 1) & self.bigram_mask;
                 }
             }
-            None if self.other_pairs.is_empty() => NONE,
+            None if a < self.other_min.0 || b < self.other_min.1 => NONE,
             None => self
                 .other_pairs
                 .binary_search_by_key(&(a, b), |p| p.0)

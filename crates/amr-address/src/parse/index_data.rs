@@ -135,6 +135,10 @@ pub(crate) struct Trie {
     /// Pairs with a character outside the block (rare in names): `(a, b) → node`.
     /// Sorted by pair, searched by bisection.
     pub(crate) other_pairs: &'static [((char, char), u32)],
+    /// The least first and the least second character of [`Trie::other_pairs`]
+    /// (`char::MAX` when there are none): a pair below either is not there, without a search
+    /// (the pairs of digits and letters in an address).
+    pub(crate) other_min: (char, char),
     /// The nodes in one array, each at its offset: its pattern ([`NONE`] if none), its pattern's
     /// flags (top 8 bits) and number of children (low 24 bits), for a pattern the four bounds
     /// of its [`PatTargets`], then its children as `(character, offset)` pairs sorted by
@@ -274,6 +278,10 @@ impl Trie {
             bigram_mask: mask,
             bigram_bits: bigram_bits.leak(),
             bigram_bits_mask: bits_mask,
+            other_min: (
+                other_pairs.iter().map(|p| p.0.0).min().unwrap_or(char::MAX),
+                other_pairs.iter().map(|p| p.0.1).min().unwrap_or(char::MAX),
+            ),
             other_pairs: other_pairs.leak(),
             data: data.leak(),
         }
@@ -924,6 +932,7 @@ source_struct!(Trie {
     bigram_bits,
     bigram_bits_mask,
     other_pairs,
+    other_min,
     data
 });
 source_struct!(Index {
