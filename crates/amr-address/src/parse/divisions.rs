@@ -372,10 +372,14 @@ fn fits_hint(c: &Cand, hint: Hint, idx: &Index) -> bool {
     }
 }
 
-/// Where the mentions of the last ancestor looked up at each level begin in `by_div`
-/// (`(division, position)`, [`NONE`] for none yet): candidates come grouped (the towns of one
-/// county one after the other), so most share their ancestors with the one before.
-type Memo = [(u32, usize); 3];
+/// One bit for the low byte of each division among the upper candidates: a clear bit says a
+/// division is not mentioned, without a search (most ancestors of a candidate are not).
+type Mentioned = [u64; 4];
+
+fn mentioned_bit(d: u32) -> (usize, u64) {
+    let low = d & 0xFF;
+    ((low / 64) as usize, 1 << (low % 64))
+}
 
 /// Scores `x` as the deepest division of a chain. `upper` are the candidates above town
 /// level; `by_div` lists them as `(division, position in upper)` sorted, so the mentions of
@@ -390,7 +394,7 @@ fn score_chain<'a>(
     x: &'a Cand,
     hint: Hint,
     named: &mut [Option<&'a Cand>; 4],
-    memo: &mut Memo,
+    mentioned: &Mentioned,
 ) -> Option<f32> {
     *named = [None; 4];
     named[level_slot(x.level)] = Some(x);
@@ -403,15 +407,12 @@ fn score_chain<'a>(
         if a == NONE {
             continue;
         }
+        let (word, bit) = mentioned_bit(a);
+        if mentioned[word] & bit == 0 {
+            continue;
+        }
         let mut best: Option<(f32, &Cand)> = None;
-        let from = match memo[slot] {
-            (m, from) if m == a => from,
-            _ => {
-                let from = by_div.partition_point(|p| p.0 < a);
-                memo[slot] = (a, from);
-                from
-            }
-        };
+        let from = by_div.partition_point(|p| p.0 < a);
         let mentions = by_div
             .get(from..)
             .unwrap_or(&[])
@@ -475,7 +476,11 @@ pub(crate) fn resolve(
     let by_div = by_div.as_slice();
     let mut best: Option<(f32, usize)> = None;
     let mut named: [Option<&Cand>; 4] = [None; 4];
-    let mut memo: Memo = [(NONE, 0); 3];
+    let mut mentioned: Mentioned = [0; 4];
+    for u in upper {
+        let (word, bit) = mentioned_bit(u.div);
+        mentioned[word] |= bit;
+    }
     // The most each level above town can add to a chain, to pass over hopeless candidates.
     let mut level_max = [0f32; 3];
     for u in upper {
@@ -490,7 +495,7 @@ pub(crate) fn resolve(
                 continue;
             }
         }
-        let Some(score) = score_chain(idx, upper, by_div, x, hint, &mut named, &mut memo) else {
+        let Some(score) = score_chain(idx, upper, by_div, x, hint, &mut named, &mentioned) else {
             continue;
         };
         let better = match &best {
@@ -516,7 +521,7 @@ pub(crate) fn resolve(
         }
         return chain;
     };
-    let _ = score_chain(idx, upper, by_div, &cands[bi], hint, &mut named, &mut memo);
+    let _ = score_chain(idx, upper, by_div, &cands[bi], hint, &mut named, &mentioned);
     chain.named = named.map(|n| n.copied());
     chain.deepest = Some(cands[bi].div);
     chain.ambiguity = ambiguity(idx, cands, &chain, hint);
