@@ -147,25 +147,22 @@ pub(crate) struct Scratch {
     hits: Vec<Hit>,
     starts: Vec<u32>,
     tops: Vec<(u32, u32)>,
-    uppers: Vec<u32>,
 }
 
 /// Every candidate name in `text`, into `out`. Town candidates whose ancestors are not named
-/// are folded into one per span (preferring one within `hint`).
+/// are folded into one per span (preferring one within `hint`). The candidates above town
+/// level come first; `by_div` receives them as `(division, position in out)`, sorted (for
+/// [`resolve`]).
 pub(crate) fn candidates(
     idx: &Index,
     text: &[char],
     hint: Option<(u32, Level)>,
     scratch: &mut Scratch,
     out: &mut Vec<Cand>,
+    by_div: &mut Vec<(u32, u32)>,
 ) {
     out.clear();
-    let Scratch {
-        hits,
-        starts,
-        tops,
-        uppers,
-    } = scratch;
+    let Scratch { hits, starts, tops } = scratch;
     hits.clear();
     idx.trie
         .for_each_match(text, starts, |start, end, pat, flags, m| {
@@ -212,14 +209,19 @@ pub(crate) fn candidates(
     // The named divisions no other named division contains: the towns under any named
     // division are the towns under these.
     tops.clear();
-    uppers.clear();
-    uppers.extend(out.iter().map(|c| c.div));
-    uppers.sort_unstable();
-    uppers.dedup();
+    // In order of position within a division: the first best mention wins, as in a scan.
+    by_div.clear();
+    by_div.extend(out.iter().enumerate().map(|(k, c)| (c.div, k as u32)));
+    by_div.sort_unstable();
     // `uppers` ascend, so the tops do too and do not overlap (a top is taken only outside the
     // one before it, and a subtree is contiguous): a division lies within some top exactly
     // when it lies within the last.
-    for &d in uppers.iter() {
+    let mut prev = None;
+    for &(d, _) in by_div.iter() {
+        if prev == Some(d) {
+            continue;
+        }
+        prev = Some(d);
         if !tops.last().is_some_and(|&(a, end)| d > a && d < end) {
             tops.push((d, idx.subtree_end.get(d as usize).copied().unwrap_or(d)));
         }
@@ -459,21 +461,11 @@ fn score_chain<'a>(
     Some(score)
 }
 
-/// Chooses the chain of divisions for `text` (already cleaned).
-/// `by_div` is working memory.
-pub(crate) fn resolve(
-    idx: &Index,
-    cands: &[Cand],
-    hint: Hint,
-    by_div: &mut Vec<(u32, u32)>,
-) -> Chain {
+/// Chooses the chain of divisions for `text` (already cleaned) from its candidates and
+/// `by_div`, both as [`candidates`] gives them.
+pub(crate) fn resolve(idx: &Index, cands: &[Cand], hint: Hint, by_div: &[(u32, u32)]) -> Chain {
     // Candidates above town level come first (see `candidates`).
     let upper = &cands[..cands.partition_point(|c| c.level < Level::Town)];
-    // In order of position within a division: the first best mention wins, as in a scan.
-    by_div.clear();
-    by_div.extend(upper.iter().enumerate().map(|(k, c)| (c.div, k as u32)));
-    by_div.sort_unstable();
-    let by_div = by_div.as_slice();
     let mut best: Option<(f32, usize)> = None;
     let mut named: [Option<&Cand>; 4] = [None; 4];
     let mut mentioned: Mentioned = [0; 4];

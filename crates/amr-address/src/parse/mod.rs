@@ -195,9 +195,9 @@ fn parse_into(input: &str, hint: Option<&str>, b: &mut Buffers, out: &mut Parsed
     let hint = hint
         .and_then(|h| idx.find_code(h.trim()))
         .map(|h| (h, idx.divs[h as usize].level));
-    divisions::candidates(idx, text, hint, &mut b.scratch, &mut b.cands);
+    divisions::candidates(idx, text, hint, &mut b.scratch, &mut b.cands, &mut b.by_div);
     let cands = &b.cands;
-    let chain = divisions::resolve(idx, cands, hint, &mut b.by_div);
+    let chain = divisions::resolve(idx, cands, hint, &b.by_div);
     let today = fill_divisions(idx, text, &chain, out);
 
     remainder(text, cands, &chain, &mut b.spans, &mut b.rest);
