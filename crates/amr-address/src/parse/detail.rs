@@ -77,11 +77,6 @@ fn starts_with(chars: &[char], s: &str) -> bool {
     s.chars().all(|c| it.next() == Some(&c))
 }
 
-fn ends_with(chars: &[char], s: &str) -> bool {
-    let n = s.chars().count();
-    chars.len() >= n && starts_with(&chars[chars.len() - n..], s)
-}
-
 fn is_num_char(c: char) -> bool {
     c.is_ascii_alphanumeric()
 }
@@ -150,7 +145,9 @@ fn tokens(chars: &[char], out: &mut Vec<Tok>) {
     }
 }
 
-/// After a road: its section (中段, 东段, 一段).
+/// After a road: its section (中段, 东段, 一段), as [`section_len`] finds them (checked against
+/// this list in the tests).
+#[cfg(test)]
 const SECTIONS: [&str; 7] = ["东段", "西段", "南段", "北段", "中段", "段", "延伸段"];
 /// Characters after which a new part begins (…区, …镇, …村).
 const BOUNDARY: [char; 8] = ['区', '县', '镇', '乡', '市', '村', '省', '州'];
@@ -169,6 +166,16 @@ fn road_suffix(t: &[char]) -> usize {
     }
 }
 
+/// The length of the road section `after` begins with (东段, 中段, 段, 延伸段), 0 if none.
+fn section_len(after: &[char]) -> usize {
+    match after {
+        ['东' | '西' | '南' | '北' | '中', '段', ..] => 2,
+        ['段', ..] => 1,
+        ['延', '伸', '段', ..] => 3,
+        _ => 0,
+    }
+}
+
 /// The end (exclusive) of the first road name in `t`, if any (with its section: 中段).
 fn road_end(t: &[char]) -> Option<usize> {
     for i in 1..t.len() {
@@ -176,11 +183,7 @@ fn road_end(t: &[char]) -> Option<usize> {
         if n > 0 {
             let end = i + n;
             let after = &t[end..];
-            let sec = SECTIONS
-                .iter()
-                .find(|x| starts_with(after, x))
-                .map_or(0, |x| x.chars().count());
-            return Some(end + sec);
+            return Some(end + section_len(after));
         }
     }
     None
@@ -332,15 +335,11 @@ fn text_run(d: &mut Detail, pre_road: &mut Option<String>, mut t: &[char]) {
         d.poi = Some(s(t));
     } else if d.building.is_none()
         && t.len() <= 3
-        && ["楼", "座", "栋", "幢", "馆"]
-            .iter()
-            .any(|m| ends_with(t, m))
+        && matches!(t.last(), Some('楼' | '座' | '栋' | '幢' | '馆'))
     {
         d.building = Some(s(t));
     } else if t.len() >= 2
-        && !["商铺", "铺", "门", "门面", "号"]
-            .iter()
-            .any(|w| w.chars().count() == t.len() && starts_with(t, w))
+        && !matches!(t, ['商', '铺'] | ['铺'] | ['门'] | ['门', '面'] | ['号'])
         && let Some(p) = d.poi.as_mut()
         && p.chars().count() + t.len() <= 40
     {
@@ -425,6 +424,23 @@ mod tests {
 
     fn p(s: &str) -> Detail {
         parse_detail(&s.chars().collect::<Vec<_>>(), false)
+    }
+
+    #[test]
+    fn sections_by_first_characters_as_by_the_list() {
+        let pieces = ["东", "西", "南", "北", "中", "段", "延", "伸", "路", ""];
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let after: Vec<char> = format!("{a}{b}{c}").chars().collect();
+                    let listed = SECTIONS
+                        .iter()
+                        .find(|x| starts_with(&after, x))
+                        .map_or(0, |x| x.chars().count());
+                    assert_eq!(section_len(&after), listed, "{a}{b}{c}");
+                }
+            }
+        }
     }
 
     #[test]
