@@ -245,7 +245,12 @@ pub(crate) fn candidates(
                 let rest = towns.get(pos..).unwrap_or(&[]);
                 let from = pos + rest.partition_point(|t| t.div <= d);
                 let rest = towns.get(from..).unwrap_or(&[]);
-                let n = rest.partition_point(|t| t.div < end);
+                // None under this top unless the first town after `d` is (no second search).
+                let n = if rest.first().is_some_and(|t| t.div < end) {
+                    rest.partition_point(|t| t.div < end)
+                } else {
+                    0
+                };
                 for t in &rest[..n] {
                     if let Some(c) = cand(t, h) {
                         out.push(c);
