@@ -243,7 +243,13 @@ pub(crate) fn candidates(
                     continue;
                 }
                 let rest = towns.get(pos..).unwrap_or(&[]);
-                let from = pos + rest.partition_point(|t| t.div <= d);
+                // No search when the next town already lies after `d`.
+                let from = pos
+                    + if rest.first().is_some_and(|t| t.div > d) {
+                        0
+                    } else {
+                        rest.partition_point(|t| t.div <= d)
+                    };
                 let rest = towns.get(from..).unwrap_or(&[]);
                 // None under this top unless the first town after `d` is (no second search).
                 let n = if rest.first().is_some_and(|t| t.div < end) {
