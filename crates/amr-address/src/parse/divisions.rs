@@ -20,9 +20,10 @@ use super::index::{Form, Index, NONE, PAT_HAS_FULL, PAT_TOWN_SHORT_ONLY, PatTarg
 /// A division name found in the text.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Cand {
-    /// Character span in the cleaned text (the suffix after a short form included).
-    pub start: usize,
-    pub end: usize,
+    /// Character span in the cleaned text (the suffix after a short form included; the text is
+    /// at most `MAX_INPUT` bytes, so `u32` holds it and the candidate stays small).
+    pub start: u32,
+    pub end: u32,
     pub div: u32,
     pub level: Level,
     pub form: Form,
@@ -312,8 +313,8 @@ fn cand(t: &Target, h: &Hit) -> Option<Cand> {
         weight -= 0.1;
     }
     Some(Cand {
-        start: h.start,
-        end,
+        start: h.start as u32,
+        end: end as u32,
         div: t.div,
         level,
         form: t.form,

@@ -256,7 +256,7 @@ fn fill_divisions(
                     } else if level == u.level {
                         // The candidates differ in name too: say what the address says.
                         chain.named[slot]
-                            .and_then(|c| text.get(c.start..c.end))
+                            .and_then(|c| text.get(c.start as usize..c.end as usize))
                             .map(|cs| Cow::Owned(cs.iter().collect::<String>()))
                     } else {
                         None
@@ -266,7 +266,7 @@ fn fill_divisions(
                 // Below it nothing is known but what the address names.
                 here = None;
                 name = chain.named[slot]
-                    .and_then(|c| text.get(c.start..c.end))
+                    .and_then(|c| text.get(c.start as usize..c.end as usize))
                     .map(|cs| Cow::Owned(cs.iter().collect::<String>()));
             }
         }
@@ -395,13 +395,22 @@ fn remainder(
 ) {
     spans.clear();
     out.clear();
-    spans.extend(chain.named.iter().flatten().map(|c| (c.start, c.end)));
+    spans.extend(
+        chain
+            .named
+            .iter()
+            .flatten()
+            .map(|c| (c.start as usize, c.end as usize)),
+    );
     let last_end = spans.iter().map(|s| s.1).max().unwrap_or(0);
     if let Some(deepest) = chain.named.iter().flatten().last() {
         for c in cands {
             // A repeat of a division in the chain (浙江省杭州市余杭区杭州市余杭区...).
-            if c.end <= last_end + 8 && c.form != Form::Generic && deepest.within(c.div, c.level) {
-                spans.push((c.start, c.end));
+            if c.end as usize <= last_end + 8
+                && c.form != Form::Generic
+                && deepest.within(c.div, c.level)
+            {
+                spans.push((c.start as usize, c.end as usize));
             }
         }
     }
