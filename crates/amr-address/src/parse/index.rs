@@ -1,7 +1,7 @@
 //! The name index: every division name in the national table (full names, short forms,
 //! informal variants) and every former name in `data/former_divisions.csv`, in one character
-//! trie. The index is built at compile time (`build.rs`, with [`super::index_data`]) and only
-//! decoded here, on first use.
+//! trie. The index is built at compile time (`build.rs`, with [`super::index_data`]) and
+//! included here as a `static`; this module holds what the parse asks of it.
 //!
 //! The trie is walked from every position of the (short) cleaned text, which finds every
 //! occurrence of every name, overlapping ones included. It replaced an Aho-Corasick automaton

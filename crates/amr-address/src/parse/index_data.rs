@@ -1,13 +1,13 @@
 //! The name index's tables and how they are made: [`Index::build`] from the division table
 //! (code and name of every division, in code order) and the former-name rows, and
-//! [`Index::encode`] / [`Index::decode`] to and from words and text.
+//! [`Index::rust_source`], the index as a Rust expression of static arrays.
 //!
-//! `build.rs` builds the index and encodes it at compile time; the crate only decodes it, on
-//! first use (copies of arrays, no sorting and no trie building). The crate's tests build it
-//! again from the kernel's division table and compare. This file is therefore compiled in two
-//! crates, the library and its build script, each using part of it; both provide
-//! `super::Level` (the kernel's division level in the library, a copy of it in the build
-//! script).
+//! `build.rs` builds the index and writes that expression at compile time; the library
+//! includes it as a `static` (nothing is built or decoded at run time), and its tests build
+//! the index again from the kernel's division table and compare. This file is therefore
+//! compiled in two crates, the library and its build script, each using part of it (hence
+//! `dead_code` allowed); both provide `super::Level` (the kernel's division level in the
+//! library, a copy of it in the build script).
 #![allow(dead_code)]
 
 use std::borrow::Cow;
@@ -16,6 +16,7 @@ use super::Level;
 
 /// No parent (a province) / no former-name row.
 pub(crate) const NONE: u32 = u32::MAX;
+
 /// One division of the table.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Div {

@@ -11,7 +11,7 @@
 //!
 //! Steps: [`clean`] (full-width, noise, brackets), the division names found by the index
 //! ([`index`]: one character trie over every name and short form in the national table plus
-//! former names, built once), the chain of divisions ([`divisions`]), then the rest
+//! former names, built at compile time), the chain of divisions ([`divisions`]), then the rest
 //! ([`detail`]). Parsing never fails and never panics: what cannot be read stays `null`.
 //!
 //! Names and codes: `province`, `city`, `county`, `town` hold the official name of the
