@@ -386,12 +386,12 @@ fn fits_hint(c: &Cand, hint: Hint, idx: &Index) -> bool {
     }
 }
 
-/// One bit for the low byte of each division among the upper candidates: a clear bit says a
+/// One bit for the low ten bits of each division among the upper candidates: a clear bit says a
 /// division is not mentioned, without a search (most ancestors of a candidate are not).
-type Mentioned = [u64; 4];
+type Mentioned = [u64; 16];
 
 fn mentioned_bit(d: u32) -> (usize, u64) {
-    let low = d & 0xFF;
+    let low = d & 0x3FF;
     ((low / 64) as usize, 1 << (low % 64))
 }
 
@@ -480,7 +480,7 @@ pub(crate) fn resolve(idx: &Index, cands: &[Cand], hint: Hint, by_div: &[(u32, u
     let upper = &cands[..cands.partition_point(|c| c.level < Level::Town)];
     let mut best: Option<(f32, usize)> = None;
     let mut named: [Option<&Cand>; 4] = [None; 4];
-    let mut mentioned: Mentioned = [0; 4];
+    let mut mentioned: Mentioned = [0; 16];
     for u in upper {
         let (word, bit) = mentioned_bit(u.div);
         mentioned[word] |= bit;
