@@ -267,7 +267,9 @@ fn drop_phones(chars: &[char]) -> Vec<char> {
     out
 }
 
-/// Unit markers after which a Chinese numeral is a number (三单元, 十二楼, 一百零三号).
+/// Unit markers after which a Chinese numeral is a number (三单元, 十二楼, 一百零三号), as
+/// [`unit_marker_follows`] finds them (checked against this list in the tests).
+#[cfg(test)]
 const MARKERS: [&str; 11] = [
     "号", "单元", "栋", "幢", "座", "楼", "层", "室", "弄", "排", "户",
 ];
@@ -288,8 +290,38 @@ fn numeral_digit(c: char) -> Option<u64> {
     })
 }
 
+/// Every character [`is_numeral`] accepts.
+const NUMERALS: [char; 27] = [
+    '零', '〇', '一', '壹', '二', '两', '贰', '三', '叁', '四', '肆', '五', '伍', '六', '陆', '七',
+    '柒', '八', '捌', '九', '玖', '十', '拾', '百', '佰', '千', '仟',
+];
+
+/// One bit for the low byte of each of [`NUMERALS`]: a clear bit rules a character out with
+/// one load (almost every character of an address), before the full comparison.
+const NUMERAL_BITS: [u64; 4] = {
+    let mut bits = [0u64; 4];
+    let mut k = 0;
+    while k < NUMERALS.len() {
+        let low = NUMERALS[k] as u32 & 0xFF;
+        bits[(low / 64) as usize] |= 1 << (low % 64);
+        k += 1;
+    }
+    bits
+};
+
 pub(crate) fn is_numeral(c: char) -> bool {
-    numeral_digit(c).is_some() || matches!(c, '十' | '拾' | '百' | '佰' | '千' | '仟')
+    let low = c as u32 & 0xFF;
+    NUMERAL_BITS[(low / 64) as usize] & (1 << (low % 64)) != 0
+        && (numeral_digit(c).is_some() || matches!(c, '十' | '拾' | '百' | '佰' | '千' | '仟'))
+}
+
+/// Whether a unit marker (any of [`MARKERS`]) begins `after`, by its first characters.
+fn unit_marker_follows(after: &[char]) -> bool {
+    match after.first() {
+        Some('号' | '栋' | '幢' | '座' | '楼' | '层' | '室' | '弄' | '排' | '户') => true,
+        Some('单') => after.get(1) == Some(&'元'),
+        _ => false,
+    }
 }
 
 /// The Arabic form of a Chinese numeral: `一百零三` → `103`, `十二` → `12`, `二〇一` → `201`.
@@ -349,7 +381,7 @@ pub(crate) fn arabic_numerals(chars: &[char]) -> Vec<char> {
         if is_numeral(chars[i]) {
             let run = chars[i..].iter().take_while(|&&c| is_numeral(c)).count();
             let after = &chars[i + run..];
-            if MARKERS.iter().any(|m| starts_with(after, m))
+            if unit_marker_follows(after)
                 && let Some(v) = numeral_value(&chars[i..i + run])
             {
                 if out.last() == Some(&'第') {
@@ -404,6 +436,29 @@ mod tests {
         assert_eq!(clean("泉城路180号 电联"), "泉城路180号");
         assert_eq!(clean("((("), "");
         assert_eq!(clean(")("), "");
+    }
+
+    #[test]
+    fn numeral_and_marker_tests_as_by_the_lists() {
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let listed =
+                numeral_digit(c).is_some() || matches!(c, '十' | '拾' | '百' | '佰' | '千' | '仟');
+            assert_eq!(is_numeral(c), listed, "{c:?}");
+            assert_eq!(NUMERALS.contains(&c), listed, "{c:?}");
+        }
+        let pieces = [
+            "号", "单", "元", "栋", "幢", "座", "楼", "层", "室", "弄", "排", "户", "路", "A", "",
+        ];
+        for a in pieces {
+            for b in pieces {
+                let after: Vec<char> = format!("{a}{b}").chars().collect();
+                assert_eq!(
+                    unit_marker_follows(&after),
+                    MARKERS.iter().any(|m| starts_with(&after, m)),
+                    "{a}{b}"
+                );
+            }
+        }
     }
 
     #[test]

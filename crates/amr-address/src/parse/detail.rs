@@ -34,20 +34,47 @@ pub(crate) enum Tok {
     Text(usize, usize),
 }
 
-/// Markers after a number, longest first.
+/// Markers after a number, longest first: what [`marker_at`] finds (checked against this list
+/// in the tests).
+#[cfg(test)]
 const MARKERS: [&str; 18] = [
     "号楼", "号院", "号馆", "号房", "号铺", "单元", "栋", "幢", "座", "层", "楼", "室", "号", "弄",
     "房", "铺", "户", "F",
 ];
 
+/// The marker after a number that `rest` begins with, the longest (号楼 before 号), and its
+/// length in characters; `("", 0)` for none. By the first characters, not by comparing each
+/// marker in turn.
+fn marker_at(rest: &[char]) -> (&'static str, usize) {
+    let next = rest.get(1).copied().unwrap_or('\0');
+    match rest.first() {
+        Some('号') => match next {
+            '楼' => ("号楼", 2),
+            '院' => ("号院", 2),
+            '馆' => ("号馆", 2),
+            '房' => ("号房", 2),
+            '铺' => ("号铺", 2),
+            _ => ("号", 1),
+        },
+        Some('单') if next == '元' => ("单元", 2),
+        Some('栋') => ("栋", 1),
+        Some('幢') => ("幢", 1),
+        Some('座') => ("座", 1),
+        Some('层') => ("层", 1),
+        Some('楼') => ("楼", 1),
+        Some('室') => ("室", 1),
+        Some('弄') => ("弄", 1),
+        Some('房') => ("房", 1),
+        Some('铺') => ("铺", 1),
+        Some('户') => ("户", 1),
+        Some('F') => ("F", 1),
+        _ => ("", 0),
+    }
+}
+
 fn starts_with(chars: &[char], s: &str) -> bool {
     let mut it = chars.iter();
     s.chars().all(|c| it.next() == Some(&c))
-}
-
-fn ends_with(chars: &[char], s: &str) -> bool {
-    let n = s.chars().count();
-    chars.len() >= n && starts_with(&chars[chars.len() - n..], s)
 }
 
 fn is_num_char(c: char) -> bool {
@@ -83,12 +110,8 @@ fn tokens(chars: &[char], out: &mut Vec<Tok>) {
             }
             let tok = &chars[i..j];
             let mut end = j;
-            let mut marker = MARKERS
-                .iter()
-                .find(|m| starts_with(&chars[j..], m))
-                .copied()
-                .unwrap_or("");
-            let next = j + marker.chars().count();
+            let (mut marker, len) = marker_at(&chars[j..]);
+            let next = j + len;
             let digits = tok.iter().any(|c| c.is_ascii_digit());
             if marker.is_empty()
                 && tok.len() > 1
@@ -122,7 +145,9 @@ fn tokens(chars: &[char], out: &mut Vec<Tok>) {
     }
 }
 
-/// After a road: its section (中段, 东段, 一段).
+/// After a road: its section (中段, 东段, 一段), as [`section_len`] finds them (checked against
+/// this list in the tests).
+#[cfg(test)]
 const SECTIONS: [&str; 7] = ["东段", "西段", "南段", "北段", "中段", "段", "延伸段"];
 /// Characters after which a new part begins (…区, …镇, …村).
 const BOUNDARY: [char; 8] = ['区', '县', '镇', '乡', '市', '村', '省', '州'];
@@ -141,6 +166,16 @@ fn road_suffix(t: &[char]) -> usize {
     }
 }
 
+/// The length of the road section `after` begins with (东段, 中段, 段, 延伸段), 0 if none.
+fn section_len(after: &[char]) -> usize {
+    match after {
+        ['东' | '西' | '南' | '北' | '中', '段', ..] => 2,
+        ['段', ..] => 1,
+        ['延', '伸', '段', ..] => 3,
+        _ => 0,
+    }
+}
+
 /// The end (exclusive) of the first road name in `t`, if any (with its section: 中段).
 fn road_end(t: &[char]) -> Option<usize> {
     for i in 1..t.len() {
@@ -148,11 +183,7 @@ fn road_end(t: &[char]) -> Option<usize> {
         if n > 0 {
             let end = i + n;
             let after = &t[end..];
-            let sec = SECTIONS
-                .iter()
-                .find(|x| starts_with(after, x))
-                .map_or(0, |x| x.chars().count());
-            return Some(end + sec);
+            return Some(end + section_len(after));
         }
     }
     None
@@ -294,7 +325,8 @@ fn text_run(d: &mut Detail, pre_road: &mut Option<String>, mut t: &[char]) {
     if t.is_empty() {
         return;
     }
-    if d.road.is_none() && d.poi.is_none() && pre_road.is_none() && road_end(t).is_none() {
+    // No road yet means the block above found none in `t` (it sets the road when it does).
+    if d.road.is_none() && d.poi.is_none() && pre_road.is_none() {
         // Text before any road: a place name (the POI unless a road follows).
         d.poi = Some(s(t));
         return;
@@ -303,15 +335,11 @@ fn text_run(d: &mut Detail, pre_road: &mut Option<String>, mut t: &[char]) {
         d.poi = Some(s(t));
     } else if d.building.is_none()
         && t.len() <= 3
-        && ["楼", "座", "栋", "幢", "馆"]
-            .iter()
-            .any(|m| ends_with(t, m))
+        && matches!(t.last(), Some('楼' | '座' | '栋' | '幢' | '馆'))
     {
         d.building = Some(s(t));
     } else if t.len() >= 2
-        && !["商铺", "铺", "门", "门面", "号"]
-            .iter()
-            .any(|w| w.chars().count() == t.len() && starts_with(t, w))
+        && !matches!(t, ['商', '铺'] | ['铺'] | ['门'] | ['门', '面'] | ['号'])
         && let Some(p) = d.poi.as_mut()
         && p.chars().count() + t.len() <= 40
     {
@@ -396,6 +424,42 @@ mod tests {
 
     fn p(s: &str) -> Detail {
         parse_detail(&s.chars().collect::<Vec<_>>(), false)
+    }
+
+    #[test]
+    fn sections_by_first_characters_as_by_the_list() {
+        let pieces = ["东", "西", "南", "北", "中", "段", "延", "伸", "路", ""];
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let after: Vec<char> = format!("{a}{b}{c}").chars().collect();
+                    let listed = SECTIONS
+                        .iter()
+                        .find(|x| starts_with(&after, x))
+                        .map_or(0, |x| x.chars().count());
+                    assert_eq!(section_len(&after), listed, "{a}{b}{c}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn markers_by_first_characters_as_by_the_list() {
+        let pieces = [
+            "号", "楼", "院", "馆", "房", "铺", "单", "元", "栋", "幢", "座", "层", "室", "弄",
+            "户", "F", "A", "路", "",
+        ];
+        for a in pieces {
+            for b in pieces {
+                let rest: Vec<char> = format!("{a}{b}").chars().collect();
+                let listed = MARKERS
+                    .iter()
+                    .find(|m| starts_with(&rest, m))
+                    .copied()
+                    .unwrap_or("");
+                assert_eq!(marker_at(&rest), (listed, listed.chars().count()), "{a}{b}");
+            }
+        }
     }
 
     #[test]

@@ -20,9 +20,10 @@ use super::index::{Form, Index, NONE, PAT_HAS_FULL, PAT_TOWN_SHORT_ONLY, PatTarg
 /// A division name found in the text.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Cand {
-    /// Character span in the cleaned text (the suffix after a short form included).
-    pub start: usize,
-    pub end: usize,
+    /// Character span in the cleaned text (the suffix after a short form included; the text is
+    /// at most `MAX_INPUT` bytes, so `u32` holds it and the candidate stays small).
+    pub start: u32,
+    pub end: u32,
     pub div: u32,
     pub level: Level,
     pub form: Form,
@@ -147,25 +148,22 @@ pub(crate) struct Scratch {
     hits: Vec<Hit>,
     starts: Vec<u32>,
     tops: Vec<(u32, u32)>,
-    uppers: Vec<u32>,
 }
 
 /// Every candidate name in `text`, into `out`. Town candidates whose ancestors are not named
-/// are folded into one per span (preferring one within `hint`).
+/// are folded into one per span (preferring one within `hint`). The candidates above town
+/// level come first; `by_div` receives them as `(division, position in out)`, sorted (for
+/// [`resolve`]).
 pub(crate) fn candidates(
     idx: &Index,
     text: &[char],
     hint: Option<(u32, Level)>,
     scratch: &mut Scratch,
     out: &mut Vec<Cand>,
+    by_div: &mut Vec<(u32, u32)>,
 ) {
     out.clear();
-    let Scratch {
-        hits,
-        starts,
-        tops,
-        uppers,
-    } = scratch;
+    let Scratch { hits, starts, tops } = scratch;
     hits.clear();
     idx.trie
         .for_each_match(text, starts, |start, end, pat, flags, m| {
@@ -204,18 +202,28 @@ pub(crate) fn candidates(
             .get(m.start as usize..m.towns_full as usize)
             .unwrap_or(&[])
         {
-            out.extend(cand(t, h));
+            if let Some(c) = cand(t, h) {
+                out.push(c);
+            }
         }
     }
     // The named divisions no other named division contains: the towns under any named
     // division are the towns under these.
     tops.clear();
-    uppers.clear();
-    uppers.extend(out.iter().map(|c| c.div));
-    uppers.sort_unstable();
-    uppers.dedup();
-    for &d in uppers.iter() {
-        if !tops.iter().any(|&(a, end)| d > a && d < end) {
+    // In order of position within a division: the first best mention wins, as in a scan.
+    by_div.clear();
+    by_div.extend(out.iter().enumerate().map(|(k, c)| (c.div, k as u32)));
+    by_div.sort_unstable();
+    // `uppers` ascend, so the tops do too and do not overlap (a top is taken only outside the
+    // one before it, and a subtree is contiguous): a division lies within some top exactly
+    // when it lies within the last.
+    let mut prev = None;
+    for &(d, _) in by_div.iter() {
+        if prev == Some(d) {
+            continue;
+        }
+        prev = Some(d);
+        if !tops.last().is_some_and(|&(a, end)| d > a && d < end) {
             tops.push((d, idx.subtree_end.get(d as usize).copied().unwrap_or(d)));
         }
     }
@@ -228,15 +236,34 @@ pub(crate) fn candidates(
             };
             // Towns under a named division, each a candidate.
             let before = out.len();
+            // The tops ascend without overlapping, so the towns under one lie after those
+            // under the one before: each search starts where the last run ended.
+            let mut pos = 0;
             for &(d, end) in tops.iter() {
                 if hi.div <= d || lo.div >= end {
                     continue;
                 }
-                let from = towns.partition_point(|t| t.div <= d);
-                let to = towns.partition_point(|t| t.div < end);
-                for t in towns.get(from..to.max(from)).unwrap_or(&[]) {
-                    out.extend(cand(t, h));
+                let rest = towns.get(pos..).unwrap_or(&[]);
+                // No search when the next town already lies after `d`.
+                let from = pos
+                    + if rest.first().is_some_and(|t| t.div > d) {
+                        0
+                    } else {
+                        rest.partition_point(|t| t.div <= d)
+                    };
+                let rest = towns.get(from..).unwrap_or(&[]);
+                // None under this top unless the first town after `d` is (no second search).
+                let n = if rest.first().is_some_and(|t| t.div < end) {
+                    rest.partition_point(|t| t.div < end)
+                } else {
+                    0
+                };
+                for t in &rest[..n] {
+                    if let Some(c) = cand(t, h) {
+                        out.push(c);
+                    }
                 }
+                pos = from + n;
             }
             if out.len() > before {
                 continue;
@@ -286,8 +313,8 @@ fn cand(t: &Target, h: &Hit) -> Option<Cand> {
         weight -= 0.1;
     }
     Some(Cand {
-        start: h.start,
-        end,
+        start: h.start as u32,
+        end: end as u32,
         div: t.div,
         level,
         form: t.form,
@@ -359,6 +386,15 @@ fn fits_hint(c: &Cand, hint: Hint, idx: &Index) -> bool {
     }
 }
 
+/// One bit for the low ten bits of each division among the upper candidates: a clear bit says a
+/// division is not mentioned, without a search (most ancestors of a candidate are not).
+type Mentioned = [u64; 16];
+
+fn mentioned_bit(d: u32) -> (usize, u64) {
+    let low = d & 0x3FF;
+    ((low / 64) as usize, 1 << (low % 64))
+}
+
 /// Scores `x` as the deepest division of a chain. `upper` are the candidates above town
 /// level; `by_div` lists them as `(division, position in upper)` sorted, so the mentions of
 /// an ancestor are found by bisection instead of a scan of every upper candidate.
@@ -372,6 +408,7 @@ fn score_chain<'a>(
     x: &'a Cand,
     hint: Hint,
     named: &mut [Option<&'a Cand>; 4],
+    mentioned: &Mentioned,
 ) -> Option<f32> {
     *named = [None; 4];
     named[level_slot(x.level)] = Some(x);
@@ -382,6 +419,10 @@ fn score_chain<'a>(
     for slot in 0..level_slot(x.level) {
         let a = x.anc[slot];
         if a == NONE {
+            continue;
+        }
+        let (word, bit) = mentioned_bit(a);
+        if mentioned[word] & bit == 0 {
             continue;
         }
         let mut best: Option<(f32, &Cand)> = None;
@@ -432,23 +473,18 @@ fn score_chain<'a>(
     Some(score)
 }
 
-/// Chooses the chain of divisions for `text` (already cleaned).
-/// `by_div` is working memory.
-pub(crate) fn resolve(
-    idx: &Index,
-    cands: &[Cand],
-    hint: Hint,
-    by_div: &mut Vec<(u32, u32)>,
-) -> Chain {
+/// Chooses the chain of divisions for `text` (already cleaned) from its candidates and
+/// `by_div`, both as [`candidates`] gives them.
+pub(crate) fn resolve(idx: &Index, cands: &[Cand], hint: Hint, by_div: &[(u32, u32)]) -> Chain {
     // Candidates above town level come first (see `candidates`).
     let upper = &cands[..cands.partition_point(|c| c.level < Level::Town)];
-    // In order of position within a division: the first best mention wins, as in a scan.
-    by_div.clear();
-    by_div.extend(upper.iter().enumerate().map(|(k, c)| (c.div, k as u32)));
-    by_div.sort_unstable();
-    let by_div = by_div.as_slice();
     let mut best: Option<(f32, usize)> = None;
     let mut named: [Option<&Cand>; 4] = [None; 4];
+    let mut mentioned: Mentioned = [0; 16];
+    for u in upper {
+        let (word, bit) = mentioned_bit(u.div);
+        mentioned[word] |= bit;
+    }
     // The most each level above town can add to a chain, to pass over hopeless candidates.
     let mut level_max = [0f32; 3];
     for u in upper {
@@ -463,7 +499,7 @@ pub(crate) fn resolve(
                 continue;
             }
         }
-        let Some(score) = score_chain(idx, upper, by_div, x, hint, &mut named) else {
+        let Some(score) = score_chain(idx, upper, by_div, x, hint, &mut named, &mentioned) else {
             continue;
         };
         let better = match &best {
@@ -489,7 +525,7 @@ pub(crate) fn resolve(
         }
         return chain;
     };
-    let _ = score_chain(idx, upper, by_div, &cands[bi], hint, &mut named);
+    let _ = score_chain(idx, upper, by_div, &cands[bi], hint, &mut named, &mentioned);
     chain.named = named.map(|n| n.copied());
     chain.deepest = Some(cands[bi].div);
     chain.ambiguity = ambiguity(idx, cands, &chain, hint);

@@ -1,6 +1,7 @@
 //! The name index: every division name in the national table (full names, short forms,
 //! informal variants) and every former name in `data/former_divisions.csv`, in one character
-//! trie built once, on first use.
+//! trie. The index is built at compile time (`build.rs`, with [`super::index_data`]) and
+//! included here as a `static`; this module holds what the parse asks of it.
 //!
 //! The trie is walked from every position of the (short) cleaned text, which finds every
 //! occurrence of every name, overlapping ones included. It replaced an Aho-Corasick automaton
@@ -8,274 +9,15 @@
 //! addresses the trie with its bigram filter took about half the time per address, since an
 //! address is some twenty characters, most of which begin no name.
 
-use std::borrow::Cow;
-use std::sync::OnceLock;
+use amr_kernel::codes::division::Level;
 
-use amr_kernel::codes::division::{Level, divisions};
-
-/// No parent (a province) / no former-name row.
-pub(crate) const NONE: u32 = u32::MAX;
-
-/// One division of the table.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Div {
-    pub code: &'static str,
-    pub name: &'static str,
-    pub level: Level,
-    /// Index of the parent in [`Index::divs`], [`NONE`] for a province.
-    pub parent: u32,
-    /// A prefecture-level statistical grouping (市辖区, 县, 省直辖县级行政区划).
-    pub grouping: bool,
-}
-
-/// How a pattern names its division.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Form {
-    /// The official name (山东省, 历下区, 泉城路街道).
-    Full,
-    /// The name without its administrative suffix (山东, 历下); a town's short form counts
-    /// only right after the division above it or before a town suffix.
-    Short,
-    /// A name shared by many divisions that only counts under a named ancestor (高新区,
-    /// 经济开发区, 城区).
-    Generic,
-    /// A former official name (江干区, 莱芜市); [`Target::former`] says which.
-    Former,
-    /// A former name without its suffix (江东 for 江东区).
-    FormerShort,
-}
-
-/// One division a pattern may name.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Target {
-    pub div: u32,
-    pub level: Level,
-    pub form: Form,
-    /// Row in [`Index::former`] for [`Form::Former`] and [`Form::FormerShort`], else
-    /// [`NONE`].
-    pub former: u32,
-    /// For a former name, whether this is its main successor.
-    pub main: bool,
-    /// The province, prefecture and county above (or at) the division, [`NONE`] where there
-    /// is none: kept here so that choosing a chain reads no other memory.
-    pub anc: [u32; 3],
-    /// For a short form that is the start of the full name: the first character and the
-    /// length of the rest (浙江 of 浙江省: `('省', 1)`). A short form followed by exactly that
-    /// is the full name, which has its own match.
-    pub own_suffix: (char, u8),
-}
-
-/// A row of `data/former_divisions.csv`.
-#[derive(Debug, Clone)]
-pub(crate) struct FormerRow {
-    pub name: &'static str,
-    pub level: Level,
-    /// Indices (in [`Index::divs`]) of the divisions in force that cover the area; the first
-    /// is the main successor.
-    pub successors: Vec<u32>,
-    pub year: u16,
-    pub change: &'static str,
-}
-
-pub(crate) struct Index {
-    pub divs: Vec<Div>,
-    pub targets: Vec<Target>,
-    /// Where the targets of each pattern lie in [`Index::targets`].
-    pub pats: Vec<PatTargets>,
-    /// One past the last descendant of each division (descendants follow a division in code
-    /// order, so they are `i + 1..subtree_end[i]`).
-    pub subtree_end: Vec<u32>,
-    pub trie: Trie,
-    pub former: Vec<FormerRow>,
-}
-
-/// The targets of one pattern: `targets[start..towns_full]` above town level (by division),
-/// then towns named in full (`..towns_short`, by division), then towns by their short form
-/// (`..end`, by division). Towns by division means towns of one county, prefecture or
-/// province are a contiguous run, found by binary search.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct PatTargets {
-    pub start: u32,
-    pub towns_full: u32,
-    pub towns_short: u32,
-    pub end: u32,
-    /// Some target names its division in full (a full or former name).
-    pub has_full: bool,
-}
-
-impl PatTargets {
-    /// Only towns by their short form: such a match counts only at the start, right after
-    /// another name, or before a town suffix.
-    pub fn town_short_only(&self) -> bool {
-        self.start == self.towns_short
-    }
-}
-
-/// Pattern flag: only towns by their short form (see [`PatTargets::town_short_only`]).
-pub(crate) const PAT_TOWN_SHORT_ONLY: u8 = 1;
-/// Pattern flag: some target is a full or former name (see [`PatTargets::has_full`]).
-pub(crate) const PAT_HAS_FULL: u8 = 2;
-
-/// A character trie in flat arrays, nodes numbered breadth-first. Every name has at least two
-/// characters, so the first two levels are one open-addressing hash table keyed by the first
-/// two characters (the node there and its pattern inline): one probe tells whether a name
-/// begins at a position of the address, which for most positions it does not.
-pub(crate) struct Trie {
-    /// Slots of the bigram table for two characters of the CJK block: `(key, node at depth
-    /// 2)`, key [`EMPTY`] for an empty slot. 8 bytes a slot, so the table stays in cache.
-    bigrams: Vec<(u32, u32)>,
-    bigram_mask: usize,
-    /// One bit per hashed bigram key (a one-hash Bloom filter, 8 bits or more per bigram,
-    /// small enough for the first-level cache): a clear bit means no name begins with the
-    /// pair, without touching the larger table.
-    bigram_bits: Vec<u64>,
-    bigram_bits_mask: usize,
-    /// Pairs with a character outside the block (rare in names): `(a, b) → node`.
-    /// Sorted by pair, searched by bisection.
-    other_pairs: Vec<((char, char), u32)>,
-    /// The nodes in one array, each at its offset: its pattern ([`NONE`] if none), its pattern's
-    /// flags (top 8 bits) and number of children (low 24 bits), for a pattern the four bounds
-    /// of its [`PatTargets`], then its children as `(character, offset)` pairs sorted by
-    /// character. A step down the trie reads one place in memory, not a node table and an
-    /// edge table, and a match brings where its targets lie.
-    data: Vec<u32>,
-}
-
-/// Low bits of a node's second word: the number of children.
-const EDGE_COUNT_MASK: u32 = 0x00FF_FFFF;
-
-const EMPTY: u32 = u32::MAX;
-const CJK_FIRST: u32 = 0x4E00;
-const CJK_LEN: u32 = 0x9FFF - CJK_FIRST + 1;
-
-/// The key of two characters of the CJK block (below [`EMPTY`]), `None` for others.
-fn bigram_key(a: char, b: char) -> Option<u32> {
-    let a = (a as u32).checked_sub(CJK_FIRST).filter(|&x| x < CJK_LEN)?;
-    let b = (b as u32).checked_sub(CJK_FIRST).filter(|&x| x < CJK_LEN)?;
-    Some(a * CJK_LEN + b)
-}
-
-fn bigram_slot(key: u32, mask: usize) -> usize {
-    ((key as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as usize & mask
-}
-
-/// The filter bit of a bigram key (a hash independent of [`bigram_slot`]'s).
-fn bigram_bit(key: u32, mask: usize) -> usize {
-    ((key as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F) >> 32) as usize & mask
-}
+use super::index_data::{Div, FormerRow};
+pub(crate) use super::index_data::{
+    EDGE_COUNT_MASK, EMPTY, Form, Index, NONE, PAT_HAS_FULL, PAT_TOWN_SHORT_ONLY, PatTargets,
+    Target, Trie, bigram_bit, bigram_key, bigram_slot,
+};
 
 impl Trie {
-    /// `flags[p]` and `pats[p]` are pattern `p`'s flags and targets, handed to the search
-    /// with each match. `patterns` are sorted (by character), so a pattern shares its prefix
-    /// with the one before it and a node's children arrive in order: the child to follow, if
-    /// there is one, is the last added (the root has thousands of children, and searching
-    /// them for each of a hundred thousand names was most of the start-up time).
-    fn build(patterns: &[Vec<char>], flags: &[u8], pats: &[PatTargets]) -> Trie {
-        // Per-node child lists first, then flattened breadth-first.
-        let mut children: Vec<Vec<(char, u32)>> = vec![Vec::new()];
-        let mut terminal = vec![NONE];
-        for (p, pat) in patterns.iter().enumerate() {
-            if pat.len() < 2 {
-                continue;
-            }
-            let mut node = 0usize;
-            for &c in pat {
-                let list = &children[node];
-                let found = match list.last() {
-                    Some(&(x, n)) if x == c => Some(n),
-                    // Only for unsorted input: still the right trie, only slower.
-                    Some(&(x, _)) if x > c => list.iter().find(|e| e.0 == c).map(|e| e.1),
-                    _ => None,
-                };
-                let next = match found {
-                    Some(n) => n as usize,
-                    None => {
-                        let n = children.len();
-                        children.push(Vec::new());
-                        terminal.push(NONE);
-                        children[node].push((c, n as u32));
-                        n
-                    }
-                };
-                node = next;
-            }
-            terminal[node] = p as u32;
-        }
-        let mut order = Vec::with_capacity(children.len());
-        order.push(0u32);
-        let mut k = 0;
-        while k < order.len() {
-            let n = order[k] as usize;
-            children[n].sort_unstable();
-            order.extend(children[n].iter().map(|&(_, c)| c));
-            k += 1;
-        }
-        // Offsets breadth-first, then the nodes written there.
-        let mut new_id = vec![NONE; children.len()];
-        let mut len = 0usize;
-        for &old in &order {
-            new_id[old as usize] = len as u32;
-            let extra = if terminal[old as usize] == NONE { 0 } else { 4 };
-            len += 2 + extra + 2 * children[old as usize].len();
-        }
-        let mut data = Vec::with_capacity(len);
-        for &old in &order {
-            let list = &children[old as usize];
-            let t = terminal[old as usize];
-            let f = flags.get(t as usize).copied().unwrap_or(0);
-            data.push(t);
-            data.push((list.len() as u32 & EDGE_COUNT_MASK) | (u32::from(f) << 24));
-            if t != NONE {
-                let m = pats.get(t as usize);
-                data.extend(m.map_or([0; 4], |m| [m.start, m.towns_full, m.towns_short, m.end]));
-            }
-            for &(c, n) in list {
-                data.push(c as u32);
-                data.push(new_id[n as usize]);
-            }
-        }
-        // The first two levels as a hash table.
-        let mut pairs = Vec::new();
-        let mut other_pairs = Vec::new();
-        for &(a, n1) in &children[0] {
-            for &(b, n2) in &children[n1 as usize] {
-                let n2 = new_id[n2 as usize];
-                match bigram_key(a, b) {
-                    Some(key) => pairs.push((key, n2)),
-                    None => {
-                        other_pairs.push(((a, b), n2));
-                    }
-                }
-            }
-        }
-        other_pairs.sort_unstable();
-        let cap = (pairs.len() * 2).next_power_of_two().max(16);
-        let mask = cap - 1;
-        let bits = (pairs.len() * 8).next_power_of_two().max(64);
-        let bits_mask = bits - 1;
-        let mut bigram_bits = vec![0u64; bits / 64];
-        for &(key, _) in &pairs {
-            let b = bigram_bit(key, bits_mask);
-            bigram_bits[b / 64] |= 1 << (b % 64);
-        }
-        let mut bigrams = vec![(EMPTY, NONE); cap];
-        for (key, n) in pairs {
-            let mut slot = bigram_slot(key, mask);
-            while bigrams[slot].0 != EMPTY {
-                slot = (slot + 1) & mask;
-            }
-            bigrams[slot] = (key, n);
-        }
-        Trie {
-            bigrams,
-            bigram_mask: mask,
-            bigram_bits,
-            bigram_bits_mask: bits_mask,
-            other_pairs,
-            data,
-        }
-    }
-
     #[inline]
     fn child(&self, node: u32, c: char) -> u32 {
         let o = node as usize;
@@ -357,7 +99,7 @@ impl Trie {
                     slot = (slot + 1) & self.bigram_mask;
                 }
             }
-            None if self.other_pairs.is_empty() => NONE,
+            None if a < self.other_min.0 || b < self.other_min.1 => NONE,
             None => self
                 .other_pairs
                 .binary_search_by_key(&(a, b), |p| p.0)
@@ -373,6 +115,9 @@ impl Trie {
     /// reads a few dozen places in them: the lookups of every position are made first, each
     /// independent of the others so that their memory reads overlap, then the nodes found are
     /// read (again all at once), and only then is the trie walked from each.
+    // Inlined where it is called, on the static index: the table's masks, lengths and places
+    // are then constants in the code, not loads and checks at every step.
+    #[inline(always)]
     pub fn for_each_match(
         &self,
         text: &[char],
@@ -380,7 +125,10 @@ impl Trie {
         mut f: impl FnMut(usize, usize, usize, u8, PatTargets),
     ) {
         starts.clear();
-        starts.extend(text.windows(2).map(|w| self.bigram_node(w[0], w[1])));
+        starts.reserve(text.len());
+        for w in text.windows(2) {
+            starts.push(self.bigram_node(w[0], w[1]));
+        }
         let mut touch = 0u32;
         for &n in starts.iter() {
             if n != NONE {
@@ -413,388 +161,16 @@ impl Trie {
     }
 }
 
-const FORMER: &str = include_str!("../../data/former_divisions.csv");
+/// The index, built by `build.rs` (see [`super::index_data::Index::build`]): static arrays,
+/// nothing to build or decode at run time.
+static INDEX: Index = include!(concat!(env!("OUT_DIR"), "/address_index.rs"));
 
-static INDEX: OnceLock<Index> = OnceLock::new();
-
-/// The index, built on first use (about a hundred thousand names).
+/// The index (about a hundred thousand names).
 pub(crate) fn index() -> &'static Index {
-    INDEX.get_or_init(Index::build)
-}
-
-/// The 56 ethnic groups as they appear in names of autonomous divisions, longest first.
-const ETHNIC: [&str; 55] = [
-    "柯尔克孜族",
-    "维吾尔族",
-    "乌孜别克族",
-    "俄罗斯族",
-    "达斡尔族",
-    "哈萨克族",
-    "鄂伦春族",
-    "塔吉克族",
-    "塔塔尔族",
-    "鄂温克族",
-    "蒙古族",
-    "布依族",
-    "朝鲜族",
-    "土家族",
-    "哈尼族",
-    "傈僳族",
-    "拉祜族",
-    "东乡族",
-    "纳西族",
-    "景颇族",
-    "仫佬族",
-    "布朗族",
-    "撒拉族",
-    "毛南族",
-    "仡佬族",
-    "锡伯族",
-    "阿昌族",
-    "普米族",
-    "德昂族",
-    "保安族",
-    "裕固族",
-    "独龙族",
-    "赫哲族",
-    "门巴族",
-    "珞巴族",
-    "基诺族",
-    "回族",
-    "藏族",
-    "苗族",
-    "彝族",
-    "壮族",
-    "满族",
-    "侗族",
-    "瑶族",
-    "白族",
-    "傣族",
-    "黎族",
-    "佤族",
-    "畲族",
-    "水族",
-    "土族",
-    "羌族",
-    "怒族",
-    "京族",
-    "高山族",
-];
-
-/// Strips trailing ethnic-group names (红河哈尼族彝族 → 红河).
-fn strip_ethnic(mut s: &str) -> &str {
-    'outer: loop {
-        for e in ETHNIC {
-            if let Some(rest) = s.strip_suffix(e)
-                && rest.chars().count() >= 2
-            {
-                s = rest;
-                continue 'outer;
-            }
-        }
-        return s;
-    }
-}
-
-/// Characters after which a short form is a road or a place named after the division
-/// (山东路, 杭州湾), not the division: checked by [`super::divisions`].
-const ROAD_END: [char; 5] = ['路', '街', '道', '巷', '弄'];
-
-/// Short and informal forms of a division name, with the form each counts as.
-fn variants(d: &Div, out: &mut Vec<(String, Form)>) {
-    let name = d.name;
-    let n = name.chars().count();
-    let short = |s: &str, out: &mut Vec<(String, Form)>| {
-        if s.chars().count() >= 2 && s != name {
-            out.push((s.to_owned(), Form::Short));
-        }
-    };
-    match d.level {
-        Level::Province => {
-            for suf in ["特别行政区", "自治区", "省", "市"] {
-                if let Some(rest) = name.strip_suffix(suf) {
-                    short(strip_ethnic(rest), out);
-                    break;
-                }
-            }
-        }
-        Level::Prefecture | Level::County => {
-            if let Some(rest) = name
-                .strip_suffix("自治州")
-                .or_else(|| name.strip_suffix("自治县"))
-                .or_else(|| name.strip_suffix("自治旗"))
-            {
-                let base = strip_ethnic(rest);
-                short(base, out);
-                // 文山州, 酉阳县, 莫旗-style informal names.
-                let tail = if name.ends_with("州") {
-                    "州"
-                } else if name.ends_with("县") {
-                    "县"
-                } else {
-                    "旗"
-                };
-                out.push((format!("{base}{tail}"), Form::Full));
-                out.push((rest.to_owned(), Form::Short));
-            } else if is_zone(name) {
-                zone_variants(name, out);
-            } else if n == 2 && matches!(name, "城区" | "郊区" | "矿区") {
-                out.push((name.to_owned(), Form::Generic));
-            } else {
-                for suf in ["地区", "新区", "林区", "市", "区", "县", "盟", "旗"] {
-                    if let Some(rest) = name.strip_suffix(suf) {
-                        short(rest, out);
-                        break;
-                    }
-                }
-            }
-        }
-        Level::Town => {
-            for suf in ["街道", "镇", "乡"] {
-                if let Some(rest) = name.strip_suffix(suf) {
-                    let last = rest.chars().last().unwrap_or(' ');
-                    if !ROAD_END.contains(&last) && last != '村' {
-                        short(rest, out);
-                    }
-                    break;
-                }
-            }
-        }
-    }
-}
-
-/// NBS statistical development zones (济南高新技术产业开发区, 河北唐山芦台经济开发区, ...).
-fn is_zone(name: &str) -> bool {
-    [
-        "开发区",
-        "园区",
-        "试验区",
-        "示范区",
-        "管理区",
-        "新区",
-        "新城",
-        "合作区",
-        "实验区",
-    ]
-    .iter()
-    .any(|s| name.ends_with(s))
-        && name.chars().count() > 5
-}
-
-/// 高新区, 经开区 and the zone's name without its province or city prefix: generic forms that
-/// count only under the named prefecture.
-fn zone_variants(name: &str, out: &mut Vec<(String, Form)>) {
-    if name.contains("高新技术产业开发区") || name.contains("高新技术开发区") {
-        for g in [
-            "高新区",
-            "高新技术开发区",
-            "高新技术产业开发区",
-            "高新开发区",
-        ] {
-            out.push((g.to_owned(), Form::Generic));
-        }
-    }
-    if name.contains("经济技术开发区") {
-        for g in ["经开区", "经济技术开发区", "经济开发区", "开发区"] {
-            out.push((g.to_owned(), Form::Generic));
-        }
-    } else if name.contains("经济开发区") {
-        for g in ["经济开发区", "开发区"] {
-            out.push((g.to_owned(), Form::Generic));
-        }
-    }
+    &INDEX
 }
 
 impl Index {
-    fn build() -> Index {
-        let table = divisions();
-        let mut divs: Vec<Div> = table
-            .iter()
-            .map(|d| Div {
-                code: d.code,
-                name: d.name,
-                level: d.level,
-                parent: NONE,
-                grouping: d.is_grouping(),
-            })
-            .collect();
-        // The table is in code order, each division right after its ancestors: the parent is
-        // the last division seen at its level (a search only if the table were otherwise).
-        let mut last = [NONE; 4];
-        for (i, d) in table.iter().enumerate() {
-            divs[i].parent = d.parent.map_or(NONE, |p| {
-                last.iter()
-                    .copied()
-                    .find(|&k| divs.get(k as usize).is_some_and(|x| x.code == p))
-                    .or_else(|| find_div(&divs, p))
-                    .unwrap_or(NONE)
-            });
-            last[level_slot(d.level)] = i as u32;
-        }
-
-        let ancs: Vec<[u32; 3]> = (0..divs.len())
-            .map(|i| {
-                let mut a = [NONE; 3];
-                let mut k = i as u32;
-                while let Some(d) = divs.get(k as usize) {
-                    match d.level {
-                        Level::Province => a[0] = k,
-                        Level::Prefecture => a[1] = k,
-                        Level::County => a[2] = k,
-                        Level::Town => {}
-                    }
-                    k = d.parent;
-                }
-                a
-            })
-            .collect();
-        // Every (pattern, target) in the order found; grouped by pattern below (a sort, not
-        // a hash map of vectors: cheaper to build at start-up).
-        let mut entries: Vec<(Cow<'static, str>, Target)> = Vec::with_capacity(divs.len() * 3);
-        let mut add = |p: Cow<'static, str>, t: Target| entries.push((p, t));
-        let mut scratch = Vec::new();
-        for (i, d) in divs.iter().enumerate() {
-            if d.grouping {
-                continue;
-            }
-            let t = |form| Target {
-                div: i as u32,
-                level: d.level,
-                form,
-                former: NONE,
-                main: false,
-                anc: ancs[i],
-                own_suffix: ('\0', 0),
-            };
-            if d.name.chars().count() >= 2 && !matches!(d.name, "城区" | "郊区" | "矿区") {
-                add(Cow::Borrowed(d.name), t(Form::Full));
-            }
-            scratch.clear();
-            variants(d, &mut scratch);
-            for (p, form) in scratch.drain(..) {
-                let mut target = t(form);
-                if let Some(rest) = d.name.strip_prefix(p.as_str())
-                    && let Some(first) = rest.chars().next()
-                {
-                    target.own_suffix = (first, rest.chars().count().min(255) as u8);
-                }
-                add(Cow::Owned(p), target);
-            }
-        }
-
-        let former = parse_former(&divs);
-        for (row_i, row) in former.iter().enumerate() {
-            let short = ["区", "县", "市"]
-                .iter()
-                .find_map(|s| row.name.strip_suffix(s))
-                .filter(|s| s.chars().count() >= 2);
-            for (k, &s) in row.successors.iter().enumerate() {
-                let t = |form| Target {
-                    div: s,
-                    level: divs[s as usize].level,
-                    form,
-                    former: row_i as u32,
-                    main: k == 0,
-                    anc: ancs[s as usize],
-                    own_suffix: ('\0', 0),
-                };
-                add(Cow::Borrowed(row.name), t(Form::Former));
-                if let Some(short) = short {
-                    add(Cow::Borrowed(short), t(Form::FormerShort));
-                }
-            }
-        }
-
-        // By pattern, then in the order found: a pattern's targets stay in that order, and the
-        // first of a (division, form) pair is the one kept.
-        // Their positions are sorted, not the entries themselves (a fifth of the memory moved),
-        // each with its first 16 bytes as a number: most comparisons are one of two numbers,
-        // the names themselves compared only when those are equal.
-        let mut keyed: Vec<(u128, u32)> = entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (prefix_key(&e.0), i as u32))
-            .collect();
-        keyed.sort_unstable_by(|&(ka, a), &(kb, b)| {
-            ka.cmp(&kb)
-                .then_with(|| entries[a as usize].0.cmp(&entries[b as usize].0))
-                .then(a.cmp(&b))
-        });
-        let order: Vec<u32> = keyed.into_iter().map(|(_, i)| i).collect();
-        let mut chars: Vec<Vec<char>> = Vec::with_capacity(entries.len());
-        let mut targets = Vec::with_capacity(entries.len());
-        let mut pats = Vec::with_capacity(entries.len());
-        let mut ts: Vec<Target> = Vec::new();
-        let mut k = 0;
-        while k < order.len() {
-            let p = &entries[order[k] as usize].0;
-            let n = order[k..]
-                .iter()
-                .take_while(|&&e| entries[e as usize].0 == *p)
-                .count();
-            chars.push(p.chars().collect());
-            ts.clear();
-            for &e in &order[k..k + n] {
-                let t = &entries[e as usize].1;
-                if !ts.iter().any(|x| x.div == t.div && x.form == t.form) {
-                    ts.push(*t);
-                }
-            }
-            k += n;
-            let group = |t: &Target| match (t.level, t.form) {
-                (Level::Town, Form::Full) => 1,
-                (Level::Town, _) => 2,
-                _ => 0,
-            };
-            ts.sort_by_key(|t| (group(t), t.div));
-            let start = targets.len() as u32;
-            let count = |g| ts.iter().filter(|t| group(t) == g).count() as u32;
-            let towns_full = start + count(0);
-            let towns_short = towns_full + count(1);
-            let has_full = ts
-                .iter()
-                .any(|t| matches!(t.form, Form::Full | Form::Former));
-            targets.extend_from_slice(&ts);
-            pats.push(PatTargets {
-                start,
-                towns_full,
-                towns_short,
-                end: targets.len() as u32,
-                has_full,
-            });
-        }
-        let mut subtree_end = vec![0u32; divs.len()];
-        for i in (0..divs.len()).rev() {
-            let mut j = i + 1;
-            while j < divs.len() && divs[j].code.starts_with(divs[i].code) {
-                j = subtree_end[j] as usize;
-            }
-            subtree_end[i] = j as u32;
-        }
-        let pat_flags: Vec<u8> = pats
-            .iter()
-            .map(|m| {
-                let mut f = 0;
-                if m.town_short_only() {
-                    f |= PAT_TOWN_SHORT_ONLY;
-                }
-                if m.has_full {
-                    f |= PAT_HAS_FULL;
-                }
-                f
-            })
-            .collect();
-        let trie = Trie::build(&chars, &pat_flags, &pats);
-        Index {
-            divs,
-            targets,
-            pats,
-            subtree_end,
-            trie,
-            former,
-        }
-    }
-
     /// The ancestor of `i` at `level` (or `i` itself), if any.
     pub fn ancestor_at(&self, mut i: u32, level: Level) -> Option<u32> {
         loop {
@@ -817,79 +193,95 @@ impl Index {
             == Some(a)
     }
 
-    /// Index of a division by code (2, 4, 6 or 9 digits, or the 6-digit `XX0000` forms).
+    /// Index of a division by code (2, 4, 6 or 9 digits, or the 6-digit `XX0000` forms), as
+    /// the kernel's `DivisionTable::get` finds it: a 6-digit code that is itself a county
+    /// (`441900` 东莞市) is that county, otherwise `XX0000` / `XXXX00` mean the province or
+    /// prefecture. The index holds the kernel's table in the same order, so this reads no
+    /// other table.
     pub fn find_code(&self, code: &str) -> Option<u32> {
-        let d = divisions().get(code)?;
-        self.divs
-            .binary_search_by_key(&d.code, |x| x.code)
-            .ok()
-            .map(|i| i as u32)
+        let code = code.trim();
+        if !code.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let find = |c: &str| {
+            self.divs
+                .binary_search_by_key(&c, |x| x.code)
+                .ok()
+                .map(|i| i as u32)
+        };
+        match code.len() {
+            2 | 4 | 9 => find(code),
+            6 => find(code).or_else(|| match code.strip_suffix("0000") {
+                Some(p) => find(p),
+                None => code.strip_suffix("00").and_then(find),
+            }),
+            _ => None,
+        }
     }
-}
-
-/// The first 16 bytes of `s` as a big-endian number, zeros after a shorter string: two
-/// strings compare as their keys do unless the keys are equal (names hold no NUL byte, so equal
-/// keys mean equal strings or a common 16-byte beginning).
-fn prefix_key(s: &str) -> u128 {
-    let b = s.as_bytes();
-    let mut k = [0u8; 16];
-    let n = b.len().min(16);
-    k[..n].copy_from_slice(&b[..n]);
-    u128::from_be_bytes(k)
-}
-
-/// A division's position in `divs` (in code order) by its code.
-fn find_div(divs: &[Div], code: &str) -> Option<u32> {
-    divs.binary_search_by_key(&code, |d| d.code)
-        .ok()
-        .map(|i| i as u32)
-}
-
-fn level_slot(level: Level) -> usize {
-    match level {
-        Level::Province => 0,
-        Level::Prefecture => 1,
-        Level::County => 2,
-        Level::Town => 3,
-    }
-}
-
-fn parse_former(divs: &[Div]) -> Vec<FormerRow> {
-    FORMER
-        .lines()
-        .skip(1)
-        .filter_map(|line| {
-            let mut f = line.splitn(6, ',');
-            let name = f.next()?.trim();
-            let level = match f.next()?.trim() {
-                "province" => Level::Province,
-                "prefecture" => Level::Prefecture,
-                "county" => Level::County,
-                _ => Level::Town,
-            };
-            let successors: Vec<u32> = f
-                .next()?
-                .split(';')
-                .filter_map(|c| find_div(divs, c.trim()))
-                .collect();
-            let year = f.next()?.trim().parse().ok()?;
-            let _kind = f.next()?;
-            let change = f.next()?.trim();
-            (!name.is_empty() && !successors.is_empty()).then_some(FormerRow {
-                name,
-                level,
-                successors,
-                year,
-                change,
-            })
-        })
-        .collect()
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::index_data::variants;
     use super::*;
+    use amr_kernel::codes::division::divisions;
 
+    const FORMER: &str = include_str!("../../data/former_divisions.csv");
+
+    #[test]
+    fn the_index_built_at_compile_time_is_the_one_built_from_the_kernel_table() {
+        let rows: Vec<(&'static str, &'static str)> =
+            divisions().iter().map(|d| (d.code, d.name)).collect();
+        let built = Index::build(&rows, FORMER);
+        let idx = index();
+        assert!(built.divs == idx.divs, "divisions differ");
+        assert!(built.targets == idx.targets, "targets differ");
+        assert!(built.pats == idx.pats, "patterns differ");
+        assert!(built.subtree_end == idx.subtree_end, "subtrees differ");
+        assert!(built.former == idx.former, "former names differ");
+        assert!(built.trie == idx.trie, "tries differ");
+    }
+
+    #[test]
+    fn codes_are_found_as_the_kernel_finds_them() {
+        let idx = index();
+        for code in [
+            "33",
+            "330000",
+            "3301",
+            "330100",
+            "330102",
+            "330102001",
+            "441900",
+            "4419",
+            "11",
+            "110000",
+            "1101",
+            "110100",
+            "110101",
+            " 3301 ",
+            "",
+            "3",
+            "330",
+            "33010",
+            "3301000",
+            "99",
+            "990000",
+            "3301x0",
+            "000000",
+            "330100100",
+        ] {
+            let ours = idx.find_code(code).map(|i| idx.divs[i as usize].code);
+            let kernel = divisions().get(code).map(|d| d.code);
+            assert_eq!(ours, kernel, "{code:?}");
+        }
+        for d in divisions().iter() {
+            assert_eq!(
+                idx.find_code(d.code).map(|i| idx.divs[i as usize].code),
+                Some(d.code)
+            );
+        }
+    }
     #[test]
     fn every_former_row_names_divisions_in_force() {
         let rows = FORMER
@@ -903,8 +295,8 @@ mod tests {
             rows,
             "a row has an unknown successor code"
         );
-        for r in &idx.former {
-            for &s in &r.successors {
+        for r in idx.former {
+            for &s in r.successors {
                 let d = idx.divs[s as usize];
                 assert!(
                     d.level <= r.level,

@@ -11,7 +11,7 @@
 //!
 //! Steps: [`clean`] (full-width, noise, brackets), the division names found by the index
 //! ([`index`]: one character trie over every name and short form in the national table plus
-//! former names, built once), the chain of divisions ([`divisions`]), then the rest
+//! former names, built at compile time), the chain of divisions ([`divisions`]), then the rest
 //! ([`detail`]). Parsing never fails and never panics: what cannot be read stays `null`.
 //!
 //! Names and codes: `province`, `city`, `county`, `town` hold the official name of the
@@ -26,6 +26,7 @@ mod clean;
 mod detail;
 mod divisions;
 mod index;
+mod index_data;
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -149,12 +150,25 @@ pub fn parse(input: &str, hint: Option<&str>) -> ParsedAddress {
     thread_local! {
         static BUFFERS: RefCell<Buffers> = RefCell::new(Buffers::default());
     }
-    BUFFERS
+    // Filled in place: the result (some 500 bytes) is not moved out of a closure and a
+    // `Result` on its way back.
+    let mut out = ParsedAddress {
+        input: input.to_owned(),
+        ..ParsedAddress::default()
+    };
+    let done = BUFFERS
         .try_with(|b| match b.try_borrow_mut() {
-            Ok(mut b) => parse_with(input, hint, &mut b),
-            Err(_) => parse_with(input, hint, &mut Buffers::default()),
+            Ok(mut b) => {
+                parse_into(input, hint, &mut b, &mut out);
+                true
+            }
+            Err(_) => false,
         })
-        .unwrap_or_else(|_| parse_with(input, hint, &mut Buffers::default()))
+        .unwrap_or(false);
+    if !done {
+        parse_into(input, hint, &mut Buffers::default(), &mut out);
+    }
+    out
 }
 
 /// Working memory reused from one address to the next (per thread).
@@ -169,12 +183,9 @@ struct Buffers {
     by_div: Vec<(u32, u32)>,
 }
 
-fn parse_with(input: &str, hint: Option<&str>, b: &mut Buffers) -> ParsedAddress {
+/// Parses `input` into `out`, which holds the input and nothing else yet.
+fn parse_into(input: &str, hint: Option<&str>, b: &mut Buffers, out: &mut ParsedAddress) {
     let idx = index::index();
-    let mut out = ParsedAddress {
-        input: input.to_owned(),
-        ..ParsedAddress::default()
-    };
     let mut cut = input.len().min(MAX_INPUT);
     while !input.is_char_boundary(cut) {
         cut -= 1;
@@ -184,10 +195,10 @@ fn parse_with(input: &str, hint: Option<&str>, b: &mut Buffers) -> ParsedAddress
     let hint = hint
         .and_then(|h| idx.find_code(h.trim()))
         .map(|h| (h, idx.divs[h as usize].level));
-    divisions::candidates(idx, text, hint, &mut b.scratch, &mut b.cands);
+    divisions::candidates(idx, text, hint, &mut b.scratch, &mut b.cands, &mut b.by_div);
     let cands = &b.cands;
-    let chain = divisions::resolve(idx, cands, hint, &mut b.by_div);
-    let today = fill_divisions(idx, text, &chain, &mut out);
+    let chain = divisions::resolve(idx, cands, hint, &b.by_div);
+    let today = fill_divisions(idx, text, &chain, out);
 
     remainder(text, cands, &chain, &mut b.spans, &mut b.rest);
     let want_town = out.town.is_none();
@@ -203,9 +214,8 @@ fn parse_with(input: &str, hint: Option<&str>, b: &mut Buffers) -> ParsedAddress
     out.unit = d.unit;
     out.floor = d.floor;
     out.room = d.room;
-    out.normalized = normalized(idx, &today, &out);
-    out.confidence = confidence(&chain, &out);
-    out
+    out.normalized = normalized(idx, &today, out);
+    out.confidence = confidence(&chain, out);
 }
 
 /// Province, city, county, town (names and codes) from the chain; returns the division in
@@ -246,7 +256,7 @@ fn fill_divisions(
                     } else if level == u.level {
                         // The candidates differ in name too: say what the address says.
                         chain.named[slot]
-                            .and_then(|c| text.get(c.start..c.end))
+                            .and_then(|c| text.get(c.start as usize..c.end as usize))
                             .map(|cs| Cow::Owned(cs.iter().collect::<String>()))
                     } else {
                         None
@@ -256,7 +266,7 @@ fn fill_divisions(
                 // Below it nothing is known but what the address names.
                 here = None;
                 name = chain.named[slot]
-                    .and_then(|c| text.get(c.start..c.end))
+                    .and_then(|c| text.get(c.start as usize..c.end as usize))
                     .map(|cs| Cow::Owned(cs.iter().collect::<String>()));
             }
         }
@@ -339,15 +349,23 @@ fn full_name(idx: &index::Index, i: u32) -> String {
         }
         k = d.parent;
     }
-    let mut out = String::with_capacity(32);
+    // The parts first, then one allocation of their length.
+    let mut parts = [""; 4];
+    let mut np = 0;
     let mut prev = "";
     for &k in path[..n].iter().rev() {
         let d = &idx.divs[k as usize];
         if d.grouping || d.name == prev {
             continue;
         }
-        out.push_str(d.name);
+        parts[np] = d.name;
+        np += 1;
         prev = d.name;
+    }
+    let parts = &parts[..np];
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        out.push_str(p);
     }
     out
 }
@@ -377,13 +395,22 @@ fn remainder(
 ) {
     spans.clear();
     out.clear();
-    spans.extend(chain.named.iter().flatten().map(|c| (c.start, c.end)));
+    spans.extend(
+        chain
+            .named
+            .iter()
+            .flatten()
+            .map(|c| (c.start as usize, c.end as usize)),
+    );
     let last_end = spans.iter().map(|s| s.1).max().unwrap_or(0);
     if let Some(deepest) = chain.named.iter().flatten().last() {
         for c in cands {
             // A repeat of a division in the chain (浙江省杭州市余杭区杭州市余杭区...).
-            if c.end <= last_end + 8 && c.form != Form::Generic && deepest.within(c.div, c.level) {
-                spans.push((c.start, c.end));
+            if c.end as usize <= last_end + 8
+                && c.form != Form::Generic
+                && deepest.within(c.div, c.level)
+            {
+                spans.push((c.start as usize, c.end as usize));
             }
         }
     }
