@@ -9,9 +9,11 @@
 //! The write lock is taken only for work: [`run`] reads a batch before it opens the
 //! transaction (a window of at least 1,024 events, whatever the consumer's batch size), and
 //! a window with no event the consumer [wants](Consumer::wants) is passed over without one
-//! (the events before the first wanted one likewise) — the runner remembers how far it read, and the cursor is stored with
-//! the next batch it handles, or on its own once the runner is [`LAG_WRITE`] events ahead
-//! of it (a restart reads the passed-over events again and passes them over again). Woken
+//! (the events before the first wanted one likewise) — the runner remembers how far it
+//! read, and the cursor is stored with the next batch it handles, on its own once the runner
+//! is [`LAG_WRITE`] events ahead of it, and when it is caught up (at most once a
+//! [`STORE_IDLE_EVERY`]); a restart reads the passed-over events again and passes them over
+//! again. Woken
 //! by a commit when caught up, the runner waits [`RunnerOptions::settle`] first, so the
 //! commits of a busy writer (the complaint intake's batches, say) come to a follower as one
 //! batch rather than one each: each follower's transaction queues at the same write lock.
@@ -63,6 +65,9 @@ pub struct RunnerOptions {
 /// How far a runner may pass over events it does not want before it stores its cursor on
 /// its own (the events a restart reads again).
 pub const LAG_WRITE: i64 = 4096;
+
+/// How often at most a caught-up runner stores the cursor of the events it passed over.
+pub const STORE_IDLE_EVERY: Duration = Duration::from_secs(1);
 
 /// The fewest events [`run`] reads at a time (a consumer's batch may be smaller: the
 /// events it wants are handed over `batch_size` at a time).
@@ -264,6 +269,7 @@ pub async fn run<C: Consumer>(
 ) {
     let mut commits = subscribe();
     let mut at: Option<Position> = None;
+    let mut stored_idle: Option<std::time::Instant> = None;
     loop {
         if *shutdown.borrow() {
             return;
@@ -273,6 +279,25 @@ pub async fn run<C: Consumer>(
                 at = Some(now);
                 if n > 0 {
                     continue;
+                }
+                // Caught up, having passed events over: store the cursor, at most once a
+                // STORE_IDLE_EVERY (whoever watches the cursors sees the follower at the
+                // head soon; a busy log does not cost a transaction a wake).
+                if now.read > now.stored
+                    && stored_idle.is_none_or(|t| t.elapsed() >= STORE_IDLE_EVERY)
+                {
+                    stored_idle = Some(std::time::Instant::now());
+                    match store_cursor(&db, consumer.name(), now.read).await {
+                        Ok(()) => {
+                            at = Some(Position {
+                                stored: now.read,
+                                ..now
+                            })
+                        }
+                        Err(e) => {
+                            tracing::warn!(consumer = consumer.name(), error = %e, "storing the cursor failed; it is stored later");
+                        }
+                    }
                 }
                 tokio::select! {
                     _ = commits.changed() => {
