@@ -97,38 +97,24 @@ pub struct NewRow<'a> {
     pub filed_on: NaiveDate,
 }
 
+/// The columns [`insert`] writes, in the order of [`cells`] (shared by [`COMPLAINTS`] and
+/// [`COMPLAINTS_COURSE`]).
+macro_rules! insert_columns {
+    ($($more:literal),*) => {
+        &[
+            "matter_number", "kind", "source", "division", "uscc", "business_name",
+            "business_address", "complainant_name", "phone", "purchase", "purchase_date",
+            "amount_fen", "facts", "claim", "dup_key", "open_dup_key", "state", "due_on", "odr",
+            "odr_due_on", "consumer_refused", "year", "created_at", "updated_at", "category",
+            "filed_on", "month", $($more),*
+        ]
+    };
+}
+
 /// The complaint rows, as [`insert`] writes them (the columns it leaves out start NULL).
 pub static COMPLAINTS: AppendTable = AppendTable {
     name: "complaints",
-    columns: &[
-        "matter_number",
-        "kind",
-        "source",
-        "division",
-        "uscc",
-        "business_name",
-        "business_address",
-        "complainant_name",
-        "phone",
-        "purchase",
-        "purchase_date",
-        "amount_fen",
-        "facts",
-        "claim",
-        "dup_key",
-        "open_dup_key",
-        "state",
-        "due_on",
-        "odr",
-        "odr_due_on",
-        "consumer_refused",
-        "year",
-        "created_at",
-        "updated_at",
-        "category",
-        "filed_on",
-        "month",
-    ],
+    columns: insert_columns!(),
 };
 
 /// Inserts the row of a matter just created (state, deadline and division from `m`): at
@@ -202,34 +188,7 @@ pub struct Later {
 /// and those of [`Later`], with the matter's outcome and close.
 pub static COMPLAINTS_COURSE: AppendTable = AppendTable {
     name: "complaints",
-    columns: &[
-        "matter_number",
-        "kind",
-        "source",
-        "division",
-        "uscc",
-        "business_name",
-        "business_address",
-        "complainant_name",
-        "phone",
-        "purchase",
-        "purchase_date",
-        "amount_fen",
-        "facts",
-        "claim",
-        "dup_key",
-        "open_dup_key",
-        "state",
-        "due_on",
-        "odr",
-        "odr_due_on",
-        "consumer_refused",
-        "year",
-        "created_at",
-        "updated_at",
-        "category",
-        "filed_on",
-        "month",
+    columns: insert_columns!(
         "outcome",
         "closed_at",
         "odr_result",
@@ -241,8 +200,8 @@ pub static COMPLAINTS_COURSE: AppendTable = AppendTable {
         "accept_wd",
         "closed_month",
         "close_wd",
-        "counted_fen",
-    ],
+        "counted_fen"
+    ),
 };
 
 /// Inserts the row of a matter created with its whole course: as [`insert`] would for

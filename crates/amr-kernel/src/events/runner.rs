@@ -110,21 +110,16 @@ pub async fn set_cursor(tx: &mut Tx, consumer: &str, timepoint: i64) -> Result<(
     Ok(())
 }
 
-/// Handles at most one batch; returns how many events it handled (0 when caught up).
-pub async fn run_once<C: Consumer>(
-    db: &Db,
-    consumer: &C,
-    batch_size: i64,
-) -> Result<usize, AppError> {
-    let mut tx = db.begin().await?;
-    // Read the cursor inside the transaction: on SQLite the write lock is already held, on
-    // PostgreSQL the row lock below keeps two runners of the same consumer from overlapping.
-    let from: i64 = crate::on_tx!(tx, c => {
+/// The stored cursor of `consumer` read inside `tx`, its row made first if it has none: on
+/// SQLite the write lock is already held, on PostgreSQL the row is locked (`FOR UPDATE`), so
+/// two runners of the same consumer cannot overlap.
+async fn locked_cursor(db: &Db, tx: &mut Tx, consumer: &str) -> Result<i64, AppError> {
+    Ok(crate::on_tx!(tx, c => {
         sqlx::query(
             "INSERT INTO event_cursors (consumer, timepoint, updated_at) VALUES ($1, 0, $2) \
              ON CONFLICT (consumer) DO NOTHING",
         )
-        .bind(consumer.name())
+        .bind(consumer)
         .bind(Utc::now())
         .execute(&mut *c)
         .await?;
@@ -135,10 +130,20 @@ pub async fn run_once<C: Consumer>(
                 "SELECT timepoint FROM event_cursors WHERE consumer = $1"
             },
         )
-        .bind(consumer.name())
+        .bind(consumer)
         .fetch_one(&mut *c)
         .await?
-    });
+    }))
+}
+
+/// Handles at most one batch; returns how many events it handled (0 when caught up).
+pub async fn run_once<C: Consumer>(
+    db: &Db,
+    consumer: &C,
+    batch_size: i64,
+) -> Result<usize, AppError> {
+    let mut tx = db.begin().await?;
+    let from = locked_cursor(db, &mut tx, consumer.name()).await?;
     let batch = all_after(db, from, batch_size).await?;
     let Some(last) = batch.last().map(|e| e.timepoint) else {
         tx.rollback().await?;
@@ -212,28 +217,8 @@ async fn step<C: Consumer>(
     let batch = &window[first..end];
     let last = batch[batch.len() - 1].timepoint;
     let mut tx = db.begin().await?;
-    // The cursor read again under the lock: on SQLite the write lock is held, on
-    // PostgreSQL the row lock keeps two runners of the same consumer from overlapping.
-    let stored: i64 = crate::on_tx!(tx, c => {
-        sqlx::query(
-            "INSERT INTO event_cursors (consumer, timepoint, updated_at) VALUES ($1, 0, $2) \
-             ON CONFLICT (consumer) DO NOTHING",
-        )
-        .bind(consumer.name())
-        .bind(Utc::now())
-        .execute(&mut *c)
-        .await?;
-        sqlx::query_scalar::<_, i64>(
-            if matches!(db, Db::Postgres(_)) {
-                "SELECT timepoint FROM event_cursors WHERE consumer = $1 FOR UPDATE"
-            } else {
-                "SELECT timepoint FROM event_cursors WHERE consumer = $1"
-            },
-        )
-        .bind(consumer.name())
-        .fetch_one(&mut *c)
-        .await?
-    });
+    // The cursor read again under the lock.
+    let stored = locked_cursor(db, &mut tx, consumer.name()).await?;
     if stored > at.read {
         // Another runner of this consumer went further: go on from there.
         tx.rollback().await?;
