@@ -215,6 +215,98 @@ pub async fn after_filing(
     notify(tx, &m.number, transition.unwrap_or("filed"), &zh, &en).await
 }
 
+/// The columns of a complaint's row the dashboard's counters were taken from: the month
+/// and working days its close-out was counted with, and its money.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Counted {
+    closed_month: Option<i32>,
+    close_wd: Option<i32>,
+    counted_fen: Option<i64>,
+}
+
+/// What a transition does to the counters and to the row's counted columns (pure: shared
+/// by [`after_act`], which reads and updates the row, and [`after_course`], which fills the
+/// row before it is written).
+struct Followed {
+    /// An acceptance: its day and working days since filing.
+    accepted: Option<(NaiveDate, Option<i32>)>,
+    /// The counted columns after the transition.
+    counted: Counted,
+    /// The additions to the counters, by month.
+    deltas: Vec<(i32, Delta)>,
+}
+
+/// `m` as the transition `transition` on `today` left it; `filed` the day filed; `before`
+/// the row's counted columns; `settlement_fen` and `recovered_fen` the row's money.
+fn follow(
+    m: &Matter,
+    transition: &str,
+    today: NaiveDate,
+    filed: NaiveDate,
+    before: Counted,
+    settlement_fen: Option<i64>,
+    recovered_fen: Option<i64>,
+) -> Followed {
+    let mut out = Followed {
+        accepted: None,
+        counted: before,
+        deltas: Vec::new(),
+    };
+    if transition == "accept" {
+        let wd = working_days(filed, today);
+        out.accepted = Some((today, wd));
+        out.deltas.push((
+            month_of(today),
+            Delta {
+                accepted: i64::from(wd.is_some()),
+                accept_wd: i64::from(wd.unwrap_or(0)),
+                ..ZERO
+            },
+        ));
+    }
+    if m.closed_at.is_none()
+        && let Some(month) = before.closed_month
+    {
+        // Reopened: the earlier close no longer counts.
+        out.deltas.push((
+            month,
+            Delta {
+                closed: -1,
+                close_wd: -i64::from(before.close_wd.unwrap_or(0)),
+                close_wd_n: -i64::from(before.close_wd.is_some()),
+                fen: -before.counted_fen.unwrap_or(0),
+                ..ZERO
+            },
+        ));
+        out.counted = Counted::default();
+    }
+    if m.closed_at.is_some() && before.closed_month.is_none() {
+        let wd = working_days(filed, today);
+        let fen = if m.outcome.as_deref() == Some("odr_settled") {
+            settlement_fen.unwrap_or(0)
+        } else {
+            recovered_fen.unwrap_or(0)
+        };
+        let month = month_of(today);
+        out.counted = Counted {
+            closed_month: Some(month),
+            close_wd: wd,
+            counted_fen: Some(fen),
+        };
+        out.deltas.push((
+            month,
+            Delta {
+                closed: 1,
+                close_wd: i64::from(wd.unwrap_or(0)),
+                close_wd_n: i64::from(wd.is_some()),
+                fen,
+                ..ZERO
+            },
+        ));
+    }
+    out
+}
+
 /// After a transition taken on the matter (`m` as it is now; the complaint row already in
 /// step with it): the notice and the counters. An acceptance records its working days; a
 /// close-out (any terminal state) its working days and the money (the recovered amount of a
@@ -228,87 +320,46 @@ pub async fn after_act(
 ) -> Result<(), AppError> {
     let row = store::get_tx(tx, &m.number).await?;
     let filed = row.filed_on.unwrap_or_else(|| row.created_at.date_naive());
-    if transition == "accept" {
-        let wd = working_days(filed, today);
+    let before = Counted {
+        closed_month: row.closed_month,
+        close_wd: row.close_wd,
+        counted_fen: row.counted_fen,
+    };
+    let f = follow(
+        m,
+        transition,
+        today,
+        filed,
+        before,
+        row.settlement_fen,
+        row.recovered_fen,
+    );
+    if let Some((on, wd)) = f.accepted {
         on_tx!(tx, c => sqlx::query(
             "UPDATE complaints SET accepted_on = $2, accept_wd = $3 WHERE matter_number = $1",
         )
         .bind(&m.number)
-        .bind(today)
+        .bind(on)
         .bind(wd)
         .execute(&mut *c)
         .await?
         .rows_affected());
-        bump(
-            tx,
-            &m.division,
-            month_of(today),
-            Delta {
-                accepted: i64::from(wd.is_some()),
-                accept_wd: i64::from(wd.unwrap_or(0)),
-                ..ZERO
-            },
-        )
-        .await?;
     }
-    if m.closed_at.is_none()
-        && let Some(month) = row.closed_month
-    {
-        // Reopened: the earlier close no longer counts.
-        bump(
-            tx,
-            &m.division,
-            month,
-            Delta {
-                closed: -1,
-                close_wd: -i64::from(row.close_wd.unwrap_or(0)),
-                close_wd_n: -i64::from(row.close_wd.is_some()),
-                fen: -row.counted_fen.unwrap_or(0),
-                ..ZERO
-            },
-        )
-        .await?;
-        on_tx!(tx, c => sqlx::query(
-            "UPDATE complaints SET closed_month = NULL, close_wd = NULL, counted_fen = NULL \
-             WHERE matter_number = $1",
-        )
-        .bind(&m.number)
-        .execute(&mut *c)
-        .await?
-        .rows_affected());
-    }
-    if m.closed_at.is_some() && row.closed_month.is_none() {
-        let wd = working_days(filed, today);
-        let fen = if m.outcome.as_deref() == Some("odr_settled") {
-            row.settlement_fen.unwrap_or(0)
-        } else {
-            row.recovered_fen.unwrap_or(0)
-        };
-        let month = month_of(today);
+    if f.counted != before {
         on_tx!(tx, c => sqlx::query(
             "UPDATE complaints SET closed_month = $2, close_wd = $3, counted_fen = $4 \
              WHERE matter_number = $1",
         )
         .bind(&m.number)
-        .bind(month)
-        .bind(wd)
-        .bind(fen)
+        .bind(f.counted.closed_month)
+        .bind(f.counted.close_wd)
+        .bind(f.counted.counted_fen)
         .execute(&mut *c)
         .await?
         .rows_affected());
-        bump(
-            tx,
-            &m.division,
-            month,
-            Delta {
-                closed: 1,
-                close_wd: i64::from(wd.unwrap_or(0)),
-                close_wd_n: i64::from(wd.is_some()),
-                fen,
-                ..ZERO
-            },
-        )
-        .await?;
+    }
+    for (month, d) in f.deltas {
+        bump(tx, &m.division, month, d).await?;
     }
     let (zh, en) = transition_notice(m, transition);
     notify(tx, &m.number, transition, &zh, &en).await
@@ -317,9 +368,9 @@ pub async fn after_act(
 /// [`after_act`] for the transitions of a course (`intake::record_course`), before the
 /// complaint's row is written: each step is the matter after it, the transition and its
 /// day; `filed` is the day filed. The counters are added and the notices recorded as
-/// `after_act` would one by one; the acceptance and close-out columns it would set in the
-/// row go into `later` (its ODR answer and money recovered already as the course leaves
-/// them), which the row is then written with.
+/// `after_act` would one by one ([`follow`], the same arithmetic); the acceptance and
+/// close-out columns it would set in the row go into `later` (its ODR answer and money
+/// recovered already as the course leaves them), which the row is then written with.
 pub async fn after_course(
     tx: &mut Tx,
     steps: &[(&Matter, &str, NaiveDate)],
@@ -327,66 +378,29 @@ pub async fn after_course(
     later: &mut store::Later,
 ) -> Result<(), AppError> {
     for &(m, transition, today) in steps {
-        if transition == "accept" {
-            let wd = working_days(filed, today);
-            later.accepted_on = Some(today);
+        let before = Counted {
+            closed_month: later.closed_month,
+            close_wd: later.close_wd,
+            counted_fen: later.counted_fen,
+        };
+        let f = follow(
+            m,
+            transition,
+            today,
+            filed,
+            before,
+            later.settlement_fen,
+            later.recovered_fen,
+        );
+        if let Some((on, wd)) = f.accepted {
+            later.accepted_on = Some(on);
             later.accept_wd = wd;
-            bump(
-                tx,
-                &m.division,
-                month_of(today),
-                Delta {
-                    accepted: i64::from(wd.is_some()),
-                    accept_wd: i64::from(wd.unwrap_or(0)),
-                    ..ZERO
-                },
-            )
-            .await?;
         }
-        if m.closed_at.is_none()
-            && let Some(month) = later.closed_month
-        {
-            bump(
-                tx,
-                &m.division,
-                month,
-                Delta {
-                    closed: -1,
-                    close_wd: -i64::from(later.close_wd.unwrap_or(0)),
-                    close_wd_n: -i64::from(later.close_wd.is_some()),
-                    fen: -later.counted_fen.unwrap_or(0),
-                    ..ZERO
-                },
-            )
-            .await?;
-            later.closed_month = None;
-            later.close_wd = None;
-            later.counted_fen = None;
-        }
-        if m.closed_at.is_some() && later.closed_month.is_none() {
-            let wd = working_days(filed, today);
-            let fen = if m.outcome.as_deref() == Some("odr_settled") {
-                later.settlement_fen.unwrap_or(0)
-            } else {
-                later.recovered_fen.unwrap_or(0)
-            };
-            let month = month_of(today);
-            later.closed_month = Some(month);
-            later.close_wd = wd;
-            later.counted_fen = Some(fen);
-            bump(
-                tx,
-                &m.division,
-                month,
-                Delta {
-                    closed: 1,
-                    close_wd: i64::from(wd.unwrap_or(0)),
-                    close_wd_n: i64::from(wd.is_some()),
-                    fen,
-                    ..ZERO
-                },
-            )
-            .await?;
+        later.closed_month = f.counted.closed_month;
+        later.close_wd = f.counted.close_wd;
+        later.counted_fen = f.counted.counted_fen;
+        for (month, d) in f.deltas {
+            bump(tx, &m.division, month, d).await?;
         }
         let (zh, en) = transition_notice(m, transition);
         notify(tx, &m.number, transition, &zh, &en).await?;
