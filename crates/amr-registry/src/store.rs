@@ -32,8 +32,8 @@ pub use batch::{
     insert_prepared, insert_prepared_in,
 };
 pub use entities::{
-    EntityChange, EntityChangeRow, change, change_from, create, get_many, get_public, get_scoped,
-    history, lock_scoped,
+    EntityChange, EntityChangeRow, RecordParts, change, change_from, create, get_many, get_public,
+    get_public_with_parts, get_scoped, history, lock_scoped,
 };
 pub use jobs::{ImportJob, job_finish, job_get, job_progress, job_start};
 pub use query::{EntityFilter, PAGE, count_scoped, list_scoped, stream_scoped};

@@ -18,7 +18,7 @@ use super::rules::Bars;
 use super::suspension::{self, Suspension};
 use crate::model::{Entity, EntityType, PublicEntity};
 use crate::premises::{self, Premises};
-use crate::store::{self, EntityChangeRow};
+use crate::store::{self, EntityChangeRow, RecordParts};
 
 /// The current suspension as published.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -94,65 +94,109 @@ pub fn public_change(t: EntityType, r: &EntityChangeRow) -> PublicChange {
     }
 }
 
-async fn history_of(db: &Db, uscc: &str) -> Result<Vec<EntityChangeRow>, AppError> {
-    store::history(db, &amr_kernel::auth::Scope::all(), uscc).await
-}
-
-/// The public record of `e` with its lifecycle.
+/// The public record of `e` with its lifecycle (every part read).
 pub async fn public_record(
     db: &Db,
     e: &Entity,
     today: chrono::NaiveDate,
 ) -> Result<PublicRecord, AppError> {
-    let suspension = suspension::list(db, &e.uscc)
-        .await?
-        .into_iter()
-        .rev()
-        .find(|s| s.ended_on.is_none())
-        .map(|s| PublicSuspension {
-            start: s.start_date,
-            end: s.end_date,
-            reason: s.reason,
-            service_address: s.service_address,
-            extensions: s.extensions,
-        });
-    let premises = premises::list(db, &e.uscc)
-        .await?
-        .into_iter()
-        .filter(|p| p.closed_on.is_none())
-        .map(|p| PublicPremises {
-            division_name: division_name(&p.division),
-            id: p.id,
-            address: p.address,
-            division: p.division,
-            opened_on: p.opened_on,
-        })
-        .collect();
-    let history = history_of(db, &e.uscc)
-        .await?
-        .iter()
-        .map(|r| public_change(e.entity_type, r))
-        .collect();
-    let deregistration = deregistration::list(db, &e.uscc)
-        .await?
-        .into_iter()
-        .next()
-        .filter(|d| d.kind == "simplified" && matches!(d.state.as_str(), "notice" | "applied"))
-        .filter(|d| !deregistration::is_lapsed(d, today))
-        .map(|d| PublicNotice {
-            kind: d.kind,
-            state: d.state,
-            notice_start: d.notice_start,
-            notice_end: d.notice_end,
-            reason: d.reason,
-        });
+    let every = RecordParts {
+        suspension: true,
+        premises: true,
+        history: true,
+        deregistration: true,
+        featured: true,
+    };
+    record_of(db, e, every, today).await
+}
+
+/// The public record of the entity `uscc` ([`AppError::NotFound`] if unknown), with the
+/// entity as read: the entity and which parts of its record have rows come in one
+/// statement ([`store::get_public_with_parts`]), then a query for each part that has rows
+/// and none for the others. The lookup API and the public entity page use this.
+pub async fn public_lookup(
+    db: &Db,
+    uscc: &str,
+    today: chrono::NaiveDate,
+) -> Result<(Entity, PublicRecord), AppError> {
+    let (e, parts) = store::get_public_with_parts(db, uscc).await?;
+    let record = record_of(db, &e, parts, today).await?;
+    Ok((e, record))
+}
+
+/// The record of `e`, reading only the `parts` marked (the others are empty).
+async fn record_of(
+    db: &Db,
+    e: &Entity,
+    parts: RecordParts,
+    today: chrono::NaiveDate,
+) -> Result<PublicRecord, AppError> {
+    let suspension = if parts.suspension {
+        suspension::list(db, &e.uscc).await?
+    } else {
+        Vec::new()
+    }
+    .into_iter()
+    .rev()
+    .find(|s| s.ended_on.is_none())
+    .map(|s| PublicSuspension {
+        start: s.start_date,
+        end: s.end_date,
+        reason: s.reason,
+        service_address: s.service_address,
+        extensions: s.extensions,
+    });
+    let premises = if parts.premises {
+        premises::list(db, &e.uscc).await?
+    } else {
+        Vec::new()
+    }
+    .into_iter()
+    .filter(|p| p.closed_on.is_none())
+    .map(|p| PublicPremises {
+        division_name: division_name(&p.division),
+        id: p.id,
+        address: p.address,
+        division: p.division,
+        opened_on: p.opened_on,
+    })
+    .collect();
+    let history = if parts.history {
+        store::entities::history_of_known(db, &e.uscc).await?
+    } else {
+        Vec::new()
+    }
+    .iter()
+    .map(|r| public_change(e.entity_type, r))
+    .collect();
+    let deregistration = if parts.deregistration {
+        deregistration::list(db, &e.uscc).await?
+    } else {
+        Vec::new()
+    }
+    .into_iter()
+    .next()
+    .filter(|d| d.kind == "simplified" && matches!(d.state.as_str(), "notice" | "applied"))
+    .filter(|d| !deregistration::is_lapsed(d, today))
+    .map(|d| PublicNotice {
+        kind: d.kind,
+        state: d.state,
+        notice_start: d.notice_start,
+        notice_end: d.notice_end,
+        reason: d.reason,
+    });
+    let featured_types = if parts.featured {
+        crate::featured::store::public_types(db, &e.uscc).await?
+    } else {
+        Vec::new()
+    };
     Ok(PublicRecord {
         entity: PublicEntity::from(e),
         suspension,
         premises,
         history,
         deregistration,
-        featured_types: crate::featured::store::public_types(db, &e.uscc).await?,
+        featured_types,
     })
 }
 

@@ -463,11 +463,83 @@ pub async fn change_from(
 /// ([`AppError::NotFound`] outside it).
 pub async fn history(db: &Db, scope: &Scope, uscc: &str) -> Result<Vec<EntityChangeRow>, AppError> {
     let entity = super::get_scoped(db, scope, uscc).await?;
+    history_of_known(db, &entity.uscc).await
+}
+
+/// The change history of an entity the caller has already read (no jurisdiction check),
+/// newest first.
+pub(crate) async fn history_of_known(
+    db: &Db,
+    uscc: &str,
+) -> Result<Vec<EntityChangeRow>, AppError> {
     Ok(on_conn!(db, c => sqlx::query_as(
         "SELECT id, uscc, timepoint, changed_at, field, before_value, after_value, actor, actor_name, \
          application_id FROM entity_changes WHERE uscc = $1 ORDER BY id DESC",
     )
-    .bind(&entity.uscc)
+    .bind(uscc)
     .fetch_all(c)
     .await?))
+}
+
+/// Which parts of an entity's public record have rows, read with the entity itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecordParts {
+    /// A suspension not yet ended.
+    pub suspension: bool,
+    /// Premises not closed.
+    pub premises: bool,
+    /// Any change history.
+    pub history: bool,
+    /// A simplified deregistration in notice or applied (the only kind the public sees).
+    pub deregistration: bool,
+    /// A confirmed 名特优新 type.
+    pub featured: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct PartsRow {
+    #[sqlx(flatten)]
+    entity: EntityRow,
+    has_suspension: bool,
+    has_premises: bool,
+    has_history: bool,
+    has_deregistration: bool,
+    has_featured: bool,
+}
+
+/// An entity by its USCC with the parts of its public record that have rows, in one
+/// statement ([`AppError::NotFound`] if unknown). The public lookup is the registry's
+/// hottest request: most entities have no suspension, premises, deregistration or 名特优新
+/// type, and a part without rows then costs no query of its own (each probe is a seek in
+/// the part's `(uscc, …)` index).
+pub async fn get_public_with_parts(db: &Db, uscc: &str) -> Result<(Entity, RecordParts), AppError> {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT {COLUMNS}, \
+             EXISTS (SELECT 1 FROM entity_suspensions s \
+                     WHERE s.uscc = e.uscc AND s.ended_on IS NULL) AS has_suspension, \
+             EXISTS (SELECT 1 FROM entity_premises p \
+                     WHERE p.uscc = e.uscc AND p.closed_on IS NULL) AS has_premises, \
+             EXISTS (SELECT 1 FROM entity_changes h WHERE h.uscc = e.uscc) AS has_history, \
+             EXISTS (SELECT 1 FROM entity_deregistrations d \
+                     WHERE d.uscc = e.uscc AND d.kind = 'simplified' \
+                       AND d.state IN ('notice', 'applied')) AS has_deregistration, \
+             EXISTS (SELECT 1 FROM featured_classifications f \
+                     WHERE f.uscc = e.uscc AND f.status = 'confirmed') AS has_featured \
+             FROM entities e WHERE e.uscc = $1"
+        )
+    });
+    let row: Option<PartsRow> = on_conn!(db, c => sqlx::query_as(sqlx::AssertSqlSafe(SQL.as_str()))
+        .bind(uscc.trim().to_ascii_uppercase())
+        .fetch_optional(c)
+        .await?);
+    let row = row.ok_or(AppError::NotFound)?;
+    let parts = RecordParts {
+        suspension: row.has_suspension,
+        premises: row.has_premises,
+        history: row.has_history,
+        deregistration: row.has_deregistration,
+        featured: row.has_featured,
+    };
+    Ok((row.entity.try_into()?, parts))
 }

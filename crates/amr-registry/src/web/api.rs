@@ -10,8 +10,7 @@ use amr_kernel::error::AppError;
 use amr_web::AppState;
 use amr_web::error::ApiError;
 
-use crate::lifecycle::view::{PublicRecord, public_record};
-use crate::store;
+use crate::lifecycle::view::{PublicRecord, public_lookup};
 
 /// The public record; 404 for an unknown code and for a malformed one (a code that cannot
 /// exist is not found, like any other).
@@ -20,8 +19,6 @@ pub async fn get_entity(
     Path(uscc): Path<String>,
 ) -> Result<Json<PublicRecord>, ApiError> {
     let uscc = Uscc::parse(&uscc).map_err(|_| AppError::NotFound)?;
-    let e = store::get_public(&state.db, uscc.as_str()).await?;
-    Ok(Json(
-        public_record(&state.db, &e, state.config.today()).await?,
-    ))
+    let (_, record) = public_lookup(&state.db, uscc.as_str(), state.config.today()).await?;
+    Ok(Json(record))
 }

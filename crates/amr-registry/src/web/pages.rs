@@ -17,8 +17,6 @@ use amr_web::page::{PageError, Viewer, render};
 use super::lifecycle::path_uscc;
 use crate::lifecycle::view;
 
-use crate::store;
-
 #[derive(Debug, Deserialize)]
 pub struct LookupQuery {
     #[serde(default)]
@@ -45,8 +43,7 @@ pub async fn get_entity_page(
     Path(uscc): Path<String>,
 ) -> Result<Response, PageError> {
     let uscc = path_uscc(&uscc)?;
-    let e = store::get_public(&state.db, &uscc).await?;
-    let record = view::public_record(&state.db, &e, state.config.today()).await?;
+    let (_, record) = view::public_lookup(&state.db, &uscc, state.config.today()).await?;
     let (form_csrf, cookie) = match (&viewer.session, &viewer.login_csrf) {
         (Some(s), _) => (s.csrf_token.clone(), None),
         (None, Some(t)) if !t.is_empty() => (t.clone(), None),
