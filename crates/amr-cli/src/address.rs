@@ -2,11 +2,13 @@
 //! same order and count (an empty line gives an object of nulls). Streams with buffered
 //! reads and writes; no database.
 
+use std::borrow::Cow;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::ExitCode;
 
 use clap::Subcommand;
 
+use amr_address::parse::Text;
 use amr_kernel::codes::division::Jurisdiction;
 use amr_kernel::error::AppError;
 
@@ -82,26 +84,33 @@ pub fn parse_lines(
         if buf.is_empty() {
             break;
         }
+        // The block's whole lines checked as UTF-8 at once (the vectorised check pays off on
+        // a block, not on a line of 50 bytes); a `\n` never falls inside a character, so
+        // each line of a valid block is valid. A block that is not valid goes line by line.
+        let whole = memchr::memrchr(b'\n', buf).map_or(0, |n| n + 1);
+        let block = simdutf8::basic::from_utf8(&buf[..whole]).ok();
         let mut from = 0;
-        for end in memchr::memchr_iter(b'\n', buf) {
-            if carry.is_empty() {
-                one_line(&buf[from..end], hint, &mut out)?;
-            } else {
+        for end in memchr::memchr_iter(b'\n', &buf[..whole]) {
+            if !carry.is_empty() {
                 carry.extend_from_slice(&buf[from..end]);
                 one_line(&carry, hint, &mut out)?;
                 carry.clear();
+            } else if let Some(line) = block.and_then(|b| b.get(from..end)) {
+                one_str(line, hint, &mut out)?;
+            } else {
+                one_line(&buf[from..end], hint, &mut out)?;
             }
             from = end + 1;
+            if out.len() >= CHUNK {
+                if !written(output.write_all(&out))? {
+                    return Ok(());
+                }
+                out.clear();
+            }
         }
         carry.extend_from_slice(&buf[from..]);
         let n = buf.len();
         input.consume(n);
-        if out.len() >= CHUNK {
-            if !written(output.write_all(&out))? {
-                return Ok(());
-            }
-            out.clear();
-        }
     }
     if !carry.is_empty() {
         one_line(&carry, hint, &mut out)?;
@@ -115,12 +124,18 @@ pub fn parse_lines(
 /// The JSON line of one input line (without its `\n`) onto `out`.
 fn one_line(line: &[u8], hint: Option<&str>, out: &mut Vec<u8>) -> Result<(), AppError> {
     let bytes = line.strip_suffix(b"\r").unwrap_or(line);
-    // Valid UTF-8 (nearly always) is checked by the fast validator and borrowed.
-    let text = match std::str::from_utf8(bytes) {
-        Ok(t) => std::borrow::Cow::Borrowed(t),
+    // Valid UTF-8 is borrowed; anything else is read lossily.
+    let text = match simdutf8::basic::from_utf8(bytes) {
+        Ok(t) => Cow::Borrowed(t),
         Err(_) => String::from_utf8_lossy(bytes),
     };
-    let parsed = amr_address::parse(&text, hint);
+    one_str(&text, hint, out)
+}
+
+/// The JSON line of one line of text (without its `\n`; a `\r` at its end is dropped).
+fn one_str(line: &str, hint: Option<&str>, out: &mut Vec<u8>) -> Result<(), AppError> {
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    let parsed = amr_address::parse(line, hint);
     write_json(out, &parsed)?;
     out.push(b'\n');
     Ok(())
@@ -128,19 +143,25 @@ fn one_line(line: &[u8], hint: Option<&str>, out: &mut Vec<u8>) -> Result<(), Ap
 
 /// The JSON object of a parsed address, byte for byte what `serde_json::to_writer` writes for
 /// it (the same fields in the same order, the same escapes), without serde's per-field
-/// machinery: the strings are copied with one scan each. The rare lists (ambiguities, former
-/// names) and the confidence still go through `serde_json`.
+/// machinery: the strings are copied with one scan each (division names and codes from the
+/// embedded table without one). The confidence still goes through `serde_json`.
 fn write_json(out: &mut Vec<u8>, a: &amr_address::ParsedAddress) -> Result<(), AppError> {
     let err = |e: serde_json::Error| AppError::Internal(e.into());
     out.extend_from_slice(b"{\"input\":");
     json_str(out, &a.input);
-    let fields: [(&[u8], Option<&str>); 15] = [
-        (b",\"province\":", a.province.as_deref()),
-        (b",\"city\":", a.city.as_deref()),
-        (b",\"county\":", a.county.as_deref()),
-        (b",\"town\":", a.town.as_deref()),
-        (b",\"county_code\":", a.county_code.as_deref()),
-        (b",\"town_code\":", a.town_code.as_deref()),
+    let divisions: [(&[u8], &Option<Text>); 6] = [
+        (b",\"province\":", &a.province),
+        (b",\"city\":", &a.city),
+        (b",\"county\":", &a.county),
+        (b",\"town\":", &a.town),
+        (b",\"county_code\":", &a.county_code),
+        (b",\"town_code\":", &a.town_code),
+    ];
+    for (key, value) in divisions {
+        out.extend_from_slice(key);
+        json_text(out, value);
+    }
+    let fields: [(&[u8], Option<&str>); 9] = [
         (b",\"village\":", a.village.as_deref()),
         (b",\"road\":", a.road.as_deref()),
         (b",\"road_no\":", a.road_no.as_deref()),
@@ -158,19 +179,76 @@ fn write_json(out: &mut Vec<u8>, a: &amr_address::ParsedAddress) -> Result<(), A
     out.extend_from_slice(b",\"confidence\":");
     serde_json::to_writer(&mut *out, &a.confidence).map_err(err)?;
     out.extend_from_slice(b",\"province_code\":");
-    json_opt(out, a.province_code.as_deref());
+    json_text(out, &a.province_code);
     out.extend_from_slice(b",\"city_code\":");
-    json_opt(out, a.city_code.as_deref());
-    out.extend_from_slice(b",\"ambiguities\":");
-    serde_json::to_writer(&mut *out, &a.ambiguities).map_err(err)?;
-    out.extend_from_slice(b",\"former\":");
-    serde_json::to_writer(&mut *out, &a.former).map_err(err)?;
+    json_text(out, &a.city_code);
+    out.extend_from_slice(b",\"ambiguities\":[");
+    for (k, m) in a.ambiguities.iter().enumerate() {
+        if k > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"level\":");
+        json_str(out, &m.level);
+        out.extend_from_slice(b",\"name\":");
+        json_str(out, &m.name);
+        out.extend_from_slice(b",\"candidates\":[");
+        for (j, c) in m.candidates.iter().enumerate() {
+            if j > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"code\":");
+            json_str(out, &c.code);
+            out.extend_from_slice(b",\"name\":");
+            json_str(out, &c.name);
+            out.push(b'}');
+        }
+        out.extend_from_slice(b"],\"chosen\":");
+        json_opt(out, m.chosen.as_deref());
+        out.extend_from_slice(b",\"basis\":");
+        json_str(out, &m.basis);
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"],\"former\":[");
+    for (k, f) in a.former.iter().enumerate() {
+        if k > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"name\":");
+        json_str(out, &f.name);
+        out.extend_from_slice(b",\"level\":");
+        json_str(out, &f.level);
+        out.extend_from_slice(b",\"year\":");
+        out.extend_from_slice(f.year.to_string().as_bytes());
+        out.extend_from_slice(b",\"now\":");
+        json_str(out, &f.now);
+        out.extend_from_slice(b",\"code\":");
+        json_str(out, &f.code);
+        out.extend_from_slice(b",\"change\":");
+        json_str(out, &f.change);
+        out.push(b'}');
+    }
+    out.push(b']');
     out.extend_from_slice(if a.from_hint {
         b",\"from_hint\":true}"
     } else {
         b",\"from_hint\":false}"
     });
     Ok(())
+}
+
+/// A division name or code: one borrowed from the embedded division table (`'static`; the
+/// table holds no character JSON escapes, which a test checks) is copied as it is; the
+/// address's own words are escaped.
+fn json_text(out: &mut Vec<u8>, t: &Option<Text>) {
+    match t {
+        Some(Cow::Borrowed(s)) => {
+            out.push(b'"');
+            out.extend_from_slice(s.as_bytes());
+            out.push(b'"');
+        }
+        Some(Cow::Owned(s)) => json_str(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
 }
 
 fn json_opt(out: &mut Vec<u8>, s: Option<&str>) {
@@ -189,8 +267,18 @@ fn json_str(out: &mut Vec<u8>, s: &str) {
     let mut from = 0;
     let mut i = 0;
     while i < bytes.len() {
-        // Eight bytes at a time while none needs an escape (almost always: an address is
-        // Chinese text and digits).
+        // Sixteen, then eight bytes at a time while none needs an escape (almost always: an
+        // address is Chinese text and digits).
+        if let Some(chunk) = bytes.get(i..i + 16)
+            && let (Ok(lo), Ok(hi)) = (
+                <[u8; 8]>::try_from(&chunk[..8]),
+                <[u8; 8]>::try_from(&chunk[8..]),
+            )
+            && !(needs_escape(u64::from_le_bytes(lo)) | needs_escape(u64::from_le_bytes(hi)))
+        {
+            i += 16;
+            continue;
+        }
         if let Some(chunk) = bytes.get(i..i + 8)
             && let Ok(word) = <[u8; 8]>::try_from(chunk)
             && !needs_escape(u64::from_le_bytes(word))
@@ -309,6 +397,23 @@ mod tests {
         }
     }
 
+    /// The table text `json_text` copies without escaping needs none: every division's name
+    /// and code, and every former name.
+    #[test]
+    fn table_text_needs_no_escape() {
+        let clean = |s: &str| s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
+        let table = amr_kernel::codes::division::divisions();
+        assert!(table.len() > 40_000);
+        for d in table.iter() {
+            assert!(clean(d.name) && clean(d.code), "{d:?}");
+        }
+        let former = include_str!("../../amr-address/data/former_divisions.csv");
+        for line in former.lines().skip(1) {
+            let name = line.split(',').next().unwrap_or_default();
+            assert!(!name.is_empty() && clean(name), "{line}");
+        }
+    }
+
     /// The eight-byte test agrees with the byte-by-byte one for every byte at every place.
     #[test]
     fn word_test_finds_every_escaped_byte() {
@@ -351,8 +456,10 @@ mod tests {
             "江干区下沙街道\"引号\"\\反斜\u{1}\u{8}\u{c}\u{1f}\u{7f}",
             "杭州市江干区九堡镇",
             "鼓楼区\t中山路\r1号",
+            "山东省莱芜市莱城区凤城街道",
+            "襄樊市樊城区人民路1号",
         ];
-        let mut seen_list = false;
+        let (mut seen_ambiguity, mut seen_former) = (false, false);
         for (k, input) in inputs.iter().enumerate() {
             for hint in [None, Some("3301")] {
                 let mut a = amr_address::parse(input, hint);
@@ -360,8 +467,44 @@ mod tests {
                     // Control characters and quotes in every field the writer copies.
                     a.poi = Some("\"a\\b\u{0}\n\u{1b}".to_owned());
                     a.room = Some("\u{7}x\t".to_owned());
+                    // And in the lists: two ambiguities, one chosen, one not; two former names.
+                    let odd = "\"q\\b\u{1}\n";
+                    a.ambiguities.push(amr_address::parse::Ambiguity {
+                        level: "county".to_owned(),
+                        name: odd.to_owned(),
+                        candidates: vec![
+                            amr_address::parse::Candidate {
+                                code: "370102".to_owned(),
+                                name: odd.to_owned(),
+                            },
+                            amr_address::parse::Candidate {
+                                code: odd.to_owned(),
+                                name: "北京市朝阳区".to_owned(),
+                            },
+                        ],
+                        chosen: Some(odd.to_owned()),
+                        basis: odd.to_owned(),
+                    });
+                    a.ambiguities.push(amr_address::parse::Ambiguity {
+                        level: "town".to_owned(),
+                        name: "龙山镇".to_owned(),
+                        candidates: Vec::new(),
+                        chosen: None,
+                        basis: "unresolved".to_owned(),
+                    });
+                    for year in [0, 65535] {
+                        a.former.push(amr_address::parse::FormerName {
+                            name: odd.to_owned(),
+                            level: odd.to_owned(),
+                            year,
+                            now: odd.to_owned(),
+                            code: odd.to_owned(),
+                            change: odd.to_owned(),
+                        });
+                    }
                 }
-                seen_list |= !a.ambiguities.is_empty() || !a.former.is_empty();
+                seen_ambiguity |= !a.ambiguities.is_empty();
+                seen_former |= !a.former.is_empty();
                 let mut ours = Vec::new();
                 write_json(&mut ours, &a).unwrap();
                 let theirs = serde_json::to_vec(&a).unwrap();
@@ -371,6 +514,9 @@ mod tests {
                 );
             }
         }
-        assert!(seen_list, "no input exercised the lists");
+        assert!(
+            seen_ambiguity && seen_former,
+            "no input exercised the lists"
+        );
     }
 }
