@@ -142,7 +142,7 @@ impl Db {
                 // process cannot have been dropped by a server, and on SQLite the ping is a
                 // round trip to the connection's worker thread — one of three for every
                 // query (ping, query, the pool's own ping on release). Without it the public
-                // lookup serves 1.3x the requests (docs/PERFORMANCE.md). A connection that
+                // lookup serves 1.36x the requests (docs/PERFORMANCE.md). A connection that
                 // did fail is still found and closed by the ping on release.
                 .test_before_acquire(false)
                 .connect_with(opts)
