@@ -182,58 +182,60 @@ fn write_json(out: &mut Vec<u8>, a: &amr_address::ParsedAddress) -> Result<(), A
     json_text(out, &a.province_code);
     out.extend_from_slice(b",\"city_code\":");
     json_text(out, &a.city_code);
-    out.extend_from_slice(b",\"ambiguities\":[");
-    for (k, m) in a.ambiguities.iter().enumerate() {
-        if k > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(b"{\"level\":");
-        json_str(out, &m.level);
-        out.extend_from_slice(b",\"name\":");
-        json_str(out, &m.name);
-        out.extend_from_slice(b",\"candidates\":[");
-        for (j, c) in m.candidates.iter().enumerate() {
-            if j > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(b"{\"code\":");
-            json_str(out, &c.code);
-            out.extend_from_slice(b",\"name\":");
-            json_str(out, &c.name);
+    out.extend_from_slice(b",\"ambiguities\":");
+    json_list(out, &a.ambiguities, |out, m| {
+        str_fields(out, &[(b"{\"level\":", &m.level), (b",\"name\":", &m.name)]);
+        out.extend_from_slice(b",\"candidates\":");
+        json_list(out, &m.candidates, |out, c| {
+            str_fields(out, &[(b"{\"code\":", &c.code), (b",\"name\":", &c.name)]);
             out.push(b'}');
-        }
-        out.extend_from_slice(b"],\"chosen\":");
+        });
+        out.extend_from_slice(b",\"chosen\":");
         json_opt(out, m.chosen.as_deref());
-        out.extend_from_slice(b",\"basis\":");
-        json_str(out, &m.basis);
+        str_fields(out, &[(b",\"basis\":", &m.basis)]);
         out.push(b'}');
-    }
-    out.extend_from_slice(b"],\"former\":[");
-    for (k, f) in a.former.iter().enumerate() {
-        if k > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(b"{\"name\":");
-        json_str(out, &f.name);
-        out.extend_from_slice(b",\"level\":");
-        json_str(out, &f.level);
+    });
+    out.extend_from_slice(b",\"former\":");
+    json_list(out, &a.former, |out, f| {
+        str_fields(out, &[(b"{\"name\":", &f.name), (b",\"level\":", &f.level)]);
         out.extend_from_slice(b",\"year\":");
         out.extend_from_slice(f.year.to_string().as_bytes());
-        out.extend_from_slice(b",\"now\":");
-        json_str(out, &f.now);
-        out.extend_from_slice(b",\"code\":");
-        json_str(out, &f.code);
-        out.extend_from_slice(b",\"change\":");
-        json_str(out, &f.change);
+        str_fields(
+            out,
+            &[
+                (b",\"now\":", &f.now),
+                (b",\"code\":", &f.code),
+                (b",\"change\":", &f.change),
+            ],
+        );
         out.push(b'}');
-    }
-    out.push(b']');
+    });
     out.extend_from_slice(if a.from_hint {
         b",\"from_hint\":true}"
     } else {
         b",\"from_hint\":false}"
     });
     Ok(())
+}
+
+/// `[item,item,…]`, each written by `each`.
+fn json_list<T>(out: &mut Vec<u8>, items: &[T], mut each: impl FnMut(&mut Vec<u8>, &T)) {
+    out.push(b'[');
+    for (k, item) in items.iter().enumerate() {
+        if k > 0 {
+            out.push(b',');
+        }
+        each(out, item);
+    }
+    out.push(b']');
+}
+
+/// Each key (with the punctuation before it) and its string value.
+fn str_fields(out: &mut Vec<u8>, fields: &[(&[u8], &str)]) {
+    for (key, value) in fields {
+        out.extend_from_slice(key);
+        json_str(out, value);
+    }
 }
 
 /// A division name or code: one borrowed from the embedded division table (`'static`; the
