@@ -39,6 +39,25 @@ pub fn resumed(
     Ok((days, new_due))
 }
 
+/// A clock stopped on `today`: a paused one (`paused_on` set for a paused clock only) first
+/// counts its pause. Returns its final due date, its paused working days in all, and whether
+/// it stopped late. The store's `stop_clock` and a course played in memory share it.
+pub fn stopped(
+    cal: &Calendar,
+    due: NaiveDate,
+    paused_days: i64,
+    paused_on: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Result<(NaiveDate, i64, bool), AppError> {
+    let (mut due, mut paused_days) = (due, paused_days);
+    if let Some(p) = paused_on {
+        let (days, new_due) = resumed(cal, due, p, today)?;
+        due = new_due;
+        paused_days += i64::from(days);
+    }
+    Ok((due, paused_days, today > due))
+}
+
 /// The escalation level a running clock due on `due` has reached on `today` (0: none).
 pub fn level_reached(
     cal: &Calendar,

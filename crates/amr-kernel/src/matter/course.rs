@@ -125,15 +125,9 @@ impl<'a> Sim<'a> {
         today: NaiveDate,
     ) -> Result<(), AppError> {
         let c = &mut self.clocks[i];
-        let (mut due, mut paused_days) = (c.due_on, c.paused_days);
-        if c.state == "paused"
-            && let Some(p) = c.paused_on
-        {
-            let (days, new_due) = clock::resumed(cal, due, p, today)?;
-            due = new_due;
-            paused_days += i64::from(days);
-        }
-        let late = today > due;
+        let paused_on = c.paused_on.filter(|_| c.state == "paused");
+        let (due, paused_days, late) =
+            clock::stopped(cal, c.due_on, c.paused_days, paused_on, today)?;
         c.state = "stopped";
         c.due_on = due;
         c.paused_on = None;

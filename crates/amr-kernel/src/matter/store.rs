@@ -533,15 +533,9 @@ async fn stop_clock(
     row: ClockRow,
     today: NaiveDate,
 ) -> Result<(), AppError> {
-    let (mut due, mut paused_days) = (row.due_on, row.paused_days);
-    if row.state == "paused"
-        && let Some(p) = row.paused_on
-    {
-        let (days, new_due) = clock::resumed(cal, due, p, today)?;
-        due = new_due;
-        paused_days += i64::from(days);
-    }
-    let late = today > due;
+    let paused_on = row.paused_on.filter(|_| row.state == "paused");
+    let (due, paused_days, late) =
+        clock::stopped(cal, row.due_on, row.paused_days, paused_on, today)?;
     on_tx!(tx, c => sqlx::query(
         "UPDATE matter_clocks SET state = 'stopped', due_on = $2, paused_on = NULL, \
          paused_days = $3, stopped_on = $4 WHERE id = $1",

@@ -110,18 +110,25 @@ pub async fn public_record(
     record_of(db, e, every, today).await
 }
 
-/// The public record of the entity `uscc` ([`AppError::NotFound`] if unknown), with the
-/// entity as read: the entity and which parts of its record have rows come in one
+/// The public record of the entity `uscc` ([`AppError::NotFound`] if unknown): the entity
+/// and which parts of its record have rows come in one
 /// statement ([`store::get_public_with_parts`]), then a query for each part that has rows
 /// and none for the others. The lookup API and the public entity page use this.
 pub async fn public_lookup(
     db: &Db,
     uscc: &str,
     today: chrono::NaiveDate,
-) -> Result<(Entity, PublicRecord), AppError> {
+) -> Result<PublicRecord, AppError> {
     let (e, parts) = store::get_public_with_parts(db, uscc).await?;
-    let record = record_of(db, &e, parts, today).await?;
-    Ok((e, record))
+    record_of(db, &e, parts, today).await
+}
+
+/// The rows `read` gives when `wanted`, none otherwise (the read is not run).
+async fn rows<T>(
+    wanted: bool,
+    read: impl std::future::Future<Output = Result<Vec<T>, AppError>>,
+) -> Result<Vec<T>, AppError> {
+    if wanted { read.await } else { Ok(Vec::new()) }
 }
 
 /// The record of `e`, reading only the `parts` marked (the others are empty).
@@ -131,65 +138,56 @@ async fn record_of(
     parts: RecordParts,
     today: chrono::NaiveDate,
 ) -> Result<PublicRecord, AppError> {
-    let suspension = if parts.suspension {
-        suspension::list(db, &e.uscc).await?
-    } else {
-        Vec::new()
-    }
-    .into_iter()
-    .rev()
-    .find(|s| s.ended_on.is_none())
-    .map(|s| PublicSuspension {
-        start: s.start_date,
-        end: s.end_date,
-        reason: s.reason,
-        service_address: s.service_address,
-        extensions: s.extensions,
-    });
-    let premises = if parts.premises {
-        premises::list(db, &e.uscc).await?
-    } else {
-        Vec::new()
-    }
-    .into_iter()
-    .filter(|p| p.closed_on.is_none())
-    .map(|p| PublicPremises {
-        division_name: division_name(&p.division),
-        id: p.id,
-        address: p.address,
-        division: p.division,
-        opened_on: p.opened_on,
-    })
-    .collect();
-    let history = if parts.history {
-        store::entities::history_of_known(db, &e.uscc).await?
-    } else {
-        Vec::new()
-    }
+    let suspension = rows(parts.suspension, suspension::list(db, &e.uscc))
+        .await?
+        .into_iter()
+        .rev()
+        .find(|s| s.ended_on.is_none())
+        .map(|s| PublicSuspension {
+            start: s.start_date,
+            end: s.end_date,
+            reason: s.reason,
+            service_address: s.service_address,
+            extensions: s.extensions,
+        });
+    let premises = rows(parts.premises, premises::list(db, &e.uscc))
+        .await?
+        .into_iter()
+        .filter(|p| p.closed_on.is_none())
+        .map(|p| PublicPremises {
+            division_name: division_name(&p.division),
+            id: p.id,
+            address: p.address,
+            division: p.division,
+            opened_on: p.opened_on,
+        })
+        .collect();
+    let history = rows(
+        parts.history,
+        store::entities::history_of_known(db, &e.uscc),
+    )
+    .await?
     .iter()
     .map(|r| public_change(e.entity_type, r))
     .collect();
-    let deregistration = if parts.deregistration {
-        deregistration::list(db, &e.uscc).await?
-    } else {
-        Vec::new()
-    }
-    .into_iter()
-    .next()
-    .filter(|d| d.kind == "simplified" && matches!(d.state.as_str(), "notice" | "applied"))
-    .filter(|d| !deregistration::is_lapsed(d, today))
-    .map(|d| PublicNotice {
-        kind: d.kind,
-        state: d.state,
-        notice_start: d.notice_start,
-        notice_end: d.notice_end,
-        reason: d.reason,
-    });
-    let featured_types = if parts.featured {
-        crate::featured::store::public_types(db, &e.uscc).await?
-    } else {
-        Vec::new()
-    };
+    let deregistration = rows(parts.deregistration, deregistration::list(db, &e.uscc))
+        .await?
+        .into_iter()
+        .next()
+        .filter(|d| d.kind == "simplified" && matches!(d.state.as_str(), "notice" | "applied"))
+        .filter(|d| !deregistration::is_lapsed(d, today))
+        .map(|d| PublicNotice {
+            kind: d.kind,
+            state: d.state,
+            notice_start: d.notice_start,
+            notice_end: d.notice_end,
+            reason: d.reason,
+        });
+    let featured_types = rows(
+        parts.featured,
+        crate::featured::store::public_types(db, &e.uscc),
+    )
+    .await?;
     Ok(PublicRecord {
         entity: PublicEntity::from(e),
         suspension,

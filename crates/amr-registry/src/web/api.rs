@@ -19,6 +19,6 @@ pub async fn get_entity(
     Path(uscc): Path<String>,
 ) -> Result<Json<PublicRecord>, ApiError> {
     let uscc = Uscc::parse(&uscc).map_err(|_| AppError::NotFound)?;
-    let (_, record) = public_lookup(&state.db, uscc.as_str(), state.config.today()).await?;
+    let record = public_lookup(&state.db, uscc.as_str(), state.config.today()).await?;
     Ok(Json(record))
 }

@@ -43,7 +43,7 @@ pub async fn get_entity_page(
     Path(uscc): Path<String>,
 ) -> Result<Response, PageError> {
     let uscc = path_uscc(&uscc)?;
-    let (_, record) = view::public_lookup(&state.db, &uscc, state.config.today()).await?;
+    let record = view::public_lookup(&state.db, &uscc, state.config.today()).await?;
     let (form_csrf, cookie) = match (&viewer.session, &viewer.login_csrf) {
         (Some(s), _) => (s.csrf_token.clone(), None),
         (None, Some(t)) if !t.is_empty() => (t.clone(), None),
