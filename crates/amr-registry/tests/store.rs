@@ -378,7 +378,7 @@ async fn import_jobs_record_progress_with_their_batches() {
 
 async fn entity_indexes(db: &Db) -> Vec<String> {
     let mut names: Vec<String> = match db {
-        Db::Sqlite(p) => sqlx::query_scalar(
+        Db::Sqlite(p, _) => sqlx::query_scalar(
             "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'entities' \
              AND name NOT LIKE 'sqlite_autoindex%'",
         )
@@ -424,5 +424,67 @@ async fn a_bulk_load_drops_the_secondary_indexes_only_on_an_empty_table_and_rest
         assert!(!store::bulk_load_begin(&t.db).await.unwrap(), "{b:?}");
         assert_eq!(entity_indexes(&t.db).await, all, "{b:?}");
         assert_eq!(count(&t.db, "entities").await, 300);
+    }
+}
+
+/// The lookup's one statement (on SQLite read on the calling thread, `amr_kernel::db::here`)
+/// gives the entity the pool gives, whichever way the row was written: registered, loaded in
+/// a batch (empty optional fields), changed (a later `updated_at`); and a change that commits
+/// is seen by the next lookup.
+#[tokio::test]
+async fn the_lookup_statement_reads_what_the_pool_reads() {
+    for b in backends() {
+        let t = test_db(b).await;
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let one = entity(&mut rng, "370102", "370102001", 1);
+        create(&t.db, &one).await.unwrap();
+        let mut bare = entity(&mut rng, "370102", "370102001", 2);
+        bare.legal_rep_id = None;
+        bare.phone = None;
+        bare.capital_yuan = None;
+        store::insert_batch(&t.db, &Actor::system(), std::slice::from_ref(&bare))
+            .await
+            .unwrap();
+        for u in [&one.uscc, &bare.uscc] {
+            let (got, parts) = store::get_public_with_parts(&t.db, &u.to_lowercase())
+                .await
+                .unwrap();
+            assert_eq!(got, store::get_public(&t.db, u).await.unwrap(), "{b:?}");
+            assert_eq!(parts, store::RecordParts::default(), "{b:?}");
+        }
+
+        let mut tx = t.db.begin().await.unwrap();
+        let rename = store::EntityChange {
+            name: Some("济南改名科技有限公司".into()),
+            ..Default::default()
+        };
+        store::change(&mut tx, &officer(), &Scope::all(), &one.uscc, &rename)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let (got, parts) = store::get_public_with_parts(&t.db, &one.uscc)
+            .await
+            .unwrap();
+        assert_eq!(got.name, "济南改名科技有限公司", "{b:?}");
+        assert_eq!(got, store::get_public(&t.db, &one.uscc).await.unwrap());
+        assert!(got.updated_at > got.created_at);
+        assert!(parts.history && !parts.premises, "{b:?}: {parts:?}");
+        let history = store::history(&t.db, &Scope::all(), &one.uscc)
+            .await
+            .unwrap();
+        let pooled: Vec<store::EntityChangeRow> = amr_kernel::on_conn!(&t.db, c => sqlx::query_as(
+            "SELECT id, uscc, timepoint, changed_at, field, before_value, after_value, actor, \
+             actor_name, application_id FROM entity_changes WHERE uscc = $1 ORDER BY id DESC",
+        )
+        .bind(&one.uscc)
+        .fetch_all(c)
+        .await
+        .unwrap());
+        assert_eq!(history.len(), 1, "{b:?}");
+        assert_eq!(history, pooled, "{b:?}");
+        assert!(matches!(
+            store::get_public_with_parts(&t.db, "91370102MA3C4XYZ1Q").await,
+            Err(AppError::NotFound)
+        ));
     }
 }

@@ -148,10 +148,12 @@ async fn kinds(app: &TestApp) -> Vec<Value> {
 
 async fn report_rows(app: &TestApp) -> i64 {
     let n: i64 = match &app.db {
-        amr_kernel::db::Db::Sqlite(p) => sqlx::query_scalar("SELECT COUNT(*) FROM annual_reports")
-            .fetch_one(p)
-            .await
-            .unwrap(),
+        amr_kernel::db::Db::Sqlite(p, _) => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM annual_reports")
+                .fetch_one(p)
+                .await
+                .unwrap()
+        }
         amr_kernel::db::Db::Postgres(p) => {
             sqlx::query_scalar("SELECT COUNT(*) FROM annual_reports")
                 .fetch_one(p)

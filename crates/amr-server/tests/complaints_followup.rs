@@ -174,7 +174,7 @@ async fn upload(
 async fn count(app: &TestApp, sql: &str) -> i64 {
     let sql = sql.to_string();
     match &app.db {
-        amr_kernel::db::Db::Sqlite(p) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        amr_kernel::db::Db::Sqlite(p, _) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
             .fetch_one(p)
             .await
             .unwrap(),

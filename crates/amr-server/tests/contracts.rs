@@ -24,7 +24,7 @@ fn field_value(html: &str, name: &str) -> String {
 async fn count(app: &TestApp, table: &str) -> i64 {
     let sql = format!("SELECT COUNT(*) FROM {table}");
     match &app.db {
-        amr_kernel::db::Db::Sqlite(p) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        amr_kernel::db::Db::Sqlite(p, _) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
             .fetch_one(p)
             .await
             .unwrap(),
@@ -377,7 +377,7 @@ async fn an_overdue_clause_report_is_escalated_beside_the_complaints() {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         loop {
             let n: i64 = match &app.db {
-                amr_kernel::db::Db::Sqlite(p) => sqlx::query_scalar(sql)
+                amr_kernel::db::Db::Sqlite(p, _) => sqlx::query_scalar(sql)
                     .bind(&report.number)
                     .bind(&complaint)
                     .fetch_one(p)

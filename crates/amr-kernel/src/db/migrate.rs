@@ -62,7 +62,7 @@ pub async fn run_migration_sets(
     for set in sets {
         let m = set.migrator(db.backend());
         match db {
-            Db::Sqlite(p) => m.run(p).await?,
+            Db::Sqlite(p, _) => m.run(p).await?,
             Db::Postgres(p) => m.run(p).await?,
         }
     }
@@ -80,7 +80,7 @@ pub async fn migration_status_of(
     sets: &[MigrationSet],
 ) -> Result<MigrationStatus, AppError> {
     let table_exists: bool = match db {
-        Db::Sqlite(p) => sqlx::query_scalar::<_, i64>(
+        Db::Sqlite(p, _) => sqlx::query_scalar::<_, i64>(
             "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
         )
         .fetch_one(p)

@@ -12,6 +12,7 @@
 
 pub mod checkpoint;
 pub mod deferred;
+pub mod here;
 mod migrate;
 mod tx;
 
@@ -50,9 +51,11 @@ impl Backend {
 }
 
 /// A pool of connections to one of the two backends, chosen once at start-up from the URL.
+/// A SQLite database also has its connections for reads on the calling thread
+/// ([`here`]).
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    Sqlite(SqlitePool, std::sync::Arc<here::Readers>),
     Postgres(PgPool),
 }
 
@@ -136,6 +139,7 @@ impl Db {
                 // is the bound on the log's length.
                 .pragma("wal_autocheckpoint", "8192")
                 .busy_timeout(SQLITE_BUSY);
+            let file = (path != ":memory:").then(|| opts.get_filename().to_path_buf());
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
                 // No ping before a connection is handed out: a connection to a file in this
@@ -153,7 +157,7 @@ impl Db {
             if path != ":memory:" && checkpoint::enabled() {
                 checkpoint::spawn(pool.clone());
             }
-            Ok(Db::Sqlite(pool))
+            Ok(Db::Sqlite(pool, here::Readers::new(file)))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let opts = PgConnectOptions::from_str(url)
                 .map_err(|e| AppError::config("database-url", e.to_string()))?;
@@ -179,7 +183,7 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         match self {
-            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Sqlite(..) => Backend::Sqlite,
             Db::Postgres(_) => Backend::Postgres,
         }
     }
@@ -192,7 +196,7 @@ impl Db {
     /// ([`checkpoint`]); `None` on PostgreSQL.
     pub fn checkpoint_stats(&self) -> Option<checkpoint::CheckpointStats> {
         match self {
-            Db::Sqlite(p) => Some(checkpoint::stats_of(p).get()),
+            Db::Sqlite(p, _) => Some(checkpoint::stats_of(p).get()),
             Db::Postgres(_) => None,
         }
     }
@@ -209,7 +213,7 @@ impl Db {
     pub async fn begin(&self) -> Result<Tx, AppError> {
         let stmt = self.dialect().begin_write();
         Ok(match self {
-            Db::Sqlite(p) => {
+            Db::Sqlite(p, _) => {
                 // The same 30 s as SQLite's busy timeout, and the same answer when it runs out.
                 let gate = tokio::time::timeout(SQLITE_BUSY, write_gate(p).lock_owned())
                     .await
@@ -225,7 +229,7 @@ impl Db {
     /// Closes the pool, waiting for connections to be returned.
     pub async fn close(&self) {
         match self {
-            Db::Sqlite(p) => p.close().await,
+            Db::Sqlite(p, _) => p.close().await,
             Db::Postgres(p) => p.close().await,
         }
     }
@@ -241,7 +245,7 @@ impl Db {
 macro_rules! on_conn {
     ($db:expr, $c:ident => $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite(pool) => {
+            $crate::db::Db::Sqlite(pool, _) => {
                 let $c = pool;
                 $body
             }

@@ -184,7 +184,7 @@ async fn fetch(
             q = q.bind(i as i64);
         }
         match r {
-            Reader::Db(Db::Sqlite(p)) => q.fetch_all(p).await?,
+            Reader::Db(Db::Sqlite(p, _)) => q.fetch_all(p).await?,
             Reader::Tx(tx) => match &mut tx.inner {
                 TxInner::Sqlite(c) => q.fetch_all(&mut **c).await?,
                 TxInner::Postgres(_) => unreachable!("checked above"),
@@ -203,7 +203,7 @@ async fn fetch(
                 TxInner::Postgres(c) => q.fetch_all(&mut **c).await?,
                 TxInner::Sqlite(_) => unreachable!("checked above"),
             },
-            Reader::Db(Db::Sqlite(_)) => unreachable!("checked above"),
+            Reader::Db(Db::Sqlite(..)) => unreachable!("checked above"),
         }
     };
     let mut out = Fetched {

@@ -144,7 +144,7 @@ enum Page {
 /// PostgreSQL by the primary key.
 async fn read_page(db: Db, after: PageKey) -> Result<(Page, i64, PageKey), AppError> {
     match (&db, after) {
-        (Db::Sqlite(p), PageKey::Rowid(after)) => {
+        (Db::Sqlite(p, _), PageKey::Rowid(after)) => {
             let (count, last, json): (i64, Option<i64>, String) = sqlx::query_as(
                 "SELECT count(*), max(r), json_group_array(json_array(uscc, name, scope, \
                  division, entity_type, status)) FROM (SELECT rowid AS r, uscc, name, scope, \
@@ -272,7 +272,7 @@ pub async fn reindex(db: &Db, dir: &Path, progress: impl Fn(u64)) -> Result<u64,
     writer.set_merge_policy(Box::new(NoMergePolicy));
     let mut n = 0u64;
     let first = match db {
-        Db::Sqlite(_) => PageKey::Rowid(0),
+        Db::Sqlite(..) => PageKey::Rowid(0),
         Db::Postgres(_) => PageKey::Uscc(String::new()),
     };
     // The next page is read while this one is indexed.

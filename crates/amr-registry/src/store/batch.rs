@@ -234,7 +234,7 @@ pub async fn bulk_load_begin(db: &Db) -> Result<bool, AppError> {
 
 async fn index_count(db: &Db) -> Result<usize, AppError> {
     let names: Vec<String> = match db {
-        Db::Sqlite(p) => {
+        Db::Sqlite(p, _) => {
             sqlx::query_scalar(
                 "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'entities'",
             )

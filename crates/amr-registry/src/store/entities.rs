@@ -472,13 +472,32 @@ pub(crate) async fn history_of_known(
     db: &Db,
     uscc: &str,
 ) -> Result<Vec<EntityChangeRow>, AppError> {
-    Ok(on_conn!(db, c => sqlx::query_as(
-        "SELECT id, uscc, timepoint, changed_at, field, before_value, after_value, actor, actor_name, \
-         application_id FROM entity_changes WHERE uscc = $1 ORDER BY id DESC",
-    )
-    .bind(uscc)
-    .fetch_all(c)
-    .await?))
+    const SQL: &str = "SELECT id, uscc, timepoint, changed_at, field, before_value, after_value, \
+         actor, actor_name, application_id FROM entity_changes WHERE uscc = $1 ORDER BY id DESC";
+    // The public lookup reads this for every entity with a history: on SQLite on this thread,
+    // like the lookup's own statement ([`get_public_with_parts`]).
+    let here = db.read_here(|c| {
+        c.prepare_cached(SQL)?
+            .query_map([uscc], |r| {
+                Ok(EntityChangeRow {
+                    id: r.get(0)?,
+                    uscc: r.get(1)?,
+                    timepoint: r.get(2)?,
+                    changed_at: r.get(3)?,
+                    field: r.get(4)?,
+                    before_value: r.get(5)?,
+                    after_value: r.get(6)?,
+                    actor: r.get(7)?,
+                    actor_name: r.get(8)?,
+                    application_id: r.get(9)?,
+                })
+            })?
+            .collect()
+    });
+    match here {
+        Some(rows) => rows,
+        None => Ok(on_conn!(db, c => sqlx::query_as(SQL).bind(uscc).fetch_all(c).await?)),
+    }
 }
 
 /// Which parts of an entity's public record have rows, read with the entity itself.
@@ -529,10 +548,31 @@ pub async fn get_public_with_parts(db: &Db, uscc: &str) -> Result<(Entity, Recor
              FROM entities e WHERE e.uscc = $1"
         )
     });
-    let row: Option<PartsRow> = on_conn!(db, c => sqlx::query_as(sqlx::AssertSqlSafe(SQL.as_str()))
-        .bind(uscc.trim().to_ascii_uppercase())
-        .fetch_optional(c)
-        .await?);
+    let key = uscc.trim().to_ascii_uppercase();
+    // One indexed statement: on SQLite it runs on this thread (`amr_kernel::db::here`),
+    // without the two hand-offs to a pool connection's worker thread that cost more than it.
+    let here = db.read_here(|c| {
+        use rusqlite::OptionalExtension;
+        c.prepare_cached(&SQL)?
+            .query_row([&key], |r| {
+                Ok(PartsRow {
+                    entity: EntityRow::from_rusqlite(r, 0)?,
+                    has_suspension: r.get(15)?,
+                    has_premises: r.get(16)?,
+                    has_history: r.get(17)?,
+                    has_deregistration: r.get(18)?,
+                    has_featured: r.get(19)?,
+                })
+            })
+            .optional()
+    });
+    let row: Option<PartsRow> = match here {
+        Some(row) => row?,
+        None => on_conn!(db, c => sqlx::query_as(sqlx::AssertSqlSafe(SQL.as_str()))
+            .bind(&key)
+            .fetch_optional(c)
+            .await?),
+    };
     let row = row.ok_or(AppError::NotFound)?;
     let parts = RecordParts {
         suspension: row.has_suspension,
