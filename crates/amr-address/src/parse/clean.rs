@@ -309,6 +309,7 @@ const NUMERAL_BITS: [u64; 4] = {
     bits
 };
 
+#[inline]
 pub(crate) fn is_numeral(c: char) -> bool {
     let low = c as u32 & 0xFF;
     NUMERAL_BITS[(low / 64) as usize] & (1 << (low % 64)) != 0

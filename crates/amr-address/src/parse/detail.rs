@@ -385,35 +385,46 @@ fn set(slot: &mut Option<String>, v: String) {
 }
 
 fn bare_number(d: &mut Detail, text: &str) {
-    let mut parts: Vec<&str> = text.split(['-', '/']).filter(|p| !p.is_empty()).collect();
-    if parts.is_empty() {
+    // The parts between `-` and `/`: only the first three, the last and how many are read
+    // below, so they are not collected.
+    let (mut first, mut last, mut n) = ([""; 3], "", 0);
+    for p in text.split(['-', '/']).filter(|p| !p.is_empty()) {
+        if let Some(f) = first.get_mut(n) {
+            *f = p;
+        }
+        last = p;
+        n += 1;
+    }
+    if n == 0 {
         return;
     }
+    // Parts taken as the road number.
+    let mut skip = 0;
     if d.road.is_some() && d.road_no.is_none() && d.poi.is_none() && d.building.is_none() {
-        if parts.len() == 1 || text.contains('/') {
+        if n == 1 || text.contains('/') {
             d.road_no = Some(text.to_owned());
             return;
         }
-        d.road_no = Some(parts.remove(0).to_owned());
+        d.road_no = Some(first[0].to_owned());
+        skip = 1;
     }
-    let parts: Vec<String> = parts.into_iter().map(str::to_owned).collect();
-    match parts.as_slice() {
-        [] => {}
-        [r] => set(&mut d.room, r.clone()),
-        [b, r] => {
+    // The rest: one part is a room, two building and room, more building, unit and room
+    // (the last).
+    match n - skip {
+        0 => {}
+        1 => set(&mut d.room, last.to_owned()),
+        2 => {
             if d.building.is_none() {
-                d.building = Some(b.clone());
+                d.building = Some(first[skip].to_owned());
             }
-            set(&mut d.room, r.clone());
+            set(&mut d.room, last.to_owned());
         }
-        [b, u, rest @ ..] => {
+        _ => {
             if d.building.is_none() {
-                d.building = Some(b.clone());
+                d.building = Some(first[skip].to_owned());
             }
-            set(&mut d.unit, u.clone());
-            if let Some(r) = rest.last() {
-                set(&mut d.room, r.clone());
-            }
+            set(&mut d.unit, first[skip + 1].to_owned());
+            set(&mut d.room, last.to_owned());
         }
     }
 }

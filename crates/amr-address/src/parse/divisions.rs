@@ -150,17 +150,33 @@ pub(crate) struct Scratch {
     tops: Vec<(u32, u32)>,
 }
 
+/// An upper candidate by division: the division in the high 32 bits, the candidate's position
+/// in the list in the low 32 (sorting these numbers sorts by division, then position, and
+/// compares one number instead of a pair).
+pub(crate) type ByDiv = u64;
+
+fn by_div_key(div: u32, pos: usize) -> ByDiv {
+    (u64::from(div) << 32) | pos as u64
+}
+
+fn by_div_div(p: ByDiv) -> u32 {
+    (p >> 32) as u32
+}
+
+fn by_div_pos(p: ByDiv) -> usize {
+    (p & 0xFFFF_FFFF) as usize
+}
+
 /// Every candidate name in `text`, into `out`. Town candidates whose ancestors are not named
 /// are folded into one per span (preferring one within `hint`). The candidates above town
-/// level come first; `by_div` receives them as `(division, position in out)`, sorted (for
-/// [`resolve`]).
+/// level come first; `by_div` receives them as [`ByDiv`] numbers, sorted (for [`resolve`]).
 pub(crate) fn candidates(
     idx: &Index,
     text: &[char],
     hint: Option<(u32, Level)>,
     scratch: &mut Scratch,
     out: &mut Vec<Cand>,
-    by_div: &mut Vec<(u32, u32)>,
+    by_div: &mut Vec<ByDiv>,
 ) {
     out.clear();
     let Scratch { hits, starts, tops } = scratch;
@@ -212,13 +228,14 @@ pub(crate) fn candidates(
     tops.clear();
     // In order of position within a division: the first best mention wins, as in a scan.
     by_div.clear();
-    by_div.extend(out.iter().enumerate().map(|(k, c)| (c.div, k as u32)));
+    by_div.extend(out.iter().enumerate().map(|(k, c)| by_div_key(c.div, k)));
     by_div.sort_unstable();
     // `uppers` ascend, so the tops do too and do not overlap (a top is taken only outside the
     // one before it, and a subtree is contiguous): a division lies within some top exactly
     // when it lies within the last.
     let mut prev = None;
-    for &(d, _) in by_div.iter() {
+    for &p in by_div.iter() {
+        let d = by_div_div(p);
         if prev == Some(d) {
             continue;
         }
@@ -396,15 +413,15 @@ fn mentioned_bit(d: u32) -> (usize, u64) {
 }
 
 /// Scores `x` as the deepest division of a chain. `upper` are the candidates above town
-/// level; `by_div` lists them as `(division, position in upper)` sorted, so the mentions of
-/// an ancestor are found by bisection instead of a scan of every upper candidate.
+/// level; `by_div` lists them by division ([`ByDiv`]), so the mentions of an ancestor are
+/// found by bisection instead of a scan of every upper candidate.
 ///
 /// `named` receives the candidate chosen at each level (by reference: a candidate is large and
 /// most chains scored are not the best).
 fn score_chain<'a>(
     idx: &Index,
     upper: &'a [Cand],
-    by_div: &[(u32, u32)],
+    by_div: &[ByDiv],
     x: &'a Cand,
     hint: Hint,
     named: &mut [Option<&'a Cand>; 4],
@@ -426,13 +443,13 @@ fn score_chain<'a>(
             continue;
         }
         let mut best: Option<(f32, &Cand)> = None;
-        let from = by_div.partition_point(|p| p.0 < a);
+        let from = by_div.partition_point(|&p| by_div_div(p) < a);
         let mentions = by_div
             .get(from..)
             .unwrap_or(&[])
             .iter()
-            .take_while(|p| p.0 == a)
-            .filter_map(|p| upper.get(p.1 as usize));
+            .take_while(|&&p| by_div_div(p) == a)
+            .filter_map(|&p| upper.get(by_div_pos(p)));
         for y in mentions {
             if named.iter().flatten().any(|n| overlaps(n, y)) {
                 continue;
@@ -475,11 +492,13 @@ fn score_chain<'a>(
 
 /// Chooses the chain of divisions for `text` (already cleaned) from its candidates and
 /// `by_div`, both as [`candidates`] gives them.
-pub(crate) fn resolve(idx: &Index, cands: &[Cand], hint: Hint, by_div: &[(u32, u32)]) -> Chain {
+pub(crate) fn resolve(idx: &Index, cands: &[Cand], hint: Hint, by_div: &[ByDiv]) -> Chain {
     // Candidates above town level come first (see `candidates`).
     let upper = &cands[..cands.partition_point(|c| c.level < Level::Town)];
     let mut best: Option<(f32, usize)> = None;
     let mut named: [Option<&Cand>; 4] = [None; 4];
+    // The candidates of the best chain so far (kept, not scored a second time at the end).
+    let mut best_named: [Option<&Cand>; 4] = [None; 4];
     let mut mentioned: Mentioned = [0; 16];
     for u in upper {
         let (word, bit) = mentioned_bit(u.div);
@@ -515,6 +534,7 @@ pub(crate) fn resolve(idx: &Index, cands: &[Cand], hint: Hint, by_div: &[(u32, u
         };
         if better {
             best = Some((score, i));
+            best_named = named;
         }
     }
     let mut chain = Chain::default();
@@ -525,8 +545,7 @@ pub(crate) fn resolve(idx: &Index, cands: &[Cand], hint: Hint, by_div: &[(u32, u
         }
         return chain;
     };
-    let _ = score_chain(idx, upper, by_div, &cands[bi], hint, &mut named, &mentioned);
-    chain.named = named.map(|n| n.copied());
+    chain.named = best_named.map(|n| n.copied());
     chain.deepest = Some(cands[bi].div);
     chain.ambiguity = ambiguity(idx, cands, &chain, hint);
     if let Some((h, _)) = hint {
@@ -592,7 +611,10 @@ fn ambiguity(idx: &Index, cands: &[Cand], chain: &Chain, hint: Hint) -> Option<A
             } else {
                 (m.towns_short, m.end)
             };
-            for t in idx.targets.get(a as usize..b as usize).unwrap_or(&[]) {
+            let towns = idx.targets.get(a as usize..b as usize).unwrap_or(&[]);
+            // Room for the namesakes and the chosen one, allocated once.
+            others.reserve(towns.len().min(MAX_NAMESAKES) + 1);
+            for t in towns {
                 if others.len() >= MAX_NAMESAKES {
                     break;
                 }
@@ -618,9 +640,9 @@ fn ambiguity(idx: &Index, cands: &[Cand], chain: &Chain, hint: Hint) -> Option<A
         } else {
             "unresolved"
         };
-        let mut candidates = Vec::with_capacity(others.len() + 1);
-        candidates.push((y.div, y.anc));
-        candidates.extend(others);
+        // The chosen one first (in the same list: no second allocation).
+        let mut candidates = others;
+        candidates.insert(0, (y.div, y.anc));
         return Some(Ambiguous {
             level,
             candidates,

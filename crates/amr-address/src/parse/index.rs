@@ -185,6 +185,25 @@ impl Index {
         }
     }
 
+    /// [`Index::ancestor_at`] at each level (province, prefecture, county, town), from one
+    /// walk up the table instead of one a level.
+    pub fn ancestors(&self, mut i: u32) -> [Option<u32>; 4] {
+        let mut out = [None; 4];
+        // The highest level met so far (levels ascend from the town): a level below it that
+        // the walk has not met yet is one `ancestor_at` gives up on (it stops at the first
+        // division above the level it looks for).
+        let mut lowest = Level::Town;
+        while let Some(d) = self.divs.get(i as usize) {
+            let slot = super::divisions::level_slot(d.level);
+            if out[slot].is_none() && d.level <= lowest {
+                out[slot] = Some(i);
+            }
+            lowest = lowest.min(d.level);
+            i = d.parent;
+        }
+        out
+    }
+
     /// Whether `a` is `i` or one of its ancestors.
     pub fn is_within(&self, i: u32, a: u32) -> bool {
         self.divs

@@ -180,7 +180,7 @@ struct Buffers {
     spans: Vec<(usize, usize)>,
     rest: Vec<char>,
     toks: Vec<detail::Tok>,
-    by_div: Vec<(u32, u32)>,
+    by_div: Vec<divisions::ByDiv>,
 }
 
 /// Parses `input` into `out`, which holds the input and nothing else yet.
@@ -233,9 +233,10 @@ fn fill_divisions(
     out.from_hint = chain.from_hint;
     // At and below an unresolved ambiguity, keep only what every candidate shares.
     let unresolved = chain.ambiguity.as_ref().filter(|a| a.basis == "unresolved");
+    let ancestors = idx.ancestors(deepest);
     for level in LEVELS {
         let slot = level_slot(level);
-        let mut here = idx.ancestor_at(deepest, level);
+        let mut here = ancestors[slot];
         let mut name: Option<Text> = here.map(|a| Cow::Borrowed(display_name(idx, a)));
         if let Some(u) = unresolved {
             if level <= u.level {
