@@ -309,11 +309,17 @@ const NUMERAL_BITS: [u64; 4] = {
     bits
 };
 
-#[inline]
+// Inlined where it is called (the bit test is a few instructions, and most characters stop
+// there); the full comparison is not.
+#[inline(always)]
 pub(crate) fn is_numeral(c: char) -> bool {
     let low = c as u32 & 0xFF;
-    NUMERAL_BITS[(low / 64) as usize] & (1 << (low % 64)) != 0
-        && (numeral_digit(c).is_some() || matches!(c, '十' | '拾' | '百' | '佰' | '千' | '仟'))
+    NUMERAL_BITS[(low / 64) as usize] & (1 << (low % 64)) != 0 && is_listed_numeral(c)
+}
+
+#[inline(never)]
+fn is_listed_numeral(c: char) -> bool {
+    numeral_digit(c).is_some() || matches!(c, '十' | '拾' | '百' | '佰' | '千' | '仟')
 }
 
 /// Whether a unit marker (any of [`MARKERS`]) begins `after`, by its first characters.

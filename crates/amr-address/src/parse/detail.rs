@@ -136,7 +136,11 @@ fn tokens(chars: &[char], out: &mut Vec<Tok>) {
             i += 1;
         } else {
             let mut j = i;
-            while j < chars.len() && !is_num_char(chars[j]) && !matches!(chars[j], '-' | '/') {
+            // A character outside ASCII (most of the text) is neither a number nor a dash.
+            while j < chars.len()
+                && !(chars[j].is_ascii()
+                    && (is_num_char(chars[j]) || matches!(chars[j], '-' | '/')))
+            {
                 j += 1;
             }
             push_text(out, i, j);

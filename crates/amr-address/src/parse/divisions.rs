@@ -565,7 +565,7 @@ pub(crate) fn resolve(idx: &Index, cands: &[Cand], hint: Hint, by_div: &[ByDiv])
 /// chain's named ancestors.
 fn ambiguity(idx: &Index, cands: &[Cand], chain: &Chain, hint: Hint) -> Option<Ambiguous> {
     for level in LEVELS {
-        let Some(y) = chain.named[level_slot(level)] else {
+        let Some(y) = &chain.named[level_slot(level)] else {
             continue;
         };
         let mut ancestors = [(NONE, Level::Town); 3];

@@ -200,9 +200,9 @@ fn parse_into(input: &str, hint: Option<&str>, b: &mut Buffers, out: &mut Parsed
     let chain = divisions::resolve(idx, cands, hint, &b.by_div);
     let today = fill_divisions(idx, text, &chain, out);
 
-    remainder(text, cands, &chain, &mut b.spans, &mut b.rest);
+    let rest = remainder(text, cands, &chain, &mut b.spans, &mut b.rest);
     let want_town = out.town.is_none();
-    let d = detail::parse_detail_with(&b.rest, want_town, &mut b.toks);
+    let d = detail::parse_detail_with(rest, want_town, &mut b.toks);
     if want_town && d.town.is_some() {
         out.town = d.town.map(Cow::Owned);
     }
@@ -385,15 +385,15 @@ fn display_name(idx: &index::Index, i: u32) -> &'static str {
     }
 }
 
-/// The cleaned text without the division names the chain used (and repeats of them), into
-/// `out`.
-fn remainder(
-    text: &[char],
+/// The cleaned text without the division names the chain used (and repeats of them): a
+/// slice of `text` when that is one piece of it, else copied into `out`.
+fn remainder<'a>(
+    text: &'a [char],
     cands: &[divisions::Cand],
     chain: &Chain,
     spans: &mut Vec<(usize, usize)>,
-    out: &mut Vec<char>,
-) {
+    out: &'a mut Vec<char>,
+) -> &'a [char] {
     spans.clear();
     out.clear();
     spans.extend(
@@ -416,18 +416,36 @@ fn remainder(
         }
     }
     spans.sort_unstable();
+    // A single piece (most addresses: the divisions come first) is not copied.
+    let mut one: Option<&[char]> = None;
+    let mut many = false;
+    let mut keep = |piece: &'a [char], out: &mut Vec<char>| {
+        if piece.is_empty() {
+            return;
+        }
+        if many {
+            out.extend_from_slice(piece);
+        } else if let Some(first) = one {
+            out.extend_from_slice(first);
+            out.extend_from_slice(piece);
+            many = true;
+        } else {
+            one = Some(piece);
+        }
+    };
     let mut pos = 0;
     for &(s, e) in spans.iter() {
         if s > pos
             && let Some(piece) = text.get(pos..s)
         {
-            out.extend_from_slice(piece);
+            keep(piece, out);
         }
         pos = pos.max(e);
     }
     if let Some(piece) = text.get(pos..) {
-        out.extend_from_slice(piece);
+        keep(piece, out);
     }
+    if many { out } else { one.unwrap_or(&[]) }
 }
 
 fn normalized(idx: &index::Index, today: &[Option<u32>; 4], a: &ParsedAddress) -> Option<String> {
