@@ -29,6 +29,8 @@ pub(crate) enum Tok {
         start: usize,
         end: usize,
         marker: &'static str,
+        /// What the marker says the number is.
+        says: Says,
     },
     /// Text, characters `start..end`.
     Text(usize, usize),
@@ -42,36 +44,57 @@ const MARKERS: [&str; 18] = [
     "房", "铺", "户", "F",
 ];
 
-/// The marker after a number that `rest` begins with, the longest (号楼 before 号), and its
-/// length in characters; `("", 0)` for none. By the first characters, not by comparing each
-/// marker in turn.
-fn marker_at(rest: &[char]) -> (&'static str, usize) {
+/// What a marker says the number before it is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Says {
+    /// A building: 号楼, 栋, 幢, 座, 号馆.
+    Building,
+    /// A unit: 单元.
+    Unit,
+    /// A floor: 层, F.
+    Floor,
+    /// A floor, or a building after letters alone (A楼): 楼.
+    FloorOrBuilding,
+    /// A room: 室, 房, 号房, 铺, 号铺, 户.
+    Room,
+    /// A road number, else a building or a room: 号, 弄, 号院.
+    Number,
+    /// No marker.
+    Bare,
+}
+
+/// The marker after a number that `rest` begins with, the longest (号楼 before 号), its
+/// length in characters and what it says; `("", 0, Says::Bare)` for none. By the first
+/// characters, not by comparing each marker in turn.
+fn marker_at(rest: &[char]) -> (&'static str, usize, Says) {
+    use Says::{Building, Floor, FloorOrBuilding, Number, Room, Unit};
     let next = rest.get(1).copied().unwrap_or('\0');
     match rest.first() {
         Some('号') => match next {
-            '楼' => ("号楼", 2),
-            '院' => ("号院", 2),
-            '馆' => ("号馆", 2),
-            '房' => ("号房", 2),
-            '铺' => ("号铺", 2),
-            _ => ("号", 1),
+            '楼' => ("号楼", 2, Building),
+            '院' => ("号院", 2, Number),
+            '馆' => ("号馆", 2, Building),
+            '房' => ("号房", 2, Room),
+            '铺' => ("号铺", 2, Room),
+            _ => ("号", 1, Number),
         },
-        Some('单') if next == '元' => ("单元", 2),
-        Some('栋') => ("栋", 1),
-        Some('幢') => ("幢", 1),
-        Some('座') => ("座", 1),
-        Some('层') => ("层", 1),
-        Some('楼') => ("楼", 1),
-        Some('室') => ("室", 1),
-        Some('弄') => ("弄", 1),
-        Some('房') => ("房", 1),
-        Some('铺') => ("铺", 1),
-        Some('户') => ("户", 1),
-        Some('F') => ("F", 1),
-        _ => ("", 0),
+        Some('单') if next == '元' => ("单元", 2, Unit),
+        Some('栋') => ("栋", 1, Building),
+        Some('幢') => ("幢", 1, Building),
+        Some('座') => ("座", 1, Building),
+        Some('层') => ("层", 1, Floor),
+        Some('楼') => ("楼", 1, FloorOrBuilding),
+        Some('室') => ("室", 1, Room),
+        Some('弄') => ("弄", 1, Number),
+        Some('房') => ("房", 1, Room),
+        Some('铺') => ("铺", 1, Room),
+        Some('户') => ("户", 1, Room),
+        Some('F') => ("F", 1, Floor),
+        _ => ("", 0, Says::Bare),
     }
 }
 
+#[cfg(test)]
 fn starts_with(chars: &[char], s: &str) -> bool {
     let mut it = chars.iter();
     s.chars().all(|c| it.next() == Some(&c))
@@ -110,7 +133,7 @@ fn tokens(chars: &[char], out: &mut Vec<Tok>) {
             }
             let tok = &chars[i..j];
             let mut end = j;
-            let (mut marker, len) = marker_at(&chars[j..]);
+            let (mut marker, len, mut says) = marker_at(&chars[j..]);
             let next = j + len;
             let digits = tok.iter().any(|c| c.is_ascii_digit());
             if marker.is_empty()
@@ -120,6 +143,7 @@ fn tokens(chars: &[char], out: &mut Vec<Tok>) {
             {
                 end -= 1;
                 marker = "F";
+                says = Says::Floor;
             }
             if marker.is_empty() && !digits {
                 // Letters alone belong to a name (GQ生活馆).
@@ -129,6 +153,7 @@ fn tokens(chars: &[char], out: &mut Vec<Tok>) {
                     start: i,
                     end,
                     marker,
+                    says,
                 });
             }
             i = next;
@@ -153,9 +178,33 @@ fn tokens(chars: &[char], out: &mut Vec<Tok>) {
 /// this list in the tests).
 #[cfg(test)]
 const SECTIONS: [&str; 7] = ["东段", "西段", "南段", "北段", "中段", "段", "延伸段"];
-/// Characters after which a new part begins (…区, …镇, …村).
+/// Characters after which a new part begins (…区, …镇, …村), as [`is_boundary`] finds them.
+#[cfg(test)]
 const BOUNDARY: [char; 8] = ['区', '县', '镇', '乡', '市', '村', '省', '州'];
+
+/// Whether `c` is one of [`BOUNDARY`] (one `match`, not a scan of the list).
+fn is_boundary(c: char) -> bool {
+    matches!(c, '区' | '县' | '镇' | '乡' | '市' | '村' | '省' | '州')
+}
+
+/// Village suffixes in the order they are tried, as [`village_suffixes_at`] finds them.
+#[cfg(test)]
 const VILLAGE_SUFFIXES: [&str; 6] = ["村委会", "居委会", "村民委员会", "社区", "嘎查", "村"];
+
+/// The lengths of the village suffixes `t` begins with, in the order of [`VILLAGE_SUFFIXES`]
+/// (at most three: 村委会, 村民委员会, 村), by characters instead of comparing each suffix;
+/// unused places are 0.
+fn village_suffixes_at(t: &[char]) -> [usize; 3] {
+    match t {
+        ['村', '委', '会', ..] => [3, 1, 0],
+        ['村', '民', '委', '员', '会', ..] => [5, 1, 0],
+        ['村', ..] => [1, 0, 0],
+        ['居', '委', '会', ..] => [3, 0, 0],
+        ['社', '区', ..] => [2, 0, 0],
+        ['嘎', '查', ..] => [2, 0, 0],
+        _ => [0; 3],
+    }
+}
 
 /// The length of a road suffix at the start of `t` (路, 大道, 街 but not 街道, ...), 0 if none.
 fn road_suffix(t: &[char]) -> usize {
@@ -198,7 +247,7 @@ fn road_end(t: &[char]) -> Option<usize> {
 fn road_start(t: &[char], end: usize) -> usize {
     let mut start = 0;
     for k in (0..end).rev() {
-        if BOUNDARY.contains(&t[k]) && end - (k + 1) >= 3 {
+        if is_boundary(t[k]) && end - (k + 1) >= 3 {
             start = k + 1;
             break;
         }
@@ -211,13 +260,15 @@ fn village_end(t: &[char]) -> Option<usize> {
         if !matches!(t[i], '村' | '居' | '社' | '嘎') {
             continue;
         }
-        for v in VILLAGE_SUFFIXES {
-            if starts_with(&t[i..], v) {
-                let end = i + v.chars().count();
-                let new_village = v == "村" && t[i - 1] == '新';
-                if road_suffix(&t[end..]) == 0 && !new_village {
-                    return Some(end);
-                }
+        for n in village_suffixes_at(&t[i..]) {
+            if n == 0 {
+                break;
+            }
+            let end = i + n;
+            // 新村 (a new estate) is not a village.
+            let new_village = n == 1 && t[i - 1] == '新';
+            if road_suffix(&t[end..]) == 0 && !new_village {
+                return Some(end);
             }
         }
     }
@@ -284,7 +335,12 @@ pub(crate) fn parse_detail_with(rest: &[char], want_town: bool, toks: &mut Vec<T
                 }
                 text_run(&mut d, &mut pre_road, t);
             }
-            Tok::Num { start, end, marker } => number(&mut d, s(&chars[start..end]), marker),
+            Tok::Num {
+                start,
+                end,
+                marker,
+                says,
+            } => number(&mut d, &chars[start..end], marker, says),
         }
         first = false;
     }
@@ -351,40 +407,40 @@ fn text_run(d: &mut Detail, pre_road: &mut Option<String>, mut t: &[char]) {
     }
 }
 
-fn number(d: &mut Detail, text: String, marker: &'static str) {
-    match marker {
-        "号楼" | "栋" | "幢" | "座" | "号馆" => {
-            let m = if marker == "号馆" { "号馆" } else { marker };
-            set(&mut d.building, cat(text, m));
-        }
-        "单元" => set(&mut d.unit, text),
-        "层" | "F" => set(&mut d.floor, text),
-        "楼" => {
-            if text.bytes().all(|b| b.is_ascii_alphabetic()) {
-                set(&mut d.building, cat(text, "楼"));
+/// A number token (`num`, its marker and what the marker says). Its text is made into a
+/// `String` only where it is kept.
+fn number(d: &mut Detail, num: &[char], marker: &'static str, says: Says) {
+    match says {
+        Says::Building => set(&mut d.building, || cat(s(num), marker)),
+        Says::Unit => set(&mut d.unit, || s(num)),
+        Says::Floor => set(&mut d.floor, || s(num)),
+        Says::FloorOrBuilding => {
+            if num.iter().all(|c| c.is_ascii_alphabetic()) {
+                set(&mut d.building, || cat(s(num), "楼"));
             } else {
-                set(&mut d.floor, text);
+                set(&mut d.floor, || s(num));
             }
         }
-        "室" | "房" | "号房" | "铺" | "号铺" | "户" => set(&mut d.room, text),
-        "号" | "弄" | "号院" => {
+        Says::Room => set(&mut d.room, || s(num)),
+        Says::Number => {
             if d.road_no.is_none()
                 && (d.road.is_some() || (d.poi.is_none() && d.building.is_none()))
             {
-                d.road_no = Some(cat(text, marker));
+                d.road_no = Some(cat(s(num), marker));
             } else if d.building.is_none() && d.unit.is_none() && d.room.is_none() {
-                d.building = Some(cat(text, marker));
+                d.building = Some(cat(s(num), marker));
             } else {
-                set(&mut d.room, text);
+                set(&mut d.room, || s(num));
             }
         }
-        _ => bare_number(d, &text),
+        Says::Bare => bare_number(d, &s(num)),
     }
 }
 
-fn set(slot: &mut Option<String>, v: String) {
+/// Fills `slot` with `v()` if it is empty.
+fn set(slot: &mut Option<String>, v: impl FnOnce() -> String) {
     if slot.is_none() {
-        *slot = Some(v);
+        *slot = Some(v());
     }
 }
 
@@ -416,19 +472,19 @@ fn bare_number(d: &mut Detail, text: &str) {
     // (the last).
     match n - skip {
         0 => {}
-        1 => set(&mut d.room, last.to_owned()),
+        1 => set(&mut d.room, || last.to_owned()),
         2 => {
             if d.building.is_none() {
                 d.building = Some(first[skip].to_owned());
             }
-            set(&mut d.room, last.to_owned());
+            set(&mut d.room, || last.to_owned());
         }
         _ => {
             if d.building.is_none() {
                 d.building = Some(first[skip].to_owned());
             }
-            set(&mut d.unit, first[skip + 1].to_owned());
-            set(&mut d.room, last.to_owned());
+            set(&mut d.unit, || first[skip + 1].to_owned());
+            set(&mut d.room, || last.to_owned());
         }
     }
 }
@@ -459,6 +515,31 @@ mod tests {
     }
 
     #[test]
+    fn village_suffixes_and_boundaries_by_characters_as_by_the_lists() {
+        let pieces = [
+            "村", "委", "会", "民", "员", "居", "社", "区", "嘎", "查", "路", "",
+        ];
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    for e in ["", "会", "员会", "委员会"] {
+                        let t: Vec<char> = format!("{a}{b}{c}{e}").chars().collect();
+                        let mut listed = [0; 3];
+                        let found = VILLAGE_SUFFIXES.iter().filter(|v| starts_with(&t, v));
+                        for (k, v) in found.enumerate() {
+                            listed[k] = v.chars().count();
+                        }
+                        assert_eq!(village_suffixes_at(&t), listed, "{a}{b}{c}{e}");
+                    }
+                }
+            }
+        }
+        for c in pieces.iter().flat_map(|p| p.chars()).chain(BOUNDARY) {
+            assert_eq!(is_boundary(c), BOUNDARY.contains(&c), "{c}");
+        }
+    }
+
+    #[test]
     fn markers_by_first_characters_as_by_the_list() {
         let pieces = [
             "号", "楼", "院", "馆", "房", "铺", "单", "元", "栋", "幢", "座", "层", "室", "弄",
@@ -472,7 +553,21 @@ mod tests {
                     .find(|m| starts_with(&rest, m))
                     .copied()
                     .unwrap_or("");
-                assert_eq!(marker_at(&rest), (listed, listed.chars().count()), "{a}{b}");
+                // What each marker says, as the match on the marker's text had it.
+                let says = match listed {
+                    "号楼" | "栋" | "幢" | "座" | "号馆" => Says::Building,
+                    "单元" => Says::Unit,
+                    "层" | "F" => Says::Floor,
+                    "楼" => Says::FloorOrBuilding,
+                    "室" | "房" | "号房" | "铺" | "号铺" | "户" => Says::Room,
+                    "号" | "弄" | "号院" => Says::Number,
+                    _ => Says::Bare,
+                };
+                assert_eq!(
+                    marker_at(&rest),
+                    (listed, listed.chars().count(), says),
+                    "{a}{b}"
+                );
             }
         }
     }
