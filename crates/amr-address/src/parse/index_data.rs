@@ -156,10 +156,17 @@ pub(crate) const CJK_FIRST: u32 = 0x4E00;
 pub(crate) const CJK_LEN: u32 = 0x9FFF - CJK_FIRST + 1;
 
 /// The key of two characters of the CJK block (below [`EMPTY`]), `None` for others.
+// Run for every pair of an address: a character below the block wraps to a large offset, so
+// one comparison a character rules out both sides of the block (no `Option` a character).
+#[inline]
 pub(crate) fn bigram_key(a: char, b: char) -> Option<u32> {
-    let a = (a as u32).checked_sub(CJK_FIRST).filter(|&x| x < CJK_LEN)?;
-    let b = (b as u32).checked_sub(CJK_FIRST).filter(|&x| x < CJK_LEN)?;
-    Some(a * CJK_LEN + b)
+    let a = (a as u32).wrapping_sub(CJK_FIRST);
+    let b = (b as u32).wrapping_sub(CJK_FIRST);
+    if a < CJK_LEN && b < CJK_LEN {
+        Some(a * CJK_LEN + b)
+    } else {
+        None
+    }
 }
 
 pub(crate) fn bigram_slot(key: u32, mask: usize) -> usize {
