@@ -25,6 +25,18 @@ pub(crate) fn clean_into(input: &str, buf: &mut Vec<char>) {
             chars.push(c);
             continue;
         }
+        // Then ASCII digits and letters (numbers, building letters): kept, letters upper case.
+        if c.is_ascii_digit() {
+            run += 1;
+            digits = digits.max(run);
+            chars.push(c);
+            continue;
+        }
+        if c.is_ascii_alphabetic() {
+            run = 0;
+            chars.push(c.to_ascii_uppercase());
+            continue;
+        }
         let c = match c as u32 {
             0xFF01..=0xFF5E => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
             _ => c,

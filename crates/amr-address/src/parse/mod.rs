@@ -177,7 +177,7 @@ struct Buffers {
     text: Vec<char>,
     cands: Vec<divisions::Cand>,
     scratch: divisions::Scratch,
-    spans: Vec<(usize, usize)>,
+    spans: Vec<u64>,
     rest: Vec<char>,
     toks: Vec<detail::Tok>,
     by_div: Vec<divisions::ByDiv>,
@@ -391,19 +391,21 @@ fn remainder<'a>(
     text: &'a [char],
     cands: &[divisions::Cand],
     chain: &Chain,
-    spans: &mut Vec<(usize, usize)>,
+    spans: &mut Vec<u64>,
     out: &'a mut Vec<char>,
 ) -> &'a [char] {
+    // A span as one number, start in the high half (sorted by start, then end).
+    let span = |c: &divisions::Cand| (u64::from(c.start) << 32) | u64::from(c.end);
     spans.clear();
     out.clear();
-    spans.extend(
-        chain
-            .named
-            .iter()
-            .flatten()
-            .map(|c| (c.start as usize, c.end as usize)),
-    );
-    let last_end = spans.iter().map(|s| s.1).max().unwrap_or(0);
+    spans.extend(chain.named.iter().flatten().map(span));
+    let last_end = chain
+        .named
+        .iter()
+        .flatten()
+        .map(|c| c.end as usize)
+        .max()
+        .unwrap_or(0);
     if let Some(deepest) = chain.named.iter().flatten().last() {
         for c in cands {
             // A repeat of a division in the chain (浙江省杭州市余杭区杭州市余杭区...).
@@ -411,7 +413,7 @@ fn remainder<'a>(
                 && c.form != Form::Generic
                 && deepest.within(c.div, c.level)
             {
-                spans.push((c.start as usize, c.end as usize));
+                spans.push(span(c));
             }
         }
     }
@@ -434,7 +436,8 @@ fn remainder<'a>(
         }
     };
     let mut pos = 0;
-    for &(s, e) in spans.iter() {
+    for &p in spans.iter() {
+        let (s, e) = ((p >> 32) as usize, (p & 0xFFFF_FFFF) as usize);
         if s > pos
             && let Some(piece) = text.get(pos..s)
         {
