@@ -564,10 +564,26 @@ pub(crate) fn resolve(idx: &Index, cands: &[Cand], hint: Hint, by_div: &[ByDiv])
 /// The first level (from the top) whose naming span also names other divisions that fit the
 /// chain's named ancestors.
 fn ambiguity(idx: &Index, cands: &[Cand], chain: &Chain, hint: Hint) -> Option<Ambiguous> {
+    // The levels where another division is named by the same span: one pass over the
+    // candidates, so that a level none shares (most) is not scanned again below.
+    let mut shared = [false; 4];
+    for z in cands {
+        let slot = level_slot(z.level);
+        if let Some(y) = &chain.named[slot]
+            && z.start == y.start
+            && z.div != y.div
+        {
+            shared[slot] = true;
+        }
+    }
     for level in LEVELS {
         let Some(y) = &chain.named[level_slot(level)] else {
             continue;
         };
+        if !shared[level_slot(level)] && !y.lone {
+            // No other candidate can be one of `others` below, nor are there namesakes.
+            continue;
+        }
         let mut ancestors = [(NONE, Level::Town); 3];
         for (k, n) in chain
             .named
