@@ -319,7 +319,8 @@ pub(crate) fn parse_detail_with(rest: &[char], want_town: bool, toks: &mut Vec<T
         rest
     };
     let mut d = Detail::default();
-    let mut pre_road: Option<String> = None;
+    // The text before the road, made a `String` only if it ends up the POI.
+    let mut pre_road: Option<&[char]> = None;
     tokens(chars, toks);
     let mut first = true;
     for &tok in toks.iter() {
@@ -345,12 +346,12 @@ pub(crate) fn parse_detail_with(rest: &[char], want_town: bool, toks: &mut Vec<T
         first = false;
     }
     if d.poi.is_none() {
-        d.poi = pre_road;
+        d.poi = pre_road.map(s);
     }
     d
 }
 
-fn text_run(d: &mut Detail, pre_road: &mut Option<String>, mut t: &[char]) {
+fn text_run<'a>(d: &mut Detail, pre_road: &mut Option<&'a [char]>, mut t: &'a [char]) {
     while let Some((&c, rest)) = t.split_first() {
         if matches!(c, '与' | '和' | '第' | '负' | '地' | '下') && t.len() == 1 {
             return;
@@ -376,7 +377,7 @@ fn text_run(d: &mut Detail, pre_road: &mut Option<String>, mut t: &[char]) {
         if let Some(e) = road_end(t) {
             let st = road_start(t, e);
             if st > 0 && pre_road.is_none() {
-                *pre_road = Some(s(&t[..st]));
+                *pre_road = Some(&t[..st]);
             }
             d.road = Some(s(&t[st..e]));
             t = &t[e..];
