@@ -369,13 +369,27 @@ async fn inbox(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes) -> 
     }
 }
 
+/// The pauses after each failed try of a call the agency makes to AMR (a callback, a loan
+/// report): doubling from 0.2 s and capped at 5 s, about 21 s in all, as an agency's system
+/// keeps trying through a busy minute (five tries in about 6 s gave up on a loaded machine).
+const RETRY_PAUSES: [Duration; 8] = [
+    Duration::from_millis(200),
+    Duration::from_millis(400),
+    Duration::from_millis(800),
+    Duration::from_millis(1_600),
+    Duration::from_millis(3_200),
+    Duration::from_secs(5),
+    Duration::from_secs(5),
+    Duration::from_secs(5),
+];
+
 /// Later, the agency says it is done (a few tries).
 async fn call_back(sim: Arc<Sim>, amr: String, api_key: String, message_id: String) {
     tokio::time::sleep(sim.config.delay.max(Duration::from_millis(50))).await;
     let body = sim.ack(&message_id, AckStatus::Done, None);
     let sig = sim.sign(proto::TAG_ACK, &body);
     let url = format!("{}/api/v1/exchange/acks", amr.trim_end_matches('/'));
-    for attempt in 0..5u32 {
+    for pause in RETRY_PAUSES {
         let sent = sim
             .client
             .post(&url)
@@ -388,7 +402,7 @@ async fn call_back(sim: Arc<Sim>, amr: String, api_key: String, message_id: Stri
         if sent.is_ok_and(|r| r.status().is_success()) {
             return;
         }
-        tokio::time::sleep(Duration::from_millis(200 * 2u64.pow(attempt))).await;
+        tokio::time::sleep(pause).await;
     }
     tracing::warn!(
         message_id,
@@ -474,7 +488,7 @@ async fn report_loans(
     .to_string();
     let sig = sim.sign(proto::TAG_LOAN_REPORT, &body);
     let url = format!("{}/api/v1/exchange/banks/loans", amr.trim_end_matches('/'));
-    for attempt in 0..5u32 {
+    for pause in RETRY_PAUSES {
         let sent = sim
             .client
             .post(&url)
@@ -496,7 +510,7 @@ async fn report_loans(
             }
             _ => {}
         }
-        tokio::time::sleep(Duration::from_millis(200 * 2u64.pow(attempt))).await;
+        tokio::time::sleep(pause).await;
     }
     tracing::warn!(
         report_id,
