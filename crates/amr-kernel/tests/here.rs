@@ -54,8 +54,8 @@ async fn reads_here_see_committed_writes_and_cannot_write() {
         assert_eq!(read(i).as_deref(), Some(format!("第{i}行").as_str()));
     }
 
-    // A write through a read connection is refused and changes nothing; the connection it
-    // failed on is not reused, and the next read works.
+    // A write through a read connection is refused and changes nothing, and the next read
+    // works.
     let err = db
         .read_here(|c| c.execute("INSERT INTO here_rows (id, body) VALUES (9, 'x')", []))
         .unwrap()

@@ -96,29 +96,26 @@ impl TryFrom<EntityRow> for Entity {
 }
 
 impl EntityRow {
-    /// The row as `rusqlite` returns it, its columns from `first` on in [`COLUMNS`] order (for
-    /// reads on the calling thread, `amr_kernel::db::here`). The dates decode as sqlx decodes
-    /// them: `YYYY-MM-DD`, and RFC 3339 with `T` or a space.
-    pub(crate) fn from_rusqlite(
-        r: &rusqlite::Row<'_>,
-        first: usize,
-    ) -> rusqlite::Result<EntityRow> {
+    /// The row as `rusqlite` returns it, its first columns in [`COLUMNS`] order (for reads on
+    /// the calling thread, `amr_kernel::db::here`). The dates decode as sqlx decodes them:
+    /// `YYYY-MM-DD`, and RFC 3339 with `T` or a space.
+    pub(crate) fn from_rusqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<EntityRow> {
         Ok(EntityRow {
-            uscc: r.get(first)?,
-            name: r.get(first + 1)?,
-            entity_type: r.get(first + 2)?,
-            legal_rep: r.get(first + 3)?,
-            legal_rep_id: r.get(first + 4)?,
-            phone: r.get(first + 5)?,
-            capital_yuan: r.get(first + 6)?,
-            established: r.get(first + 7)?,
-            address: r.get(first + 8)?,
-            division: r.get(first + 9)?,
-            scope: r.get(first + 10)?,
-            industry: r.get(first + 11)?,
-            status: r.get(first + 12)?,
-            created_at: r.get(first + 13)?,
-            updated_at: r.get(first + 14)?,
+            uscc: r.get(0)?,
+            name: r.get(1)?,
+            entity_type: r.get(2)?,
+            legal_rep: r.get(3)?,
+            legal_rep_id: r.get(4)?,
+            phone: r.get(5)?,
+            capital_yuan: r.get(6)?,
+            established: r.get(7)?,
+            address: r.get(8)?,
+            division: r.get(9)?,
+            scope: r.get(10)?,
+            industry: r.get(11)?,
+            status: r.get(12)?,
+            created_at: r.get(13)?,
+            updated_at: r.get(14)?,
         })
     }
 }

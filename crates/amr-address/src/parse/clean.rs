@@ -140,7 +140,8 @@ const PREFIXES: [&str; 9] = [
     "住址",
 ];
 
-fn starts_with(chars: &[char], s: &str) -> bool {
+/// Whether `chars` begins with `s`.
+pub(super) fn starts_with(chars: &[char], s: &str) -> bool {
     let mut it = chars.iter();
     s.chars().all(|c| it.next() == Some(&c))
 }

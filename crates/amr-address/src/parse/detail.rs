@@ -94,12 +94,6 @@ fn marker_at(rest: &[char]) -> (&'static str, usize, Says) {
     }
 }
 
-#[cfg(test)]
-fn starts_with(chars: &[char], s: &str) -> bool {
-    let mut it = chars.iter();
-    s.chars().all(|c| it.next() == Some(&c))
-}
-
 fn is_num_char(c: char) -> bool {
     c.is_ascii_alphanumeric()
 }
@@ -492,6 +486,7 @@ fn bare_number(d: &mut Detail, text: &str) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::clean::starts_with;
     use super::*;
 
     fn p(s: &str) -> Detail {

@@ -63,7 +63,7 @@ impl Readers {
         })
     }
 
-    fn open(path: &PathBuf) -> rusqlite::Result<Connection> {
+    fn open(path: &std::path::Path) -> rusqlite::Result<Connection> {
         let c = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -76,12 +76,13 @@ impl Readers {
         Ok(c)
     }
 
-    /// Runs `read` on an idle connection (or a new one), on this thread.
+    /// Runs `read` on an idle connection (or a new one), on this thread; `None` for an
+    /// in-memory database.
     fn run<T>(
         &self,
-        path: &PathBuf,
         read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
-    ) -> Result<T, AppError> {
+    ) -> Option<Result<T, AppError>> {
+        let path = self.path.as_ref()?;
         let idle = self
             .idle
             .lock()
@@ -89,7 +90,10 @@ impl Readers {
             .pop();
         let conn = match idle {
             Some(c) => c,
-            None => Self::open(path).map_err(|e| error(e, "open"))?,
+            None => match Self::open(path) {
+                Ok(c) => c,
+                Err(e) => return Some(Err(error(e, "open"))),
+            },
         };
         let out = read(&conn);
         // A connection whose read failed is closed rather than reused: the failure may be the
@@ -100,7 +104,7 @@ impl Readers {
                 idle.push(conn);
             }
         }
-        out.map_err(|e| error(e, "read"))
+        Some(out.map_err(|e| error(e, "read")))
     }
 }
 
@@ -128,10 +132,7 @@ impl Db {
         read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Option<Result<T, AppError>> {
         match self {
-            Db::Sqlite(_, readers) => {
-                let path = readers.path.as_ref()?;
-                Some(readers.run(path, read))
-            }
+            Db::Sqlite(_, readers) => readers.run(read),
             Db::Postgres(_) => None,
         }
     }

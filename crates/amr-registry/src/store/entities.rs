@@ -556,7 +556,7 @@ pub async fn get_public_with_parts(db: &Db, uscc: &str) -> Result<(Entity, Recor
         c.prepare_cached(&SQL)?
             .query_row([&key], |r| {
                 Ok(PartsRow {
-                    entity: EntityRow::from_rusqlite(r, 0)?,
+                    entity: EntityRow::from_rusqlite(r)?,
                     has_suspension: r.get(15)?,
                     has_premises: r.get(16)?,
                     has_history: r.get(17)?,
