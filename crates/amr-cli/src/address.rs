@@ -68,6 +68,9 @@ pub fn parse_lines(
     let mut input = BufReader::with_capacity(CHUNK, input);
     let mut out = Vec::with_capacity(CHUNK + 4096);
     let mut carry: Vec<u8> = Vec::new();
+    // One result, its strings reused from line to line.
+    let mut parsed = amr_address::ParsedAddress::default();
+    let p = &mut parsed;
     let io = |e: std::io::Error| AppError::Internal(e.into());
     // A reader that stops early (`| head`) ends the run, not as an error.
     let written = |r: std::io::Result<()>| match r {
@@ -93,12 +96,12 @@ pub fn parse_lines(
         for end in memchr::memchr_iter(b'\n', &buf[..whole]) {
             if !carry.is_empty() {
                 carry.extend_from_slice(&buf[from..end]);
-                one_line(&carry, hint, &mut out)?;
+                one_line(&carry, hint, p, &mut out)?;
                 carry.clear();
             } else if let Some(line) = block.and_then(|b| b.get(from..end)) {
-                one_str(line, hint, &mut out)?;
+                one_str(line, hint, p, &mut out)?;
             } else {
-                one_line(&buf[from..end], hint, &mut out)?;
+                one_line(&buf[from..end], hint, p, &mut out)?;
             }
             from = end + 1;
             if out.len() >= CHUNK {
@@ -113,7 +116,7 @@ pub fn parse_lines(
         input.consume(n);
     }
     if !carry.is_empty() {
-        one_line(&carry, hint, &mut out)?;
+        one_line(&carry, hint, p, &mut out)?;
     }
     if !written(output.write_all(&out))? {
         return Ok(());
@@ -122,100 +125,146 @@ pub fn parse_lines(
 }
 
 /// The JSON line of one input line (without its `\n`) onto `out`.
-fn one_line(line: &[u8], hint: Option<&str>, out: &mut Vec<u8>) -> Result<(), AppError> {
+fn one_line(
+    line: &[u8],
+    hint: Option<&str>,
+    parsed: &mut amr_address::ParsedAddress,
+    out: &mut Vec<u8>,
+) -> Result<(), AppError> {
     let bytes = line.strip_suffix(b"\r").unwrap_or(line);
     // Valid UTF-8 is borrowed; anything else is read lossily.
     let text = match simdutf8::basic::from_utf8(bytes) {
         Ok(t) => Cow::Borrowed(t),
         Err(_) => String::from_utf8_lossy(bytes),
     };
-    one_str(&text, hint, out)
+    one_str(&text, hint, parsed, out)
 }
 
 /// The JSON line of one line of text (without its `\n`; a `\r` at its end is dropped).
-fn one_str(line: &str, hint: Option<&str>, out: &mut Vec<u8>) -> Result<(), AppError> {
+fn one_str(
+    line: &str,
+    hint: Option<&str>,
+    parsed: &mut amr_address::ParsedAddress,
+    out: &mut Vec<u8>,
+) -> Result<(), AppError> {
     let line = line.strip_suffix('\r').unwrap_or(line);
-    let parsed = amr_address::parse(line, hint);
-    write_json(out, &parsed)?;
+    amr_address::parse::parse_reusing(line, hint, parsed);
+    write_json(out, parsed)?;
     out.push(b'\n');
     Ok(())
 }
 
 /// The JSON object of a parsed address, byte for byte what `serde_json::to_writer` writes for
 /// it (the same fields in the same order, the same escapes), without serde's per-field
-/// machinery: the strings are copied with one scan each (division names and codes from the
-/// embedded table without one). The confidence still goes through `serde_json`.
+/// machinery: each key is a constant copied in place, the strings are copied with one scan
+/// each (division names and codes from the embedded table without one), and a confidence of
+/// whole hundredths (all of them) comes from a table of what `serde_json` writes for it.
 fn write_json(out: &mut Vec<u8>, a: &amr_address::ParsedAddress) -> Result<(), AppError> {
-    let err = |e: serde_json::Error| AppError::Internal(e.into());
+    // One growth check for the usual line (the strings' lengths, plus the keys and nulls).
+    out.reserve(a.input.len() + a.normalized.as_ref().map_or(0, String::len) + 512);
     out.extend_from_slice(b"{\"input\":");
     json_str(out, &a.input);
-    let divisions: [(&[u8], &Option<Text>); 6] = [
-        (b",\"province\":", &a.province),
-        (b",\"city\":", &a.city),
-        (b",\"county\":", &a.county),
-        (b",\"town\":", &a.town),
-        (b",\"county_code\":", &a.county_code),
-        (b",\"town_code\":", &a.town_code),
-    ];
-    for (key, value) in divisions {
-        out.extend_from_slice(key);
-        json_text(out, value);
-    }
-    let fields: [(&[u8], Option<&str>); 9] = [
-        (b",\"village\":", a.village.as_deref()),
-        (b",\"road\":", a.road.as_deref()),
-        (b",\"road_no\":", a.road_no.as_deref()),
-        (b",\"poi\":", a.poi.as_deref()),
-        (b",\"building\":", a.building.as_deref()),
-        (b",\"unit\":", a.unit.as_deref()),
-        (b",\"floor\":", a.floor.as_deref()),
-        (b",\"room\":", a.room.as_deref()),
-        (b",\"normalized\":", a.normalized.as_deref()),
-    ];
-    for (key, value) in fields {
-        out.extend_from_slice(key);
-        json_opt(out, value);
-    }
+    out.extend_from_slice(b",\"province\":");
+    json_text(out, &a.province);
+    out.extend_from_slice(b",\"city\":");
+    json_text(out, &a.city);
+    out.extend_from_slice(b",\"county\":");
+    json_text(out, &a.county);
+    out.extend_from_slice(b",\"town\":");
+    json_text(out, &a.town);
+    out.extend_from_slice(b",\"county_code\":");
+    json_text(out, &a.county_code);
+    out.extend_from_slice(b",\"town_code\":");
+    json_text(out, &a.town_code);
+    out.extend_from_slice(b",\"village\":");
+    json_opt(out, &a.village);
+    out.extend_from_slice(b",\"road\":");
+    json_opt(out, &a.road);
+    out.extend_from_slice(b",\"road_no\":");
+    json_opt(out, &a.road_no);
+    out.extend_from_slice(b",\"poi\":");
+    json_opt(out, &a.poi);
+    out.extend_from_slice(b",\"building\":");
+    json_opt(out, &a.building);
+    out.extend_from_slice(b",\"unit\":");
+    json_opt(out, &a.unit);
+    out.extend_from_slice(b",\"floor\":");
+    json_opt(out, &a.floor);
+    out.extend_from_slice(b",\"room\":");
+    json_opt(out, &a.room);
+    out.extend_from_slice(b",\"normalized\":");
+    json_opt(out, &a.normalized);
     out.extend_from_slice(b",\"confidence\":");
-    serde_json::to_writer(&mut *out, &a.confidence).map_err(err)?;
+    json_f32(out, a.confidence)?;
     out.extend_from_slice(b",\"province_code\":");
     json_text(out, &a.province_code);
     out.extend_from_slice(b",\"city_code\":");
     json_text(out, &a.city_code);
-    out.extend_from_slice(b",\"ambiguities\":");
-    json_list(out, &a.ambiguities, |out, m| {
-        str_fields(out, &[(b"{\"level\":", &m.level), (b",\"name\":", &m.name)]);
-        out.extend_from_slice(b",\"candidates\":");
-        json_list(out, &m.candidates, |out, c| {
-            str_fields(out, &[(b"{\"code\":", &c.code), (b",\"name\":", &c.name)]);
+    if a.ambiguities.is_empty() && a.former.is_empty() {
+        // Almost every address: both lists empty, one constant.
+        out.extend_from_slice(b",\"ambiguities\":[],\"former\":[]");
+    } else {
+        out.extend_from_slice(b",\"ambiguities\":");
+        json_list(out, &a.ambiguities, |out, m| {
+            str_fields(out, &[(b"{\"level\":", &m.level), (b",\"name\":", &m.name)]);
+            out.extend_from_slice(b",\"candidates\":");
+            json_list(out, &m.candidates, |out, c| {
+                str_fields(out, &[(b"{\"code\":", &c.code), (b",\"name\":", &c.name)]);
+                out.push(b'}');
+            });
+            out.extend_from_slice(b",\"chosen\":");
+            json_opt(out, &m.chosen);
+            str_fields(out, &[(b",\"basis\":", &m.basis)]);
             out.push(b'}');
         });
-        out.extend_from_slice(b",\"chosen\":");
-        json_opt(out, m.chosen.as_deref());
-        str_fields(out, &[(b",\"basis\":", &m.basis)]);
-        out.push(b'}');
-    });
-    out.extend_from_slice(b",\"former\":");
-    json_list(out, &a.former, |out, f| {
-        str_fields(out, &[(b"{\"name\":", &f.name), (b",\"level\":", &f.level)]);
-        out.extend_from_slice(b",\"year\":");
-        out.extend_from_slice(f.year.to_string().as_bytes());
-        str_fields(
-            out,
-            &[
-                (b",\"now\":", &f.now),
-                (b",\"code\":", &f.code),
-                (b",\"change\":", &f.change),
-            ],
-        );
-        out.push(b'}');
-    });
+        out.extend_from_slice(b",\"former\":");
+        json_list(out, &a.former, |out, f| {
+            str_fields(out, &[(b"{\"name\":", &f.name), (b",\"level\":", &f.level)]);
+            out.extend_from_slice(b",\"year\":");
+            out.extend_from_slice(f.year.to_string().as_bytes());
+            str_fields(
+                out,
+                &[
+                    (b",\"now\":", &f.now),
+                    (b",\"code\":", &f.code),
+                    (b",\"change\":", &f.change),
+                ],
+            );
+            out.push(b'}');
+        });
+    }
     out.extend_from_slice(if a.from_hint {
         b",\"from_hint\":true}"
     } else {
         b",\"from_hint\":false}"
     });
     Ok(())
+}
+
+/// What `serde_json` writes for each `k / 100.0` (k = 0..=100), the confidences the parser
+/// gives (it rounds to hundredths), with the value's bits to tell them from any other.
+static HUNDREDTHS: std::sync::LazyLock<Vec<(u32, String)>> = std::sync::LazyLock::new(|| {
+    (0..=100u8)
+        .map(|k| {
+            let v = f32::from(k) / 100.0;
+            (v.to_bits(), serde_json::to_string(&v).unwrap_or_default())
+        })
+        .collect()
+});
+
+/// A number as `serde_json` writes an `f32`: from [`HUNDREDTHS`] when it is one of them,
+/// else through `serde_json`.
+fn json_f32(out: &mut Vec<u8>, v: f32) -> Result<(), AppError> {
+    let k = (v * 100.0).round();
+    if (0.0..=100.0).contains(&k)
+        && let Some((bits, text)) = HUNDREDTHS.get(k as usize)
+        && *bits == v.to_bits()
+        && !text.is_empty()
+    {
+        out.extend_from_slice(text.as_bytes());
+        return Ok(());
+    }
+    serde_json::to_writer(&mut *out, &v).map_err(|e| AppError::Internal(e.into()))
 }
 
 /// `[item,item,…]`, each written by `each`.
@@ -253,7 +302,7 @@ fn json_text(out: &mut Vec<u8>, t: &Option<Text>) {
     }
 }
 
-fn json_opt(out: &mut Vec<u8>, s: Option<&str>) {
+fn json_opt(out: &mut Vec<u8>, s: &Option<String>) {
     match s {
         Some(s) => json_str(out, s),
         None => out.extend_from_slice(b"null"),
@@ -266,6 +315,16 @@ fn json_str(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(b'"');
     let bytes = s.as_bytes();
+    // Almost always nothing to escape: one pass over every byte without an early exit (the
+    // compiler makes it a vector loop), then one copy.
+    let any = bytes.iter().fold(false, |any, &b| {
+        any | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if !any {
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
     let mut from = 0;
     let mut i = 0;
     while i < bytes.len() {
@@ -413,6 +472,29 @@ mod tests {
         for line in former.lines().skip(1) {
             let name = line.split(',').next().unwrap_or_default();
             assert!(!name.is_empty() && clean(name), "{line}");
+        }
+    }
+
+    /// Confidences as `serde_json` writes them: every hundredth from the table, anything else
+    /// (not a hundredth, negative zero, out of range, not a number) through `serde_json`.
+    #[test]
+    fn confidence_as_serde_writes_it() {
+        let mut values: Vec<f32> = (0..=100u8).map(|k| f32::from(k) / 100.0).collect();
+        values.extend([
+            -0.0,
+            0.005,
+            0.123,
+            1.5,
+            -0.01,
+            100.0,
+            f32::NAN,
+            f32::INFINITY,
+            0.7 * 0.85 + 0.3 * 0.6,
+        ]);
+        for v in values {
+            let mut ours = Vec::new();
+            json_f32(&mut ours, v).unwrap();
+            assert_eq!(ours, serde_json::to_vec(&v).unwrap(), "{v:?}");
         }
     }
 

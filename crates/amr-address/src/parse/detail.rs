@@ -281,9 +281,23 @@ fn loose_town(t: &[char]) -> Option<usize> {
     None
 }
 
-fn s(cs: &[char]) -> String {
+/// Strings to fill before new ones are allocated: those of the caller's previous result,
+/// given back (see [`super::parse_reusing`]), empty.
+pub(crate) type Spare = Vec<String>;
+
+/// A string from `spare` (or a new one) holding `text`.
+pub(crate) fn string(spare: &mut Spare, text: &str) -> String {
+    let mut out = spare.pop().unwrap_or_default();
+    out.clear();
+    out.push_str(text);
+    out
+}
+
+fn s(spare: &mut Spare, cs: &[char]) -> String {
+    let mut out = spare.pop().unwrap_or_default();
+    out.clear();
     // Room for three bytes a character (the CJK block), so one pass and no growth.
-    let mut out = String::with_capacity(cs.len() * 3);
+    out.reserve(cs.len() * 3);
     for &c in cs {
         out.push(c);
     }
@@ -300,11 +314,17 @@ fn cat(mut text: String, marker: &str) -> String {
 /// does not know at the start.
 #[cfg(test)]
 pub(crate) fn parse_detail(rest: &[char], want_town: bool) -> Detail {
-    parse_detail_with(rest, want_town, &mut Vec::new())
+    parse_detail_with(rest, want_town, &mut Vec::new(), &mut Vec::new())
 }
 
-/// [`parse_detail`] with a token buffer reused from one address to the next.
-pub(crate) fn parse_detail_with(rest: &[char], want_town: bool, toks: &mut Vec<Tok>) -> Detail {
+/// [`parse_detail`] with a token buffer reused from one address to the next, and strings
+/// taken from `sp` before new ones are allocated.
+pub(crate) fn parse_detail_with(
+    rest: &[char],
+    want_town: bool,
+    toks: &mut Vec<Tok>,
+    sp: &mut Spare,
+) -> Detail {
     let converted;
     let chars: &[char] = if rest.iter().any(|&c| super::clean::is_numeral(c)) {
         converted = arabic_numerals(rest);
@@ -325,27 +345,32 @@ pub(crate) fn parse_detail_with(rest: &[char], want_town: bool, toks: &mut Vec<T
                     && want_town
                     && let Some(e) = loose_town(t)
                 {
-                    d.town = Some(s(&t[..e]));
+                    d.town = Some(s(sp, &t[..e]));
                     t = &t[e..];
                 }
-                text_run(&mut d, &mut pre_road, t);
+                text_run(&mut d, &mut pre_road, t, sp);
             }
             Tok::Num {
                 start,
                 end,
                 marker,
                 says,
-            } => number(&mut d, &chars[start..end], marker, says),
+            } => number(&mut d, &chars[start..end], marker, says, sp),
         }
         first = false;
     }
     if d.poi.is_none() {
-        d.poi = pre_road.map(s);
+        d.poi = pre_road.map(|t| s(sp, t));
     }
     d
 }
 
-fn text_run<'a>(d: &mut Detail, pre_road: &mut Option<&'a [char]>, mut t: &'a [char]) {
+fn text_run<'a>(
+    d: &mut Detail,
+    pre_road: &mut Option<&'a [char]>,
+    mut t: &'a [char],
+    sp: &mut Spare,
+) {
     while let Some((&c, rest)) = t.split_first() {
         if matches!(c, '与' | '和' | '第' | '负' | '地' | '下') && t.len() == 1 {
             return;
@@ -365,7 +390,7 @@ fn text_run<'a>(d: &mut Detail, pre_road: &mut Option<&'a [char]>, mut t: &'a [c
             && let Some(e) = village_end(t)
             && road_end(&t[..e]).is_none()
         {
-            d.village = Some(s(&t[..e]));
+            d.village = Some(s(sp, &t[..e]));
             t = &t[e..];
         }
         if let Some(e) = road_end(t) {
@@ -373,7 +398,7 @@ fn text_run<'a>(d: &mut Detail, pre_road: &mut Option<&'a [char]>, mut t: &'a [c
             if st > 0 && pre_road.is_none() {
                 *pre_road = Some(&t[..st]);
             }
-            d.road = Some(s(&t[st..e]));
+            d.road = Some(s(sp, &t[st..e]));
             t = &t[e..];
         }
     }
@@ -383,16 +408,16 @@ fn text_run<'a>(d: &mut Detail, pre_road: &mut Option<&'a [char]>, mut t: &'a [c
     // No road yet means the block above found none in `t` (it sets the road when it does).
     if d.road.is_none() && d.poi.is_none() && pre_road.is_none() {
         // Text before any road: a place name (the POI unless a road follows).
-        d.poi = Some(s(t));
+        d.poi = Some(s(sp, t));
         return;
     }
     if d.poi.is_none() {
-        d.poi = Some(s(t));
+        d.poi = Some(s(sp, t));
     } else if d.building.is_none()
         && t.len() <= 3
         && matches!(t.last(), Some('楼' | '座' | '栋' | '幢' | '馆'))
     {
-        d.building = Some(s(t));
+        d.building = Some(s(sp, t));
     } else if t.len() >= 2
         && !matches!(t, ['商', '铺'] | ['铺'] | ['门'] | ['门', '面'] | ['号'])
         && let Some(p) = d.poi.as_mut()
@@ -404,31 +429,35 @@ fn text_run<'a>(d: &mut Detail, pre_road: &mut Option<&'a [char]>, mut t: &'a [c
 
 /// A number token (`num`, its marker and what the marker says). Its text is made into a
 /// `String` only where it is kept.
-fn number(d: &mut Detail, num: &[char], marker: &'static str, says: Says) {
+fn number(d: &mut Detail, num: &[char], marker: &'static str, says: Says, sp: &mut Spare) {
     match says {
-        Says::Building => set(&mut d.building, || cat(s(num), marker)),
-        Says::Unit => set(&mut d.unit, || s(num)),
-        Says::Floor => set(&mut d.floor, || s(num)),
+        Says::Building => set(&mut d.building, || cat(s(sp, num), marker)),
+        Says::Unit => set(&mut d.unit, || s(sp, num)),
+        Says::Floor => set(&mut d.floor, || s(sp, num)),
         Says::FloorOrBuilding => {
             if num.iter().all(|c| c.is_ascii_alphabetic()) {
-                set(&mut d.building, || cat(s(num), "楼"));
+                set(&mut d.building, || cat(s(sp, num), "楼"));
             } else {
-                set(&mut d.floor, || s(num));
+                set(&mut d.floor, || s(sp, num));
             }
         }
-        Says::Room => set(&mut d.room, || s(num)),
+        Says::Room => set(&mut d.room, || s(sp, num)),
         Says::Number => {
             if d.road_no.is_none()
                 && (d.road.is_some() || (d.poi.is_none() && d.building.is_none()))
             {
-                d.road_no = Some(cat(s(num), marker));
+                d.road_no = Some(cat(s(sp, num), marker));
             } else if d.building.is_none() && d.unit.is_none() && d.room.is_none() {
-                d.building = Some(cat(s(num), marker));
+                d.building = Some(cat(s(sp, num), marker));
             } else {
-                set(&mut d.room, || s(num));
+                set(&mut d.room, || s(sp, num));
             }
         }
-        Says::Bare => bare_number(d, &s(num)),
+        Says::Bare => {
+            let text = s(sp, num);
+            bare_number(d, &text, sp);
+            sp.push(text);
+        }
     }
 }
 
@@ -439,7 +468,7 @@ fn set(slot: &mut Option<String>, v: impl FnOnce() -> String) {
     }
 }
 
-fn bare_number(d: &mut Detail, text: &str) {
+fn bare_number(d: &mut Detail, text: &str, sp: &mut Spare) {
     // The parts between `-` and `/`: only the first three, the last and how many are read
     // below, so they are not collected.
     let (mut first, mut last, mut n) = ([""; 3], "", 0);
@@ -457,29 +486,29 @@ fn bare_number(d: &mut Detail, text: &str) {
     let mut skip = 0;
     if d.road.is_some() && d.road_no.is_none() && d.poi.is_none() && d.building.is_none() {
         if n == 1 || text.contains('/') {
-            d.road_no = Some(text.to_owned());
+            d.road_no = Some(string(sp, text));
             return;
         }
-        d.road_no = Some(first[0].to_owned());
+        d.road_no = Some(string(sp, first[0]));
         skip = 1;
     }
     // The rest: one part is a room, two building and room, more building, unit and room
     // (the last).
     match n - skip {
         0 => {}
-        1 => set(&mut d.room, || last.to_owned()),
+        1 => set(&mut d.room, || string(sp, last)),
         2 => {
             if d.building.is_none() {
-                d.building = Some(first[skip].to_owned());
+                d.building = Some(string(sp, first[skip]));
             }
-            set(&mut d.room, || last.to_owned());
+            set(&mut d.room, || string(sp, last));
         }
         _ => {
             if d.building.is_none() {
-                d.building = Some(first[skip].to_owned());
+                d.building = Some(string(sp, first[skip]));
             }
-            set(&mut d.unit, || first[skip + 1].to_owned());
-            set(&mut d.room, || last.to_owned());
+            set(&mut d.unit, || string(sp, first[skip + 1]));
+            set(&mut d.room, || string(sp, last));
         }
     }
 }

@@ -147,28 +147,100 @@ fn level_key(level: Level) -> &'static str {
 /// unknown or malformed hint is ignored (check it at the edge with
 /// `amr_kernel::codes::division::Jurisdiction::parse`).
 pub fn parse(input: &str, hint: Option<&str>) -> ParsedAddress {
-    thread_local! {
-        static BUFFERS: RefCell<Buffers> = RefCell::new(Buffers::default());
-    }
-    // Filled in place: the result (some 500 bytes) is not moved out of a closure and a
-    // `Result` on its way back.
+    // Filled in place: the result (some 500 bytes) is not moved out of a closure.
     let mut out = ParsedAddress {
         input: input.to_owned(),
         ..ParsedAddress::default()
     };
-    let done = BUFFERS
-        .try_with(|b| match b.try_borrow_mut() {
-            Ok(mut b) => {
-                parse_into(input, hint, &mut b, &mut out);
-                true
-            }
-            Err(_) => false,
-        })
-        .unwrap_or(false);
-    if !done {
-        parse_into(input, hint, &mut Buffers::default(), &mut out);
-    }
+    with_buffers(|b| parse_into(input, hint, b, &mut out));
     out
+}
+
+/// [`parse`] into `out`, which may hold the result of an earlier address: its strings are
+/// reused for this one (cleared first) instead of allocated anew, so a caller that parses
+/// many addresses in a row (`amr address parse`) allocates almost nothing. `out` ends up
+/// exactly what [`parse`] returns for `input`.
+pub fn parse_reusing(input: &str, hint: Option<&str>, out: &mut ParsedAddress) {
+    with_buffers(|b| {
+        start(input, b, out);
+        parse_into(input, hint, b, out);
+    });
+}
+
+/// Runs `f` with this thread's working memory (or fresh memory, if the thread's is in use
+/// or gone).
+fn with_buffers(f: impl FnOnce(&mut Buffers)) {
+    thread_local! {
+        static BUFFERS: RefCell<Buffers> = RefCell::new(Buffers::default());
+    }
+    let mut f = Some(f);
+    let _ = BUFFERS.try_with(|b| {
+        if let Ok(mut b) = b.try_borrow_mut()
+            && let Some(f) = f.take()
+        {
+            f(&mut b);
+        }
+    });
+    if let Some(f) = f {
+        f(&mut Buffers::default());
+    }
+}
+
+/// At most this many strings are kept for reuse (an address has about a dozen).
+const MAX_SPARE: usize = 32;
+
+/// Empties `out`, its strings into `b` (to be filled again), and sets its input. Every field
+/// is named, so that a field added to [`ParsedAddress`] must be handled here.
+fn start(input: &str, b: &mut Buffers, out: &mut ParsedAddress) {
+    let ParsedAddress {
+        input: old_input,
+        province,
+        city,
+        county,
+        town,
+        county_code,
+        town_code,
+        village,
+        road,
+        road_no,
+        poi,
+        building,
+        unit,
+        floor,
+        room,
+        normalized,
+        confidence,
+        province_code,
+        city_code,
+        ambiguities,
+        former,
+        from_hint,
+    } = out;
+    let spare = &mut b.spare;
+    for s in [village, road, road_no, poi, building, unit, floor, room] {
+        if let Some(s) = s.take()
+            && spare.len() < MAX_SPARE
+        {
+            spare.push(s);
+        }
+    }
+    for t in [province, city, county, town] {
+        if let Some(Cow::Owned(s)) = t.take()
+            && spare.len() < MAX_SPARE
+        {
+            spare.push(s);
+        }
+    }
+    // The normalized form is the longest part: its string is kept for the next one.
+    if let Some(s) = normalized.take() {
+        b.normalized = Some(s);
+    }
+    (*county_code, *town_code, *province_code, *city_code) = (None, None, None, None);
+    (*confidence, *from_hint) = (0.0, false);
+    ambiguities.clear();
+    former.clear();
+    old_input.clear();
+    old_input.push_str(input);
 }
 
 /// Working memory reused from one address to the next (per thread).
@@ -181,6 +253,10 @@ struct Buffers {
     rest: Vec<char>,
     toks: Vec<detail::Tok>,
     by_div: Vec<divisions::ByDiv>,
+    /// Strings of an earlier result, to fill before allocating ([`parse_reusing`]).
+    spare: detail::Spare,
+    /// The normalized form's string of an earlier result.
+    normalized: Option<String>,
 }
 
 /// Parses `input` into `out`, which holds the input and nothing else yet.
@@ -202,7 +278,7 @@ fn parse_into(input: &str, hint: Option<&str>, b: &mut Buffers, out: &mut Parsed
 
     let rest = remainder(text, cands, &chain, &mut b.spans, &mut b.rest);
     let want_town = out.town.is_none();
-    let d = detail::parse_detail_with(rest, want_town, &mut b.toks);
+    let d = detail::parse_detail_with(rest, want_town, &mut b.toks, &mut b.spare);
     if want_town && d.town.is_some() {
         out.town = d.town.map(Cow::Owned);
     }
@@ -214,7 +290,7 @@ fn parse_into(input: &str, hint: Option<&str>, b: &mut Buffers, out: &mut Parsed
     out.unit = d.unit;
     out.floor = d.floor;
     out.room = d.room;
-    out.normalized = normalized(idx, &today, out);
+    out.normalized = normalized(idx, &today, out, &mut b.normalized);
     out.confidence = confidence(&chain, out);
 }
 
@@ -451,8 +527,15 @@ fn remainder<'a>(
     if many { out } else { one.unwrap_or(&[]) }
 }
 
-fn normalized(idx: &index::Index, today: &[Option<u32>; 4], a: &ParsedAddress) -> Option<String> {
-    let mut s = String::with_capacity(96);
+fn normalized(
+    idx: &index::Index,
+    today: &[Option<u32>; 4],
+    a: &ParsedAddress,
+    spare: &mut Option<String>,
+) -> Option<String> {
+    let mut s = spare.take().unwrap_or_default();
+    s.clear();
+    s.reserve(96);
     // Today's names for the divisions (a former name in the fields is replaced here); a level
     // without a code shows what the fields say.
     let shown = [&a.province, &a.city, &a.county, &a.town];
@@ -502,7 +585,11 @@ fn normalized(idx: &index::Index, today: &[Option<u32>; 4], a: &ParsedAddress) -
             s.push('室');
         }
     }
-    (!s.is_empty()).then_some(s)
+    if s.is_empty() {
+        *spare = Some(s);
+        return None;
+    }
+    Some(s)
 }
 
 fn confidence(chain: &Chain, a: &ParsedAddress) -> f32 {

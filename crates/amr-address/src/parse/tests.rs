@@ -270,6 +270,34 @@ fn a_town_the_table_lacks_is_still_a_town() {
     assert_eq!(a.town_code, None);
 }
 
+/// One result reused from address to address (as `amr address parse` does) holds exactly what
+/// a fresh parse gives, whatever the address before it left in it: ambiguities, former names,
+/// a town the table lacks, every detail field, a hint, nothing at all.
+#[test]
+fn a_reused_result_is_a_fresh_one() {
+    let addresses = [
+        "历下区泉城路180号齐鲁国际大厦10楼",
+        "",
+        "朝阳区建国路88号",
+        "江干区下沙街道文渊路1号",
+        "浙江省杭州市滨江区缤纷北苑47-6-746",
+        "花桥镇工业路8号3幢2单元501室",
+        "山东省莱芜市莱城区凤城街道",
+        "城关镇",
+        "鼓楼区中山路1号B座12楼1203室(电联)",
+        "襄樊市樊城区人民路一百零三号三单元十二楼",
+        "XX镇YY村委会5组",
+        "!!!",
+    ];
+    let mut reused = ParsedAddress::default();
+    for hint in [None, Some("3301"), Some("3701")] {
+        for a in addresses.iter().chain(addresses.iter().rev()) {
+            super::parse_reusing(a, hint, &mut reused);
+            assert_eq!(reused, parse(a, hint), "{a:?} with hint {hint:?}");
+        }
+    }
+}
+
 #[test]
 fn garbage_gives_nulls_not_errors() {
     for s in ["", " ", "???", "1234567890", "abc", "（）", "号号号", "路"] {
