@@ -42,6 +42,11 @@ use index::{Form, NONE};
 pub type Text = Cow<'static, str>;
 
 /// A parsed address. Absent parts are `None` (`null` in JSON).
+///
+/// Every string but `input` (and those in `ambiguities` and `former`) is made of the cleaned
+/// address and the division table, so it holds no character that JSON escapes: no control
+/// character, no `"` and no `\` (cleaning drops them; a property test checks it on arbitrary
+/// text). `amr address parse` copies them into its JSON as they are.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ParsedAddress {
     /// The address as given.

@@ -321,6 +321,38 @@ proptest::proptest! {
         proptest::prop_assert!((0.0..=1.0).contains(&a.confidence));
     }
 
+    /// What [`ParsedAddress`] promises: no field but the input holds a character JSON
+    /// escapes, whatever the input holds.
+    #[test]
+    fn the_parts_hold_no_character_json_escapes(
+        parts in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::sample::select(vec![
+                    "浙江省杭州市", "江干区", "下沙街道", "泉城路", "180号", "齐鲁大厦", "10楼",
+                    "3单元", "1203室", "(", ")", "村", "镇", "\"", "\\", "\n", "\t", "\r",
+                    "\u{0}", "\u{1b}", "\u{7f}", "\u{85}", "\u{2028}", "＂", "＼",
+                ]).prop_map(str::to_owned),
+                "[\\x00-\\x7f]{0,4}",
+            ],
+            0..14,
+        ),
+        hint in proptest::option::of(proptest::sample::select(vec!["3301", "3701", "33"])),
+    ) {
+        let s: String = parts.concat();
+        let a = parse(&s, hint);
+        let escaped = |t: &str| t.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\');
+        let fields = [
+            a.province.as_deref(), a.city.as_deref(), a.county.as_deref(), a.town.as_deref(),
+            a.county_code.as_deref(), a.town_code.as_deref(), a.village.as_deref(),
+            a.road.as_deref(), a.road_no.as_deref(), a.poi.as_deref(), a.building.as_deref(),
+            a.unit.as_deref(), a.floor.as_deref(), a.room.as_deref(), a.normalized.as_deref(),
+            a.province_code.as_deref(), a.city_code.as_deref(),
+        ];
+        for f in fields.into_iter().flatten() {
+            proptest::prop_assert!(!escaped(f), "{:?} in the result of {:?}", f, s);
+        }
+    }
+
     #[test]
     fn never_panics_on_address_like_text(
         parts in proptest::collection::vec(
