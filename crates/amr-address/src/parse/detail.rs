@@ -281,12 +281,13 @@ fn loose_town(t: &[char]) -> Option<usize> {
     None
 }
 
-/// Strings to fill before new ones are allocated: those of the caller's previous result,
-/// given back (see [`super::parse_reusing`]), empty.
+/// Strings to fill before new ones are allocated: those of the caller's previous result
+/// (see [`super::parse_reusing`]) and a number's text once it is split; each is cleared when
+/// taken.
 pub(crate) type Spare = Vec<String>;
 
 /// A string from `spare` (or a new one) holding `text`.
-pub(crate) fn string(spare: &mut Spare, text: &str) -> String {
+fn string(spare: &mut Spare, text: &str) -> String {
     let mut out = spare.pop().unwrap_or_default();
     out.clear();
     out.push_str(text);
