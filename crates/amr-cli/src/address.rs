@@ -156,9 +156,10 @@ fn one_str(
 
 /// The JSON object of a parsed address, byte for byte what `serde_json::to_writer` writes for
 /// it (the same fields in the same order, the same escapes), without serde's per-field
-/// machinery: each key is a constant copied in place, the strings are copied with one scan
-/// each (division names and codes from the embedded table without one), and a confidence of
-/// whole hundredths (all of them) comes from a table of what `serde_json` writes for it.
+/// machinery: each key is a constant copied in place, the parsed parts are copied as they are
+/// (they hold nothing to escape: see [`json_plain`]), the input and the lists are escaped,
+/// and a confidence of whole hundredths (all of them) comes from a table of what
+/// `serde_json` writes for it.
 fn write_json(out: &mut Vec<u8>, a: &amr_address::ParsedAddress) -> Result<(), AppError> {
     // One growth check for the usual line (the strings' lengths, plus the keys and nulls).
     out.reserve(a.input.len() + a.normalized.as_ref().map_or(0, String::len) + 512);
@@ -309,10 +310,7 @@ fn json_plain(out: &mut Vec<u8>, s: &Option<String>) {
 }
 
 fn plain(out: &mut Vec<u8>, s: &str) {
-    debug_assert!(
-        !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\'),
-        "{s:?} needs escapes"
-    );
+    debug_assert!(!needs_escapes(s), "{s:?} needs escapes");
     out.push(b'"');
     out.extend_from_slice(s.as_bytes());
     out.push(b'"');
@@ -331,44 +329,20 @@ fn json_str(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(b'"');
     let bytes = s.as_bytes();
-    // Almost always nothing to escape: one pass over every byte without an early exit (the
-    // compiler makes it a vector loop), then one copy.
-    let any = bytes.iter().fold(false, |any, &b| {
-        any | (b < 0x20) | (b == b'"') | (b == b'\\')
-    });
-    if !any {
+    // Almost always nothing to escape (here only the input and the rare lists come): one
+    // pass over every byte without an early exit (the compiler makes it a vector loop), then
+    // one copy.
+    if !needs_escapes(s) {
         out.extend_from_slice(bytes);
         out.push(b'"');
         return;
     }
     let mut from = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        // Sixteen, then eight bytes at a time while none needs an escape (almost always: an
-        // address is Chinese text and digits).
-        if let Some(chunk) = bytes.get(i..i + 16)
-            && let (Ok(lo), Ok(hi)) = (
-                <[u8; 8]>::try_from(&chunk[..8]),
-                <[u8; 8]>::try_from(&chunk[8..]),
-            )
-            && !(needs_escape(u64::from_le_bytes(lo)) | needs_escape(u64::from_le_bytes(hi)))
-        {
-            i += 16;
+    for (i, &b) in bytes.iter().enumerate() {
+        if !escaped(b) {
             continue;
         }
-        if let Some(chunk) = bytes.get(i..i + 8)
-            && let Ok(word) = <[u8; 8]>::try_from(chunk)
-            && !needs_escape(u64::from_le_bytes(word))
-        {
-            i += 8;
-            continue;
-        }
-        let b = bytes[i];
-        i += 1;
-        if b >= 0x20 && b != b'"' && b != b'\\' {
-            continue;
-        }
-        out.extend_from_slice(&bytes[from..i - 1]);
+        out.extend_from_slice(&bytes[from..i]);
         match b {
             b'"' => out.extend_from_slice(b"\\\""),
             b'\\' => out.extend_from_slice(b"\\\\"),
@@ -386,24 +360,21 @@ fn json_str(out: &mut Vec<u8>, s: &str) {
                 HEX[usize::from(b & 0xF)],
             ]),
         }
-        from = i;
+        from = i + 1;
     }
     out.extend_from_slice(&bytes[from..]);
     out.push(b'"');
 }
 
-/// Whether any of the eight bytes of `w` is below 0x20, `"` or `\\` (the bytes
-/// [`json_str`] escapes). Bytes of 0x80 and above never match: they are UTF-8 sequences
-/// copied as they are.
-fn needs_escape(w: u64) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // A byte is zero in `x` ⇔ its high bit is set in `(x - ONES) & !x & HIGH` (exact for the
-    // lowest such byte, which is all that matters here: any set bit means "look closer").
-    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
-    // Below 0x20: the byte minus 0x20 borrows, and its high bit was clear.
-    let below = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
-    (below | zero(w ^ (ONES * u64::from(b'"'))) | zero(w ^ (ONES * u64::from(b'\\')))) != 0
+/// Whether JSON escapes the byte: below 0x20, `"` or `\\`. Bytes of 0x80 and above never
+/// are: they are UTF-8 sequences copied as they are.
+fn escaped(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// Whether any byte of `s` is [`escaped`], looked for without an early exit.
+fn needs_escapes(s: &str) -> bool {
+    s.bytes().fold(false, |any, b| any | escaped(b))
 }
 
 #[cfg(test)]
@@ -478,7 +449,7 @@ mod tests {
     /// and code, and every former name.
     #[test]
     fn table_text_needs_no_escape() {
-        let clean = |s: &str| s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
+        let clean = |s: &str| !needs_escapes(s);
         let table = amr_kernel::codes::division::divisions();
         assert!(table.len() > 40_000);
         for d in table.iter() {
@@ -514,22 +485,26 @@ mod tests {
         }
     }
 
-    /// The eight-byte test agrees with the byte-by-byte one for every byte at every place.
+    /// Every ASCII byte, alone and inside text, at the start, the middle and the end: escaped
+    /// (or not) as serde_json does.
     #[test]
-    fn word_test_finds_every_escaped_byte() {
-        for fill in [b'a', 0xE4, 0x80, 0xFF, b'0'] {
-            for b in 0..=255u8 {
-                for at in 0..8 {
-                    let mut w = [fill; 8];
-                    w[at] = b;
-                    let want = b < 0x20 || b == b'"' || b == b'\\';
-                    assert_eq!(needs_escape(u64::from_le_bytes(w)), want, "{b:#x} at {at}");
-                }
+    fn every_byte_is_escaped_as_serde_does() {
+        for b in 0..=0x7Fu8 {
+            let c = char::from(b);
+            for s in [
+                c.to_string(),
+                format!("{c}浙江省杭州市"),
+                format!("浙江{c}省杭州市"),
+                format!("浙江省杭州市{c}"),
+            ] {
+                let mut ours = Vec::new();
+                json_str(&mut ours, &s);
+                assert_eq!(ours, serde_json::to_vec(&s).unwrap(), "{b:#x} in {s:?}");
             }
         }
     }
 
-    /// Escapes at every offset of strings longer than a word: the same as serde_json.
+    /// Escapes at every offset of a longer string: the same as serde_json.
     #[test]
     fn escapes_at_every_offset() {
         let base = "浙江省杭州市西湖区文三路90号东部软件园";

@@ -369,9 +369,10 @@ async fn inbox(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes) -> 
     }
 }
 
-/// The pauses after each failed try of a call the agency makes to AMR (a callback, a loan
-/// report): doubling from 0.2 s and capped at 5 s, about 21 s in all, as an agency's system
-/// keeps trying through a busy minute (five tries in about 6 s gave up on a loaded machine).
+/// The pauses between the tries of a call the agency makes to AMR (a callback, a loan
+/// report): nine tries, the pauses doubling from 0.2 s and capped at 5 s, about 21 s in all,
+/// as an agency's system keeps trying through a busy minute (five tries in about 6 s gave up
+/// on a loaded machine). No pause follows the last try.
 const RETRY_PAUSES: [Duration; 8] = [
     Duration::from_millis(200),
     Duration::from_millis(400),
@@ -389,7 +390,7 @@ async fn call_back(sim: Arc<Sim>, amr: String, api_key: String, message_id: Stri
     let body = sim.ack(&message_id, AckStatus::Done, None);
     let sig = sim.sign(proto::TAG_ACK, &body);
     let url = format!("{}/api/v1/exchange/acks", amr.trim_end_matches('/'));
-    for pause in RETRY_PAUSES {
+    for pause in RETRY_PAUSES.map(Some).into_iter().chain([None]) {
         let sent = sim
             .client
             .post(&url)
@@ -402,7 +403,9 @@ async fn call_back(sim: Arc<Sim>, amr: String, api_key: String, message_id: Stri
         if sent.is_ok_and(|r| r.status().is_success()) {
             return;
         }
-        tokio::time::sleep(pause).await;
+        if let Some(pause) = pause {
+            tokio::time::sleep(pause).await;
+        }
     }
     tracing::warn!(
         message_id,
@@ -488,7 +491,7 @@ async fn report_loans(
     .to_string();
     let sig = sim.sign(proto::TAG_LOAN_REPORT, &body);
     let url = format!("{}/api/v1/exchange/banks/loans", amr.trim_end_matches('/'));
-    for pause in RETRY_PAUSES {
+    for pause in RETRY_PAUSES.map(Some).into_iter().chain([None]) {
         let sent = sim
             .client
             .post(&url)
@@ -510,7 +513,9 @@ async fn report_loans(
             }
             _ => {}
         }
-        tokio::time::sleep(pause).await;
+        if let Some(pause) = pause {
+            tokio::time::sleep(pause).await;
+        }
     }
     tracing::warn!(
         report_id,

@@ -301,6 +301,28 @@ mod tests {
             );
         }
     }
+    /// One walk up the table finds at each level what `ancestor_at` finds, for every division.
+    #[test]
+    fn ancestors_are_ancestor_at_each_level() {
+        let idx = index();
+        for i in 0..idx.divs.len() as u32 {
+            let levels = [
+                Level::Province,
+                Level::Prefecture,
+                Level::County,
+                Level::Town,
+            ];
+            let one_a_level = levels.map(|l| idx.ancestor_at(i, l));
+            assert_eq!(
+                idx.ancestors(i),
+                one_a_level,
+                "{}",
+                idx.divs[i as usize].code
+            );
+        }
+        assert_eq!(idx.ancestors(NONE), [None; 4]);
+    }
+
     #[test]
     fn every_former_row_names_divisions_in_force() {
         let rows = FORMER
