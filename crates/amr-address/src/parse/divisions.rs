@@ -184,7 +184,7 @@ pub(crate) fn candidates(
     idx.trie
         .for_each_match(text, starts, |start, end, pat, flags, m| {
             let f = follow(text.get(end..).unwrap_or(&[]));
-            if f == Follow::NotADivision && flags & PAT_HAS_FULL == 0 {
+            if matches!(f, Follow::NotADivision) && flags & PAT_HAS_FULL == 0 {
                 return;
             }
             let suffix = match f {
@@ -208,7 +208,7 @@ pub(crate) fn candidates(
                 m,
                 suffix,
                 next: text.get(end).copied().unwrap_or('\0'),
-                not_a_division: f == Follow::NotADivision,
+                not_a_division: matches!(f, Follow::NotADivision),
             });
         });
     for h in hits.iter() {
@@ -246,6 +246,10 @@ pub(crate) fn candidates(
     }
     for h in hits.iter() {
         let m = &h.m;
+        if m.towns_full == m.end {
+            // No town bears the name (most names above town level).
+            continue;
+        }
         for (a, b) in [(m.towns_full, m.towns_short), (m.towns_short, m.end)] {
             let towns = idx.targets.get(a as usize..b as usize).unwrap_or(&[]);
             let (Some(lo), Some(hi)) = (towns.first(), towns.last()) else {
