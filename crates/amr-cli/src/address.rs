@@ -8,7 +8,6 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
-use amr_address::parse::Text;
 use amr_kernel::codes::division::Jurisdiction;
 use amr_kernel::error::AppError;
 
@@ -166,41 +165,41 @@ fn write_json(out: &mut Vec<u8>, a: &amr_address::ParsedAddress) -> Result<(), A
     out.extend_from_slice(b"{\"input\":");
     json_str(out, &a.input);
     out.extend_from_slice(b",\"province\":");
-    json_text(out, &a.province);
+    json_plain(out, a.province.as_deref());
     out.extend_from_slice(b",\"city\":");
-    json_text(out, &a.city);
+    json_plain(out, a.city.as_deref());
     out.extend_from_slice(b",\"county\":");
-    json_text(out, &a.county);
+    json_plain(out, a.county.as_deref());
     out.extend_from_slice(b",\"town\":");
-    json_text(out, &a.town);
+    json_plain(out, a.town.as_deref());
     out.extend_from_slice(b",\"county_code\":");
-    json_text(out, &a.county_code);
+    json_plain(out, a.county_code.as_deref());
     out.extend_from_slice(b",\"town_code\":");
-    json_text(out, &a.town_code);
+    json_plain(out, a.town_code.as_deref());
     out.extend_from_slice(b",\"village\":");
-    json_plain(out, &a.village);
+    json_plain(out, a.village.as_deref());
     out.extend_from_slice(b",\"road\":");
-    json_plain(out, &a.road);
+    json_plain(out, a.road.as_deref());
     out.extend_from_slice(b",\"road_no\":");
-    json_plain(out, &a.road_no);
+    json_plain(out, a.road_no.as_deref());
     out.extend_from_slice(b",\"poi\":");
-    json_plain(out, &a.poi);
+    json_plain(out, a.poi.as_deref());
     out.extend_from_slice(b",\"building\":");
-    json_plain(out, &a.building);
+    json_plain(out, a.building.as_deref());
     out.extend_from_slice(b",\"unit\":");
-    json_plain(out, &a.unit);
+    json_plain(out, a.unit.as_deref());
     out.extend_from_slice(b",\"floor\":");
-    json_plain(out, &a.floor);
+    json_plain(out, a.floor.as_deref());
     out.extend_from_slice(b",\"room\":");
-    json_plain(out, &a.room);
+    json_plain(out, a.room.as_deref());
     out.extend_from_slice(b",\"normalized\":");
-    json_plain(out, &a.normalized);
+    json_plain(out, a.normalized.as_deref());
     out.extend_from_slice(b",\"confidence\":");
     json_f32(out, a.confidence)?;
     out.extend_from_slice(b",\"province_code\":");
-    json_text(out, &a.province_code);
+    json_plain(out, a.province_code.as_deref());
     out.extend_from_slice(b",\"city_code\":");
-    json_text(out, &a.city_code);
+    json_plain(out, a.city_code.as_deref());
     if a.ambiguities.is_empty() && a.former.is_empty() {
         // Almost every address: both lists empty, one constant.
         out.extend_from_slice(b",\"ambiguities\":[],\"former\":[]");
@@ -288,21 +287,12 @@ fn str_fields(out: &mut Vec<u8>, fields: &[(&[u8], &str)]) {
     }
 }
 
-/// A division name or code, copied as it is: one from the embedded division table holds no
-/// character JSON escapes (a test checks the table), nor does one from the address's own
-/// words (see [`json_plain`]).
-fn json_text(out: &mut Vec<u8>, t: &Option<Text>) {
-    match t {
-        Some(t) => plain(out, t),
-        None => out.extend_from_slice(b"null"),
-    }
-}
-
 /// A part of the parsed address, copied as it is: `amr_address::ParsedAddress` promises that
-/// its parts (every field but the input and the lists) hold no character JSON escapes, as
-/// cleaning drops them (a property test in `amr-address` checks it on arbitrary text; debug
-/// builds check each string here as well).
-fn json_plain(out: &mut Vec<u8>, s: &Option<String>) {
+/// its parts (every field but the input and the lists) hold no character JSON escapes. A
+/// division name or code from the embedded table holds none (a test checks the table); the
+/// address's own words hold none, as cleaning drops them (a property test in `amr-address`
+/// checks it on arbitrary text). Debug builds check each string here as well.
+fn json_plain(out: &mut Vec<u8>, s: Option<&str>) {
     match s {
         Some(s) => plain(out, s),
         None => out.extend_from_slice(b"null"),
@@ -445,7 +435,7 @@ mod tests {
         }
     }
 
-    /// The table text `json_text` copies without escaping needs none: every division's name
+    /// The table text `json_plain` copies without escaping needs none: every division's name
     /// and code, and every former name.
     #[test]
     fn table_text_needs_no_escape() {
