@@ -304,35 +304,52 @@ fn numeral_digit(c: char) -> Option<u64> {
 }
 
 /// Every character [`is_numeral`] accepts.
+#[cfg(test)]
 const NUMERALS: [char; 27] = [
     '零', '〇', '一', '壹', '二', '两', '贰', '三', '叁', '四', '肆', '五', '伍', '六', '陆', '七',
     '柒', '八', '捌', '九', '玖', '十', '拾', '百', '佰', '千', '仟',
 ];
 
-/// One bit for the low byte of each of [`NUMERALS`]: a clear bit rules a character out with
-/// one load (almost every character of an address), before the full comparison.
-const NUMERAL_BITS: [u64; 4] = {
-    let mut bits = [0u64; 4];
+/// [`NUMERALS`] but 〇 (U+3007), the one outside the CJK block.
+const CJK_NUMERALS: [char; 26] = [
+    '零', '一', '壹', '二', '两', '贰', '三', '叁', '四', '肆', '五', '伍', '六', '陆', '七', '柒',
+    '八', '捌', '九', '玖', '十', '拾', '百', '佰', '千', '仟',
+];
+
+const NUMERAL_SET: CjkSet = cjk_set(&CJK_NUMERALS);
+
+/// Whether `c` is a Chinese numeral: one bit test, no comparison with each (almost every
+/// character of an address is not one, and a chain of comparisons is a chain of branches the
+/// processor guesses).
+#[inline(always)]
+pub(crate) fn is_numeral(c: char) -> bool {
+    in_cjk_set(&NUMERAL_SET, c) | (c == '〇')
+}
+
+/// The first character of the CJK Unified Ideographs block (U+4E00–U+9FFF).
+const CJK_FIRST: u32 = 0x4E00;
+
+/// A set of characters of the CJK Unified Ideographs block, one bit each (2.6 KB).
+pub(crate) type CjkSet = [u64; 328];
+
+/// The set of `chars`, at compile time (a character outside the block stops the build).
+pub(crate) const fn cjk_set(chars: &[char]) -> CjkSet {
+    let mut bits = [0u64; 328];
     let mut k = 0;
-    while k < NUMERALS.len() {
-        let low = NUMERALS[k] as u32 & 0xFF;
-        bits[(low / 64) as usize] |= 1 << (low % 64);
+    while k < chars.len() {
+        let i = chars[k] as u32 - CJK_FIRST;
+        bits[(i / 64) as usize] |= 1 << (i % 64);
         k += 1;
     }
     bits
-};
-
-// Inlined where it is called (the bit test is a few instructions, and most characters stop
-// there); the full comparison is not.
-#[inline(always)]
-pub(crate) fn is_numeral(c: char) -> bool {
-    let low = c as u32 & 0xFF;
-    NUMERAL_BITS[(low / 64) as usize] & (1 << (low % 64)) != 0 && is_listed_numeral(c)
 }
 
-#[inline(never)]
-fn is_listed_numeral(c: char) -> bool {
-    numeral_digit(c).is_some() || matches!(c, '十' | '拾' | '百' | '佰' | '千' | '仟')
+/// Whether `c` is in `set` (false for any character outside the block).
+#[inline(always)]
+pub(crate) fn in_cjk_set(set: &CjkSet, c: char) -> bool {
+    let i = (c as u32).wrapping_sub(CJK_FIRST);
+    set.get((i / 64) as usize)
+        .is_some_and(|w| (w >> (i % 64)) & 1 != 0)
 }
 
 /// Whether a unit marker (any of [`MARKERS`]) begins `after`, by its first characters.

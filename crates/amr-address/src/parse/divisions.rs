@@ -15,6 +15,7 @@
 
 use amr_kernel::codes::division::Level;
 
+use super::clean::{CjkSet, cjk_set, in_cjk_set};
 use super::index::{Form, Index, NONE, PAT_HAS_FULL, PAT_TOWN_SHORT_ONLY, PatTargets, Target};
 
 /// A division name found in the text.
@@ -40,6 +41,18 @@ pub(crate) struct Cand {
 }
 
 impl Cand {
+    /// The division at each level (province, prefecture, county, town) from it up, what
+    /// [`Index::ancestors`] gives for it, from `anc` instead of a walk up the table.
+    pub fn ancestors(&self) -> [Option<u32>; 4] {
+        let slot = level_slot(self.level);
+        let mut out = [None; 4];
+        for (k, o) in out.iter_mut().enumerate().take(slot) {
+            *o = self.anc.get(k).copied().filter(|&a| a != NONE);
+        }
+        out[slot] = Some(self.div);
+        out
+    }
+
     /// Whether the division is `a` or lies within it.
     pub fn within(&self, a: u32, a_level: Level) -> bool {
         self.div == a || (a_level < Level::Town && self.anc[level_slot(a_level)] == a)
@@ -68,6 +81,15 @@ const CITY: &[Level] = &[Level::Province, Level::Prefecture, Level::County];
 /// What follows a name: an administrative suffix (省, 市, 自治州, 街道, ...), a word that
 /// makes it something else (路, 大街, 公园, 市场, ...), or nothing of either.
 fn follow(rest: &[char]) -> Follow {
+    // Most characters begin none of the words: one bit test instead of the comparisons.
+    if !in_cjk_set(&FOLLOW_FIRST, rest.first().copied().unwrap_or('\0')) {
+        return Follow::Nothing;
+    }
+    follow_words(rest)
+}
+
+/// [`follow`] for a text that begins with one of [`FOLLOW_FIRST`].
+fn follow_words(rest: &[char]) -> Follow {
     use Follow::{NotADivision as No, Nothing, Suffix};
     let at = |k: usize| rest.get(k).copied().unwrap_or('\0');
     let (c1, c2) = (at(1), at(2));
@@ -114,6 +136,13 @@ fn follow(rest: &[char]) -> Follow {
         _ => Nothing,
     }
 }
+
+/// Every character a word [`follow`] looks for begins with (checked in the tests).
+const FOLLOW_FIRST: CjkSet = cjk_set(&[
+    '路', '巷', '弄', '湾', '街', '大', '胡', '公', '市', '医', '银', '宾', '酒', '饭', '广', '商',
+    '中', '小', '学', '花', '高', '新', '特', '自', '办', '地', '林', '片', '省', '州', '盟', '区',
+    '县', '旗', '镇', '乡',
+]);
 
 fn base_weight(form: Form, suffixed: bool, level: Level) -> f32 {
     let w = match form {
@@ -670,4 +699,59 @@ fn ambiguity(idx: &Index, cands: &[Cand], chain: &Chain, hint: Hint) -> Option<A
         });
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// No character outside [`FOLLOW_FIRST`] begins a word [`follow_words`] knows, whatever
+    /// comes after it (every continuation its arms test for).
+    #[test]
+    fn follow_first_holds_every_first_character() {
+        let tails = [
+            "",
+            "道办事处",
+            "道",
+            "办",
+            "办事处",
+            "事处",
+            "学",
+            "厦",
+            "街",
+            "同",
+            "路",
+            "园",
+            "场",
+            "院",
+            "行",
+            "馆",
+            "店",
+            "城",
+            "区",
+            "速",
+            "村",
+            "别行",
+            "治区",
+            "治州",
+            "治县",
+            "治旗",
+        ];
+        let tails: Vec<Vec<char>> = tails.iter().map(|t| t.chars().collect()).collect();
+        let mut rest = ['\0'; 5];
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            if in_cjk_set(&FOLLOW_FIRST, c) {
+                continue;
+            }
+            rest[0] = c;
+            for tail in &tails {
+                rest[1..=tail.len()].copy_from_slice(tail);
+                assert!(
+                    matches!(follow_words(&rest[..=tail.len()]), Follow::Nothing),
+                    "{:?} follows a name but {c:?} is not in FOLLOW_FIRST",
+                    &rest[..=tail.len()]
+                );
+            }
+        }
+    }
 }

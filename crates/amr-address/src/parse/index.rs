@@ -323,6 +323,21 @@ mod tests {
         assert_eq!(idx.ancestors(NONE), [None; 4]);
     }
 
+    /// The ancestors every target carries are those of one walk up the table.
+    #[test]
+    fn targets_carry_the_ancestors_of_a_walk() {
+        let idx = index();
+        for t in idx.targets {
+            let slot = super::super::divisions::level_slot(t.level);
+            let walk = idx.ancestors(t.div);
+            let carried = t.anc.map(|a| Some(a).filter(|&a| a != NONE));
+            let code = idx.divs[t.div as usize].code;
+            assert_eq!(walk[..slot], carried[..slot], "{code}");
+            assert_eq!(walk[slot], Some(t.div), "{code}");
+            assert!(walk[slot + 1..].iter().all(Option::is_none), "{code}");
+        }
+    }
+
     #[test]
     fn every_former_row_names_divisions_in_force() {
         let rows = FORMER

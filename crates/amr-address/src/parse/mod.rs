@@ -314,7 +314,13 @@ fn fill_divisions(
     out.from_hint = chain.from_hint;
     // At and below an unresolved ambiguity, keep only what every candidate shares.
     let unresolved = chain.ambiguity.as_ref().filter(|a| a.basis == "unresolved");
-    let ancestors = idx.ancestors(deepest);
+    // The chain's deepest candidate carries its ancestors (a walk up the table reads them
+    // one after another, each a likely cache miss); a deepest division from the hint has
+    // none.
+    let ancestors = match chain.named.iter().flatten().last() {
+        Some(x) if x.div == deepest => x.ancestors(),
+        _ => idx.ancestors(deepest),
+    };
     for level in LEVELS {
         let slot = level_slot(level);
         let mut here = ancestors[slot];
