@@ -7,7 +7,7 @@
 //! the POI. Numbers go by their marker; a bare number right after a road is its number, and
 //! `a-b-c` after a POI is building-unit-room (the common 幢-单元-室 shorthand).
 
-use super::clean::arabic_numerals;
+use super::clean::{CjkSet, arabic_numerals, cjk_set, in_cjk_set};
 
 #[derive(Debug, Default, Clone, PartialEq)]
 pub(crate) struct Detail {
@@ -173,13 +173,20 @@ fn tokens(chars: &[char], out: &mut Vec<Tok>) {
 #[cfg(test)]
 const SECTIONS: [&str; 7] = ["东段", "西段", "南段", "北段", "中段", "段", "延伸段"];
 /// Characters after which a new part begins (…区, …镇, …村), as [`is_boundary`] finds them.
-#[cfg(test)]
 const BOUNDARY: [char; 8] = ['区', '县', '镇', '乡', '市', '村', '省', '州'];
 
-/// Whether `c` is one of [`BOUNDARY`] (one `match`, not a scan of the list).
+const BOUNDARY_SET: CjkSet = cjk_set(&BOUNDARY);
+
+/// Whether `c` is one of [`BOUNDARY`] (one bit test, not a scan of the list).
 fn is_boundary(c: char) -> bool {
-    matches!(c, '区' | '县' | '镇' | '乡' | '市' | '村' | '省' | '州')
+    in_cjk_set(&BOUNDARY_SET, c)
 }
+
+/// The characters a village suffix begins with ([`village_suffixes_at`]).
+const VILLAGE_FIRST: CjkSet = cjk_set(&['村', '居', '社', '嘎']);
+
+/// The characters a road suffix begins with ([`road_suffix`]; checked in the tests).
+const ROAD_FIRST: CjkSet = cjk_set(&['路', '巷', '弄', '街', '大', '公', '胡']);
 
 /// Village suffixes in the order they are tried, as [`village_suffixes_at`] finds them.
 #[cfg(test)]
@@ -226,6 +233,10 @@ fn section_len(after: &[char]) -> usize {
 /// The end (exclusive) of the first road name in `t`, if any (with its section: 中段).
 fn road_end(t: &[char]) -> Option<usize> {
     for i in 1..t.len() {
+        // Most characters begin no suffix: one bit test before the comparisons.
+        if !in_cjk_set(&ROAD_FIRST, t[i]) {
+            continue;
+        }
         let n = road_suffix(&t[i..]);
         if n > 0 {
             let end = i + n;
@@ -251,7 +262,7 @@ fn road_start(t: &[char], end: usize) -> usize {
 
 fn village_end(t: &[char]) -> Option<usize> {
     for i in 2..t.len() {
-        if !matches!(t[i], '村' | '居' | '社' | '嘎') {
+        if !in_cjk_set(&VILLAGE_FIRST, t[i]) {
             continue;
         }
         for n in village_suffixes_at(&t[i..]) {
@@ -373,7 +384,7 @@ fn text_run<'a>(
     sp: &mut Spare,
 ) {
     while let Some((&c, rest)) = t.split_first() {
-        if matches!(c, '与' | '和' | '第' | '负' | '地' | '下') && t.len() == 1 {
+        if t.len() == 1 && matches!(c, '与' | '和' | '第' | '负' | '地' | '下') {
             return;
         }
         if c == '第' {
@@ -562,6 +573,21 @@ mod tests {
         }
         for c in pieces.iter().flat_map(|p| p.chars()).chain(BOUNDARY) {
             assert_eq!(is_boundary(c), BOUNDARY.contains(&c), "{c}");
+        }
+    }
+
+    #[test]
+    fn road_suffixes_begin_with_road_first() {
+        let seconds: Vec<char> = "道办街路同段\0".chars().collect();
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            for &n in &seconds {
+                if road_suffix(&[c, n]) > 0 {
+                    assert!(in_cjk_set(&ROAD_FIRST, c), "{c}{n}");
+                }
+            }
+        }
+        for c in ['村', '居', '社', '嘎'] {
+            assert!(in_cjk_set(&VILLAGE_FIRST, c));
         }
     }
 
