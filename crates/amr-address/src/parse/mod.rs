@@ -413,9 +413,9 @@ fn fill_divisions(
                 .candidates
                 .iter()
                 .take(MAX_CANDIDATES)
-                .map(|&(c, _)| Candidate {
-                    code: idx.divs[c as usize].code.to_owned(),
-                    name: full_name(idx, c),
+                .map(|(c, anc)| Candidate {
+                    code: idx.divs[*c as usize].code.to_owned(),
+                    name: full_name_known(idx, *c, anc),
                 })
                 .collect(),
             chosen,
@@ -437,12 +437,35 @@ fn full_name(idx: &index::Index, i: u32) -> String {
         }
         k = d.parent;
     }
+    path[..n].reverse();
+    compose(idx, &path[..n])
+}
+
+/// [`full_name`] of a division whose province, prefecture and county are known (a
+/// candidate's `anc`, which a test checks against the walk): the table is read at each level
+/// at once, not one level after another.
+fn full_name_known(idx: &index::Index, i: u32, anc: &[u32; 3]) -> String {
+    let mut path = [NONE; 4];
+    let mut n = 0;
+    for &a in anc.iter().filter(|&&a| a != NONE && a != i) {
+        path[n] = a;
+        n += 1;
+    }
+    path[n] = i;
+    compose(idx, &path[..=n])
+}
+
+/// The names of `path` (divisions from the top down) run together, groupings and a repeated
+/// name left out.
+fn compose(idx: &index::Index, path: &[u32]) -> String {
     // The parts first, then one allocation of their length.
     let mut parts = [""; 4];
     let mut np = 0;
     let mut prev = "";
-    for &k in path[..n].iter().rev() {
-        let d = &idx.divs[k as usize];
+    for &k in path {
+        let Some(d) = idx.divs.get(k as usize) else {
+            continue;
+        };
         if d.grouping || d.name == prev {
             continue;
         }

@@ -374,3 +374,18 @@ proptest::proptest! {
         let _ = serde_json::to_string(&a).unwrap();
     }
 }
+
+/// The composed name from a candidate's known ancestors is the one from a walk up the table,
+/// for every division any name targets.
+#[test]
+fn full_names_from_known_ancestors_are_those_of_a_walk() {
+    let idx = index::index();
+    for t in idx.targets {
+        assert_eq!(
+            full_name_known(idx, t.div, &t.anc),
+            full_name(idx, t.div),
+            "{}",
+            idx.divs[t.div as usize].code
+        );
+    }
+}
