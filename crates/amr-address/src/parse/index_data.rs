@@ -188,10 +188,14 @@ impl Trie {
         // Per-node child lists first, then flattened breadth-first.
         let mut children: Vec<Vec<(char, u32)>> = vec![Vec::new()];
         let mut terminal = vec![NONE];
+        // Nodes on the path of a name of a division above town level: the names most
+        // addresses hold, laid out first (below).
+        let mut hot = vec![true];
         for (p, pat) in patterns.iter().enumerate() {
             if pat.len() < 2 {
                 continue;
             }
+            let upper = pats.get(p).is_some_and(|m| m.towns_full > m.start);
             let mut node = 0usize;
             for &c in pat {
                 let list = &children[node];
@@ -207,11 +211,13 @@ impl Trie {
                         let n = children.len();
                         children.push(Vec::new());
                         terminal.push(NONE);
+                        hot.push(false);
                         children[node].push((c, n as u32));
                         n
                     }
                 };
                 node = next;
+                hot[node] |= upper;
             }
             terminal[node] = p as u32;
         }
@@ -224,6 +230,10 @@ impl Trie {
             order.extend(children[n].iter().map(|&(_, c)| c));
             k += 1;
         }
+        // The nodes of names above town level first (a few thousand names, whose nodes then
+        // share cache lines and stay in the nearer caches), then the town names; breadth-first
+        // within each.
+        order.sort_by_key(|&n| !hot[n as usize]);
         // Offsets breadth-first, then the nodes written there.
         let mut new_id = vec![NONE; children.len()];
         let mut len = 0usize;
