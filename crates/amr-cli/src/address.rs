@@ -292,6 +292,9 @@ fn str_fields(out: &mut Vec<u8>, fields: &[(&[u8], &str)]) {
 /// division name or code from the embedded table holds none (a test checks the table); the
 /// address's own words hold none, as cleaning drops them (a property test in `amr-address`
 /// checks it on arbitrary text). Debug builds check each string here as well.
+// Inlined where it is written (some twenty times a line): the call and the capacity checks
+// around it cost more than the copy.
+#[inline(always)]
 fn json_plain(out: &mut Vec<u8>, s: Option<&str>) {
     match s {
         Some(s) => plain(out, s),
@@ -299,6 +302,7 @@ fn json_plain(out: &mut Vec<u8>, s: Option<&str>) {
     }
 }
 
+#[inline(always)]
 fn plain(out: &mut Vec<u8>, s: &str) {
     debug_assert!(!needs_escapes(s), "{s:?} needs escapes");
     out.push(b'"');
