@@ -577,17 +577,21 @@ mod tests {
     }
 
     #[test]
-    fn road_suffixes_begin_with_road_first() {
+    fn suffixes_begin_with_the_characters_of_their_sets() {
         let seconds: Vec<char> = "道办街路同段\0".chars().collect();
+        let village_tails = ["", "委会", "民委员会", "区", "查"];
         for c in (0..=0x10FFFF).filter_map(char::from_u32) {
             for &n in &seconds {
                 if road_suffix(&[c, n]) > 0 {
                     assert!(in_cjk_set(&ROAD_FIRST, c), "{c}{n}");
                 }
             }
-        }
-        for c in ['村', '居', '社', '嘎'] {
-            assert!(in_cjk_set(&VILLAGE_FIRST, c));
+            for tail in village_tails {
+                let t: Vec<char> = std::iter::once(c).chain(tail.chars()).collect();
+                if village_suffixes_at(&t) != [0; 3] {
+                    assert!(in_cjk_set(&VILLAGE_FIRST, c), "{c}{tail}");
+                }
+            }
         }
     }
 

@@ -118,9 +118,10 @@ pub(crate) const PAT_TOWN_SHORT_ONLY: u8 = 1;
 /// Pattern flag: some target is a full or former name (see [`PatTargets::has_full`]).
 pub(crate) const PAT_HAS_FULL: u8 = 2;
 
-/// A character trie in flat arrays, nodes numbered breadth-first. Every name has at least two
-/// characters, so the first two levels are one open-addressing hash table keyed by the first
-/// two characters (the node there and its pattern inline): one probe tells whether a name
+/// A character trie in flat arrays, nodes numbered breadth-first (those on names of divisions
+/// above town level first, then the rest). Every name has at least two characters, so the
+/// first two levels are one open-addressing hash table keyed by the first two characters
+/// (the node there and its pattern inline): one probe tells whether a name
 /// begins at a position of the address, which for most positions it does not.
 #[derive(PartialEq)]
 pub(crate) struct Trie {
@@ -185,7 +186,7 @@ impl Trie {
     /// there is one, is the last added (the root has thousands of children, and searching
     /// them for each of a hundred thousand names was most of the start-up time).
     fn build(patterns: &[Vec<char>], flags: &[u8], pats: &[PatTargets]) -> Trie {
-        // Per-node child lists first, then flattened breadth-first.
+        // Per-node child lists first, then flattened breadth-first (see `hot` below).
         let mut children: Vec<Vec<(char, u32)>> = vec![Vec::new()];
         let mut terminal = vec![NONE];
         // Nodes on the path of a name of a division above town level: the names most
@@ -234,7 +235,7 @@ impl Trie {
         // share cache lines and stay in the nearer caches), then the town names; breadth-first
         // within each.
         order.sort_by_key(|&n| !hot[n as usize]);
-        // Offsets breadth-first, then the nodes written there.
+        // Offsets in that order, then the nodes written there.
         let mut new_id = vec![NONE; children.len()];
         let mut len = 0usize;
         for &old in &order {
