@@ -303,6 +303,8 @@ fn numeral_digit(c: char) -> Option<u64> {
     })
 }
 
+use super::index_data::{CJK_FIRST, CJK_LEN};
+
 /// Every character [`is_numeral`] accepts.
 #[cfg(test)]
 const NUMERALS: [char; 27] = [
@@ -326,15 +328,15 @@ pub(crate) fn is_numeral(c: char) -> bool {
     in_cjk_set(&NUMERAL_SET, c) | (c == '〇')
 }
 
-/// The first character of the CJK Unified Ideographs block (U+4E00–U+9FFF).
-const CJK_FIRST: u32 = 0x4E00;
+/// A set of characters of the CJK Unified Ideographs block (U+4E00–U+9FFF, the block of the
+/// name index's pair keys), one bit each (2.6 KB).
+pub(crate) type CjkSet = [u64; CJK_WORDS];
 
-/// A set of characters of the CJK Unified Ideographs block, one bit each (2.6 KB).
-pub(crate) type CjkSet = [u64; 328];
+const CJK_WORDS: usize = CJK_LEN.div_ceil(64) as usize;
 
 /// The set of `chars`, at compile time (a character outside the block stops the build).
 pub(crate) const fn cjk_set(chars: &[char]) -> CjkSet {
-    let mut bits = [0u64; 328];
+    let mut bits = [0u64; CJK_WORDS];
     let mut k = 0;
     while k < chars.len() {
         let i = chars[k] as u32 - CJK_FIRST;

@@ -44,19 +44,26 @@ impl Cand {
     /// The division at each level (province, prefecture, county, town) from it up, what
     /// [`Index::ancestors`] gives for it, from `anc` instead of a walk up the table.
     pub fn ancestors(&self) -> [Option<u32>; 4] {
-        let slot = level_slot(self.level);
-        let mut out = [None; 4];
-        for (k, o) in out.iter_mut().enumerate().take(slot) {
-            *o = self.anc.get(k).copied().filter(|&a| a != NONE);
-        }
-        out[slot] = Some(self.div);
-        out
+        carried_ancestors(self.div, self.level, &self.anc)
     }
 
     /// Whether the division is `a` or lies within it.
     pub fn within(&self, a: u32, a_level: Level) -> bool {
         self.div == a || (a_level < Level::Town && self.anc[level_slot(a_level)] == a)
     }
+}
+
+/// The division at each level from `div` (at `level`) up, from the province, prefecture and
+/// county it carries (`anc`, as a target or candidate does): what [`Index::ancestors`] finds
+/// by a walk up the table (a test checks it for every target).
+pub(crate) fn carried_ancestors(div: u32, level: Level, anc: &[u32; 3]) -> [Option<u32>; 4] {
+    let slot = level_slot(level);
+    let mut out = [None; 4];
+    for (k, o) in out.iter_mut().enumerate().take(slot) {
+        *o = anc.get(k).copied().filter(|&a| a != NONE);
+    }
+    out[slot] = Some(div);
+    out
 }
 
 /// What follows a name.

@@ -328,13 +328,15 @@ mod tests {
     fn targets_carry_the_ancestors_of_a_walk() {
         let idx = index();
         for t in idx.targets {
-            let slot = super::super::divisions::level_slot(t.level);
+            use super::super::divisions::{carried_ancestors, level_slot};
+            let slot = level_slot(t.level);
             let walk = idx.ancestors(t.div);
-            let carried = t.anc.map(|a| Some(a).filter(|&a| a != NONE));
+            let carried = carried_ancestors(t.div, t.level, &t.anc);
             let code = idx.divs[t.div as usize].code;
             assert_eq!(walk[..slot], carried[..slot], "{code}");
             assert_eq!(walk[slot], Some(t.div), "{code}");
             assert!(walk[slot + 1..].iter().all(Option::is_none), "{code}");
+            assert_eq!(walk, carried, "{code}");
         }
     }
 

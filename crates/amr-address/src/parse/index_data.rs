@@ -111,6 +111,11 @@ impl PatTargets {
     pub fn town_short_only(&self) -> bool {
         self.start == self.towns_short
     }
+
+    /// Some target is a division above town level (they come first: `start..towns_full`).
+    pub fn has_upper(&self) -> bool {
+        self.towns_full > self.start
+    }
 }
 
 /// Pattern flag: only towns by their short form (see [`PatTargets::town_short_only`]).
@@ -196,7 +201,7 @@ impl Trie {
             if pat.len() < 2 {
                 continue;
             }
-            let upper = pats.get(p).is_some_and(|m| m.towns_full > m.start);
+            let upper = pats.get(p).is_some_and(PatTargets::has_upper);
             let mut node = 0usize;
             for &c in pat {
                 let list = &children[node];
