@@ -153,10 +153,35 @@ fn one_str(
     Ok(())
 }
 
+/// A part of the parsed address (`$value`, an `Option` of a string) under its key, copied as
+/// it is: `amr_address::ParsedAddress` promises that its parts (every field but the input and
+/// the lists) hold no character JSON escapes. A division name or code from the embedded table
+/// holds none (a test checks the table); the address's own words hold none, as cleaning drops
+/// them (a property test in `amr-address` checks it on arbitrary text). Debug builds check
+/// each string here as well.
+///
+/// The key and what follows it are one constant (`,"city":"` before a string, `,"city":null`
+/// for none), so a part is at most three copies; written in place some twenty times a line,
+/// with no call around it.
+macro_rules! part {
+    ($out:expr, $key:literal, $value:expr) => {
+        match $value.as_deref() {
+            Some(s) => {
+                let s: &str = s;
+                debug_assert!(!needs_escapes(s), "{s:?} needs escapes");
+                $out.extend_from_slice(concat!(",\"", $key, "\":\"").as_bytes());
+                $out.extend_from_slice(s.as_bytes());
+                $out.push(b'"');
+            }
+            None => $out.extend_from_slice(concat!(",\"", $key, "\":null").as_bytes()),
+        }
+    };
+}
+
 /// The JSON object of a parsed address, byte for byte what `serde_json::to_writer` writes for
 /// it (the same fields in the same order, the same escapes), without serde's per-field
 /// machinery: each key is a constant copied in place, the parsed parts are copied as they are
-/// (they hold nothing to escape: see [`json_plain`]), the input and the lists are escaped,
+/// (they hold nothing to escape: see [`part`]), the input and the lists are escaped,
 /// and a confidence of whole hundredths (all of them) comes from a table of what
 /// `serde_json` writes for it.
 fn write_json(out: &mut Vec<u8>, a: &amr_address::ParsedAddress) -> Result<(), AppError> {
@@ -164,42 +189,25 @@ fn write_json(out: &mut Vec<u8>, a: &amr_address::ParsedAddress) -> Result<(), A
     out.reserve(a.input.len() + a.normalized.as_ref().map_or(0, String::len) + 512);
     out.extend_from_slice(b"{\"input\":");
     json_str(out, &a.input);
-    out.extend_from_slice(b",\"province\":");
-    json_plain(out, a.province.as_deref());
-    out.extend_from_slice(b",\"city\":");
-    json_plain(out, a.city.as_deref());
-    out.extend_from_slice(b",\"county\":");
-    json_plain(out, a.county.as_deref());
-    out.extend_from_slice(b",\"town\":");
-    json_plain(out, a.town.as_deref());
-    out.extend_from_slice(b",\"county_code\":");
-    json_plain(out, a.county_code.as_deref());
-    out.extend_from_slice(b",\"town_code\":");
-    json_plain(out, a.town_code.as_deref());
-    out.extend_from_slice(b",\"village\":");
-    json_plain(out, a.village.as_deref());
-    out.extend_from_slice(b",\"road\":");
-    json_plain(out, a.road.as_deref());
-    out.extend_from_slice(b",\"road_no\":");
-    json_plain(out, a.road_no.as_deref());
-    out.extend_from_slice(b",\"poi\":");
-    json_plain(out, a.poi.as_deref());
-    out.extend_from_slice(b",\"building\":");
-    json_plain(out, a.building.as_deref());
-    out.extend_from_slice(b",\"unit\":");
-    json_plain(out, a.unit.as_deref());
-    out.extend_from_slice(b",\"floor\":");
-    json_plain(out, a.floor.as_deref());
-    out.extend_from_slice(b",\"room\":");
-    json_plain(out, a.room.as_deref());
-    out.extend_from_slice(b",\"normalized\":");
-    json_plain(out, a.normalized.as_deref());
+    part!(out, "province", a.province);
+    part!(out, "city", a.city);
+    part!(out, "county", a.county);
+    part!(out, "town", a.town);
+    part!(out, "county_code", a.county_code);
+    part!(out, "town_code", a.town_code);
+    part!(out, "village", a.village);
+    part!(out, "road", a.road);
+    part!(out, "road_no", a.road_no);
+    part!(out, "poi", a.poi);
+    part!(out, "building", a.building);
+    part!(out, "unit", a.unit);
+    part!(out, "floor", a.floor);
+    part!(out, "room", a.room);
+    part!(out, "normalized", a.normalized);
     out.extend_from_slice(b",\"confidence\":");
     json_f32(out, a.confidence)?;
-    out.extend_from_slice(b",\"province_code\":");
-    json_plain(out, a.province_code.as_deref());
-    out.extend_from_slice(b",\"city_code\":");
-    json_plain(out, a.city_code.as_deref());
+    part!(out, "province_code", a.province_code);
+    part!(out, "city_code", a.city_code);
     if a.ambiguities.is_empty() && a.former.is_empty() {
         // Almost every address: both lists empty, one constant.
         out.extend_from_slice(b",\"ambiguities\":[],\"former\":[]");
@@ -255,9 +263,11 @@ static HUNDREDTHS: std::sync::LazyLock<Vec<(u32, String)>> = std::sync::LazyLock
 /// A number as `serde_json` writes an `f32`: from [`HUNDREDTHS`] when it is one of them,
 /// else through `serde_json`.
 fn json_f32(out: &mut Vec<u8>, v: f32) -> Result<(), AppError> {
-    let k = (v * 100.0).round();
-    if (0.0..=100.0).contains(&k)
-        && let Some((bits, text)) = HUNDREDTHS.get(k as usize)
+    // The nearest hundredth by a cast (`round` is a call into the C library without SSE4.1):
+    // negative values and NaN give no entry or one whose bits differ.
+    let k = (v * 100.0 + 0.5) as i64;
+    if let Ok(k) = usize::try_from(k)
+        && let Some((bits, text)) = HUNDREDTHS.get(k)
         && *bits == v.to_bits()
         && !text.is_empty()
     {
@@ -285,29 +295,6 @@ fn str_fields(out: &mut Vec<u8>, fields: &[(&[u8], &str)]) {
         out.extend_from_slice(key);
         json_str(out, value);
     }
-}
-
-/// A part of the parsed address, copied as it is: `amr_address::ParsedAddress` promises that
-/// its parts (every field but the input and the lists) hold no character JSON escapes. A
-/// division name or code from the embedded table holds none (a test checks the table); the
-/// address's own words hold none, as cleaning drops them (a property test in `amr-address`
-/// checks it on arbitrary text). Debug builds check each string here as well.
-// Inlined where it is written (some twenty times a line): the call and the capacity checks
-// around it cost more than the copy.
-#[inline(always)]
-fn json_plain(out: &mut Vec<u8>, s: Option<&str>) {
-    match s {
-        Some(s) => plain(out, s),
-        None => out.extend_from_slice(b"null"),
-    }
-}
-
-#[inline(always)]
-fn plain(out: &mut Vec<u8>, s: &str) {
-    debug_assert!(!needs_escapes(s), "{s:?} needs escapes");
-    out.push(b'"');
-    out.extend_from_slice(s.as_bytes());
-    out.push(b'"');
 }
 
 fn json_opt(out: &mut Vec<u8>, s: &Option<String>) {
@@ -439,7 +426,7 @@ mod tests {
         }
     }
 
-    /// The table text `json_plain` copies without escaping needs none: every division's name
+    /// The table text `part!` copies without escaping needs none: every division's name
     /// and code, and every former name.
     #[test]
     fn table_text_needs_no_escape() {
@@ -468,8 +455,15 @@ mod tests {
             1.5,
             -0.01,
             100.0,
+            -0.004,
+            -0.4,
+            0.004,
+            0.996,
+            1.004,
             f32::NAN,
             f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::MAX,
             0.7 * 0.85 + 0.3 * 0.6,
         ]);
         for v in values {
@@ -535,7 +529,7 @@ mod tests {
                 if k == 3 {
                     // Control characters and quotes in the input (above) and in the lists: two
                     // ambiguities, one chosen, one not; two former names. (The parts hold
-                    // none: see `json_plain`.)
+                    // none: see `part!`.)
                     let odd = "\"q\\b\u{1}\n";
                     a.ambiguities.push(amr_address::parse::Ambiguity {
                         level: "county".to_owned(),

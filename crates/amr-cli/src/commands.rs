@@ -234,6 +234,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, AppError> {
             db.close().await;
             Ok(code)
         }
+        // `parse` runs in `main`, before the runtime; this arm is for completeness.
         Command::Address(c) => crate::address::run(c),
         Command::Guide(c) => {
             let db = open(&settings, true).await?;

@@ -152,6 +152,12 @@ pub enum InspectCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `amr address parse` reads no settings and needs no database: it runs on this thread,
+    // without the runtime (whose worker threads take a millisecond or two to start and stop,
+    // a measurable share of a run over a file of addresses).
+    if let Command::Address(c @ address::AddressCommand::Parse { .. }) = cli.command {
+        return finish(address::run(c));
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -162,7 +168,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(commands::run(cli)) {
+    finish(runtime.block_on(commands::run(cli)))
+}
+
+/// The exit status of a command; an error printed (with its causes) and status 2.
+fn finish(result: Result<ExitCode, amr_kernel::error::AppError>) -> ExitCode {
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("错误 (error): {e}");
