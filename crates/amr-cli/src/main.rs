@@ -151,13 +151,10 @@ pub enum InspectCommand {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    // `amr address parse` reads no settings and needs no database: it runs on this thread,
-    // without the runtime (whose worker threads take a millisecond or two to start and stop,
-    // a measurable share of a run over a file of addresses).
-    if let Command::Address(c @ address::AddressCommand::Parse { .. }) = cli.command {
-        return finish(address::run(c));
-    }
+    let cli = match commands::offline(Cli::parse()) {
+        Ok(result) => return finish(result),
+        Err(cli) => *cli,
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
