@@ -171,6 +171,27 @@ pub(crate) fn index() -> &'static Index {
 }
 
 impl Index {
+    /// A division's code, from [`Index::text`].
+    #[inline]
+    pub fn code_of(&self, d: &Div) -> &'static str {
+        let at = d.at as usize;
+        self.text
+            .get(at..at + usize::from(d.code_len))
+            .unwrap_or("")
+    }
+
+    /// The code of division `i` (empty if there is none).
+    #[inline]
+    pub fn code(&self, i: u32) -> &'static str {
+        self.divs.get(i as usize).map_or("", |d| self.code_of(d))
+    }
+
+    /// The name of division `i` (empty if there is none).
+    #[inline]
+    pub fn name(&self, i: u32) -> &'static str {
+        self.names.get(i as usize).copied().unwrap_or("")
+    }
+
     /// The ancestor of `i` at `level` (or `i` itself), if any.
     pub fn ancestor_at(&self, mut i: u32, level: Level) -> Option<u32> {
         loop {
@@ -224,7 +245,7 @@ impl Index {
         }
         let find = |c: &str| {
             self.divs
-                .binary_search_by_key(&c, |x| x.code)
+                .binary_search_by_key(&c, |x| self.code_of(x))
                 .ok()
                 .map(|i| i as u32)
         };
@@ -253,12 +274,31 @@ mod tests {
             divisions().iter().map(|d| (d.code, d.name)).collect();
         let built = Index::build(&rows, FORMER);
         let idx = index();
+        assert!(built.text == idx.text, "codes and names differ");
         assert!(built.divs == idx.divs, "divisions differ");
+        assert!(built.names == idx.names, "names differ");
         assert!(built.targets == idx.targets, "targets differ");
         assert!(built.pats == idx.pats, "patterns differ");
         assert!(built.subtree_end == idx.subtree_end, "subtrees differ");
         assert!(built.former == idx.former, "former names differ");
         assert!(built.trie == idx.trie, "tries differ");
+    }
+
+    /// Each division's code (read from the index's one text of codes) and name are the
+    /// kernel's.
+    #[test]
+    fn codes_and_names_are_the_kernel_table() {
+        let idx = index();
+        assert_eq!(idx.divs.len(), divisions().iter().count());
+        assert_eq!(idx.names.len(), idx.divs.len());
+        // What `Div` says of itself: twelve bytes, no pointer.
+        assert_eq!(std::mem::size_of::<Div>(), 12);
+        for (i, d) in divisions().iter().enumerate() {
+            assert_eq!((idx.code(i as u32), idx.name(i as u32)), (d.code, d.name));
+        }
+        assert_eq!((idx.code(NONE), idx.name(NONE)), ("", ""));
+        let n = idx.divs.len() as u32;
+        assert_eq!((idx.code(n), idx.name(n)), ("", ""));
     }
 
     #[test]
@@ -290,15 +330,12 @@ mod tests {
             "000000",
             "330100100",
         ] {
-            let ours = idx.find_code(code).map(|i| idx.divs[i as usize].code);
+            let ours = idx.find_code(code).map(|i| idx.code(i));
             let kernel = divisions().get(code).map(|d| d.code);
             assert_eq!(ours, kernel, "{code:?}");
         }
         for d in divisions().iter() {
-            assert_eq!(
-                idx.find_code(d.code).map(|i| idx.divs[i as usize].code),
-                Some(d.code)
-            );
+            assert_eq!(idx.find_code(d.code).map(|i| idx.code(i)), Some(d.code));
         }
     }
     /// One walk up the table finds at each level what `ancestor_at` finds, for every division.
@@ -313,12 +350,7 @@ mod tests {
                 Level::Town,
             ];
             let one_a_level = levels.map(|l| idx.ancestor_at(i, l));
-            assert_eq!(
-                idx.ancestors(i),
-                one_a_level,
-                "{}",
-                idx.divs[i as usize].code
-            );
+            assert_eq!(idx.ancestors(i), one_a_level, "{}", idx.code(i));
         }
         assert_eq!(idx.ancestors(NONE), [None; 4]);
     }
@@ -332,7 +364,7 @@ mod tests {
             let slot = level_slot(t.level);
             let walk = idx.ancestors(t.div);
             let carried = carried_ancestors(t.div, t.level, &t.anc);
-            let code = idx.divs[t.div as usize].code;
+            let code = idx.code(t.div);
             assert_eq!(walk[..slot], carried[..slot], "{code}");
             assert_eq!(walk[slot], Some(t.div), "{code}");
             assert!(walk[slot + 1..].iter().all(Option::is_none), "{code}");
@@ -360,7 +392,7 @@ mod tests {
                     d.level <= r.level,
                     "{} succeeded by {} at a lower level",
                     r.name,
-                    d.code
+                    idx.code_of(&d)
                 );
             }
         }
@@ -369,16 +401,9 @@ mod tests {
     #[test]
     fn short_forms_of_autonomous_divisions() {
         let mut v = Vec::new();
-        let d = |name: &'static str, level| Div {
-            code: "",
-            name,
-            level,
-            parent: NONE,
-            grouping: false,
-        };
-        variants(&d("广西壮族自治区", Level::Province), &mut v);
-        variants(&d("红河哈尼族彝族自治州", Level::Prefecture), &mut v);
-        variants(&d("酉阳土家族苗族自治县", Level::County), &mut v);
+        variants("广西壮族自治区", Level::Province, &mut v);
+        variants("红河哈尼族彝族自治州", Level::Prefecture, &mut v);
+        variants("酉阳土家族苗族自治县", Level::County, &mut v);
         let names: Vec<&str> = v.iter().map(|(s, _)| s.as_str()).collect();
         for n in ["广西", "红河", "红河州", "酉阳", "酉阳县"] {
             assert!(names.contains(&n), "{n} missing from {names:?}");

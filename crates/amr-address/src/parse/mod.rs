@@ -334,11 +334,11 @@ fn fill_divisions(
                 let first = u.candidates.first().map(at);
                 if !u.candidates.iter().all(|c| Some(at(c)) == first) {
                     here = None;
-                    let first_name = first.and_then(|f| idx.divs.get(f as usize)).map(|d| d.name);
+                    let first_name = first.and_then(|f| idx.names.get(f as usize));
                     let same_name = u
                         .candidates
                         .iter()
-                        .all(|c| idx.divs.get(at(c) as usize).map(|d| d.name) == first_name);
+                        .all(|c| idx.names.get(at(c) as usize) == first_name);
                     name = if same_name && first.is_some_and(|f| f != NONE) {
                         first.map(|f| Cow::Borrowed(display_name(idx, f)))
                     } else if level == u.level {
@@ -368,7 +368,7 @@ fn fill_divisions(
         }
         today[slot] = here;
         let name = name.filter(|n| !n.is_empty());
-        let code = here.map(|c| Cow::Borrowed(idx.divs[c as usize].code));
+        let code = here.map(|c| Cow::Borrowed(idx.code(c)));
         match level {
             Level::Province => (out.province, out.province_code) = (name, code),
             Level::Prefecture => (out.city, out.city_code) = (name, code),
@@ -388,7 +388,7 @@ fn fill_divisions(
         }
         let slot = level_slot(row.level);
         let now = today[slot].unwrap_or(c.div);
-        let code = idx.divs[now as usize].code;
+        let code = idx.code(now);
         out.former.push(FormerName {
             name: row.name.to_owned(),
             level: level_key(row.level).to_owned(),
@@ -405,7 +405,7 @@ fn fill_divisions(
         let chosen = (a.basis != "unresolved")
             .then(|| a.candidates.first())
             .flatten()
-            .map(|&(c, _)| idx.divs[c as usize].code.to_owned());
+            .map(|&(c, _)| idx.code(c).to_owned());
         out.ambiguities.push(Ambiguity {
             level: level_key(a.level).to_owned(),
             name,
@@ -414,7 +414,7 @@ fn fill_divisions(
                 .iter()
                 .take(MAX_CANDIDATES)
                 .map(|(c, anc)| Candidate {
-                    code: idx.divs[*c as usize].code.to_owned(),
+                    code: idx.code(*c).to_owned(),
                     name: full_name_known(idx, *c, anc),
                 })
                 .collect(),
@@ -466,12 +466,13 @@ fn compose(idx: &index::Index, path: &[u32]) -> String {
         let Some(d) = idx.divs.get(k as usize) else {
             continue;
         };
-        if d.grouping || d.name == prev {
+        let name = idx.name(k);
+        if d.grouping || name == prev {
             continue;
         }
-        parts[np] = d.name;
+        parts[np] = name;
         np += 1;
-        prev = d.name;
+        prev = name;
     }
     let parts = &parts[..np];
     let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
@@ -486,11 +487,10 @@ fn compose(idx: &index::Index, path: &[u32]) -> String {
 fn display_name(idx: &index::Index, i: u32) -> &'static str {
     let d = &idx.divs[i as usize];
     if !d.grouping {
-        return d.name;
+        return idx.name(i);
     }
-    let parent = idx.divs.get(d.parent as usize);
-    match parent {
-        Some(p) if p.name.ends_with('市') => p.name,
+    match idx.name(d.parent) {
+        p if p.ends_with('市') => p,
         _ => "",
     }
 }

@@ -385,7 +385,7 @@ fn full_names_from_known_ancestors_are_those_of_a_walk() {
             full_name_known(idx, t.div, &t.anc),
             full_name(idx, t.div),
             "{}",
-            idx.divs[t.div as usize].code
+            idx.code(t.div)
         );
     }
 }
