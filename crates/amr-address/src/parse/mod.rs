@@ -463,11 +463,11 @@ fn compose(idx: &index::Index, path: &[u32]) -> String {
     let mut np = 0;
     let mut prev = "";
     for &k in path {
-        let Some(d) = idx.divs.get(k as usize) else {
+        if idx.divs.get(k as usize).is_none_or(|d| d.grouping) {
             continue;
-        };
+        }
         let name = idx.name(k);
-        if d.grouping || name == prev {
+        if name == prev {
             continue;
         }
         parts[np] = name;
